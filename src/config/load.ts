@@ -1,0 +1,163 @@
+// Builds one validated Config from, in order of precedence: CLI flags > CORDON_* env > YAML file > defaults.
+// Nothing else in the program reads process.env; it is passed in here.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+/** A problem with the configuration, in the `path: message` form SPEC.md fixes. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Flags as commander hands them over (camelCase), already split by the CLI. */
+export interface StartFlags {
+  config?: string;
+  listen?: string;
+  controlListen?: string;
+  upstream?: string[];
+  dataDir?: string;
+  profile?: string;
+  policy?: string;
+  mode?: string;
+  memoryLimit?: string;
+  redis?: string;
+  maxBody?: string;
+  drainTimeout?: string;
+  logLevel?: string;
+}
+
+type Obj = Record<string, unknown>;
+
+/** Each flag, its env name and where it lands in the raw config. */
+const SETTINGS: ReadonlyArray<{ flag: keyof StartFlags; env: string; path: string[] }> = [
+  { flag: 'listen', env: 'CORDON_LISTEN', path: ['listen'] },
+  { flag: 'controlListen', env: 'CORDON_CONTROL_LISTEN', path: ['control_listen'] },
+  { flag: 'dataDir', env: 'CORDON_DATA_DIR', path: ['data_dir'] },
+  { flag: 'profile', env: 'CORDON_PROFILE', path: ['profile'] },
+  { flag: 'policy', env: 'CORDON_POLICY', path: ['policy', 'preset'] },
+  { flag: 'mode', env: 'CORDON_MODE', path: ['mode'] },
+  { flag: 'memoryLimit', env: 'CORDON_MEMORY_LIMIT', path: ['memory_limit'] },
+  { flag: 'redis', env: 'CORDON_REDIS', path: ['redis'] },
+  { flag: 'maxBody', env: 'CORDON_MAX_BODY', path: ['max_body'] },
+  { flag: 'drainTimeout', env: 'CORDON_DRAIN_TIMEOUT', path: ['drain_timeout'] },
+  { flag: 'logLevel', env: 'CORDON_LOG_LEVEL', path: ['log_level'] },
+];
+
+function setPath(obj: Obj, path: string[], value: unknown): void {
+  let cur = obj;
+  for (let i = 0; i < path.length - 1; i++) {
+    const next = cur[path[i]];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[path[i]] = {};
+    cur = cur[path[i]] as Obj;
+  }
+  cur[path[path.length - 1]] = value;
+}
+
+/** Parses YAML text; syntax errors come back with line and column. */
+export function parseYaml(text: string, file: string): Obj {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+      return `${where}: ${e.message.split('\n')[0]}`;
+    }));
+  }
+  const value = doc.toJS() as unknown;
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError([`${file}: the top level must be a mapping of settings`]);
+  }
+  return value as Obj;
+}
+
+/** Formats a zod path the way SPEC.md shows it: policy.rules[2].action */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const path = formatPath(issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) lines.push(`${path ? `${path}.` : ''}${k}: unknown key`);
+      continue;
+    }
+    let msg = issue.message;
+    if (issue.code === 'invalid_value' && 'values' in issue) {
+      msg = `must be one of ${(issue.values as unknown[]).map(String).join(', ')}`;
+    } else if (issue.code === 'invalid_type') {
+      msg = issue.input === undefined ? 'is required' : `expected ${issue.expected}`;
+    }
+    lines.push(path ? `${path}: ${msg}` : msg);
+  }
+  return lines;
+}
+
+/** 75% of the cgroup (or host) memory limit, capped at 1GiB: SPEC.md's default. */
+export function defaultMemoryLimit(): number {
+  let limit = os.totalmem();
+  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    try {
+      const raw = readFileSync(file, 'utf8').trim();
+      const n = Number(raw);
+      if (raw !== 'max' && Number.isFinite(n) && n > 0 && n < limit) limit = n;
+      break;
+    } catch {
+      // not in a cgroup that says; fall back to the host figure
+    }
+  }
+  return Math.min(Math.floor(limit * 0.75), 1024 ** 3);
+}
+
+export interface LoadInput {
+  flags: StartFlags;
+  env: NodeJS.ProcessEnv;
+  /** the YAML text, when the caller read it already (check-config) */
+  fileText?: string;
+}
+
+/** Validates a raw object; throws ConfigError with every problem at once. */
+export function validate(raw: Obj): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
+  const cfg = result.data as Config;
+  if (cfg.memory_limit === undefined) cfg.memory_limit = defaultMemoryLimit();
+  return cfg;
+}
+
+export async function loadConfig(input: LoadInput): Promise<Config> {
+  const { flags, env } = input;
+  const configFile = flags.config ?? env.CORDON_CONFIG;
+  let raw: Obj = {};
+  if (configFile) {
+    let text = input.fileText;
+    if (text === undefined) {
+      try {
+        text = await readFile(configFile, 'utf8');
+      } catch (err) {
+        throw new ConfigError([`${configFile}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+      }
+    }
+    raw = parseYaml(text, configFile);
+  }
+  for (const s of SETTINGS) {
+    const v = flags[s.flag] ?? env[s.env];
+    if (v !== undefined && v !== '') setPath(raw, s.path, v);
+  }
+  const ups = flags.upstream?.length ? flags.upstream : env.CORDON_UPSTREAM?.split(/[\s,]+/).filter(Boolean);
+  if (ups?.length) raw.upstreams = ups.map((url) => ({ url }));
+  return validate(raw);
+}

@@ -1,0 +1,158 @@
+// The one schema every setting passes through. YAML, env and flags are merged into one raw
+// object first (see load.ts); this file turns it into a typed, normalised Config or a list
+// of `path: message` problems. Every bound in the program comes from here.
+import { z } from 'zod';
+import { parseDuration, parseHostPort, parseSize, type HostPort } from './units.js';
+
+const size = (what: string) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const n = parseSize(v);
+    if (n === null) {
+      ctx.addIssue({ code: 'custom', message: `${what}: not a size (try 10MB, 512KiB, 1GB)` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const duration = (what: string) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const n = parseDuration(v);
+    if (n === null) {
+      ctx.addIssue({ code: 'custom', message: `${what}: not a duration (try 500ms, 10s, 5m, 7d)` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const hostPort = z.string().transform((v, ctx): HostPort => {
+  const hp = parseHostPort(v);
+  if (!hp) {
+    ctx.addIssue({ code: 'custom', message: `not HOST:PORT (got "${v}")` });
+    return z.NEVER;
+  }
+  return hp;
+});
+
+const httpUrl = z.string().transform((v, ctx) => {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `not a URL (got "${v}")` });
+    return z.NEVER;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `must be http:// or https:// (got "${u.protocol}")` });
+    return z.NEVER;
+  }
+  return u;
+});
+
+export const upstreamSchema = z.strictObject({
+  url: httpUrl,
+  weight: z.number().int().min(1).max(1000).default(1),
+});
+
+export const ruleSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -'),
+  target: z.enum(['request', 'response', 'both', 'tool_call']).default('both'),
+  patterns: z.array(z.string().min(1, 'must not be empty')).min(1).optional(),
+  literals: z.array(z.string().min(1, 'must not be empty')).optional(),
+  severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
+  action: z.enum(['flag', 'block', 'terminate']).default('flag'),
+  /** metric rules: at most `limit` of `metric` per `window` (window omitted = per session). */
+  metric: z.enum(['requests', 'bytes', 'tokens', 'duration', 'tool_calls']).optional(),
+  limit: z.number().positive().optional(),
+  window: duration('window').optional(),
+  description: z.string().optional(),
+}).superRefine((r, ctx) => {
+  const hasPatterns = (r.patterns?.length ?? 0) + (r.literals?.length ?? 0) > 0;
+  if (!hasPatterns && !r.metric) {
+    ctx.addIssue({ code: 'custom', message: 'a rule needs patterns, literals or a metric', path: [] });
+  }
+  if (r.metric && r.limit === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'a metric rule needs a limit', path: ['limit'] });
+  }
+});
+
+export const PROFILES = ['high-density', 'standard', 'forensics'] as const;
+export const PRESETS = ['off', 'minimal', 'standard', 'strict'] as const;
+export const BALANCES = ['round_robin', 'least_outstanding', 'weighted', 'sticky'] as const;
+
+export const configSchema = z.strictObject({
+  listen: hostPort.default({ host: '127.0.0.1', port: 8080 }),
+  control_listen: hostPort.default({ host: '127.0.0.1', port: 9090 }),
+  upstreams: z.array(upstreamSchema).min(1, 'at least one upstream is required (--upstream URL or CORDON_UPSTREAM)'),
+  balance: z.enum(BALANCES).default('round_robin'),
+  data_dir: z.string().min(1).default('./data'),
+  profile: z.enum(PROFILES).default('standard'),
+  mode: z.enum(['enforce', 'audit']).default('enforce'),
+  memory_limit: size('memory_limit').optional(),
+  max_body: size('max_body').default(10 * 1024 * 1024),
+  redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  drain_timeout: duration('drain_timeout').default(10_000),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  timeouts: z.strictObject({
+    connect: duration('connect').default(5_000),
+    headers: duration('headers').default(60_000),
+    /** longest silence between two body chunks from the upstream */
+    body: duration('body').default(300_000),
+    /** idle keep-alive sockets to an upstream are closed after this */
+    keep_alive: duration('keep_alive').default(30_000),
+  }).default({ connect: 5_000, headers: 60_000, body: 300_000, keep_alive: 30_000 }),
+  health: z.strictObject({
+    eject_after: z.number().int().min(1).default(3),
+    cooloff: duration('cooloff').default(10_000),
+    /** active check: GET this path on each upstream every `interval`; off when unset */
+    path: z.string().startsWith('/').optional(),
+    interval: duration('interval').default(5_000),
+  }).default({ eject_after: 3, cooloff: 10_000, interval: 5_000 }),
+  upstream_pool: z.strictObject({
+    connections: z.number().int().min(1).max(10_000).default(128),
+    pipelining: z.number().int().min(1).max(64).default(1),
+    tls_verify: z.boolean().default(true),
+  }).default({ connections: 128, pipelining: 1, tls_verify: true }),
+  sessions: z.strictObject({
+    idle_timeout: duration('idle_timeout').default(300_000),
+    /** an idle session is completed and its slot freed after this much more silence */
+    complete_after: duration('complete_after').default(300_000),
+    max: z.number().int().min(100).max(50_000_000).optional(),
+  }).default({ idle_timeout: 300_000, complete_after: 300_000 }),
+  storage: z.strictObject({
+    retention: duration('retention').default(7 * 86_400_000),
+    flush_interval: duration('flush_interval').default(50),
+    queue_max: z.number().int().min(100).max(10_000_000).default(50_000),
+  }).default({ retention: 7 * 86_400_000, flush_interval: 50, queue_max: 50_000 }),
+  memory: z.strictObject({
+    warning: z.number().gt(0).lt(1).default(0.8),
+    critical: z.number().gt(0).lt(1).default(0.95),
+    sample_interval: duration('sample_interval').default(1_000),
+  }).default({ warning: 0.8, critical: 0.95, sample_interval: 1_000 }).refine(
+    (m) => m.warning < m.critical, { message: 'warning must be below critical' }),
+  policy: z.strictObject({
+    preset: z.enum(PRESETS).default('standard'),
+    rules: z.array(ruleSchema).default([]),
+  }).default({ preset: 'standard', rules: [] }),
+  websocket: z.strictObject({
+    max_frame: size('max_frame').default(1024 * 1024),
+    permessage_deflate: z.boolean().default(false),
+    idle_timeout: duration('idle_timeout').default(600_000),
+  }).default({ max_frame: 1024 * 1024, permessage_deflate: false, idle_timeout: 600_000 }),
+  fleet: z.strictObject({
+    on_redis_down: z.enum(['serve', 'refuse']).default('serve'),
+    instance_id: z.string().min(1).max(64).optional(),
+  }).default({ on_redis_down: 'serve' }),
+  tls: z.strictObject({
+    cert: z.string().min(1),
+    key: z.string().min(1),
+    sni: z.array(z.strictObject({ servername: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) })).default([]),
+    cache_size: z.number().int().min(1).max(100_000).default(100),
+  }).optional(),
+});
+
+export type RawConfig = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema> & { memory_limit: number };
+export type RuleConfig = z.output<typeof ruleSchema>;
+export type Profile = (typeof PROFILES)[number];
+export type Preset = (typeof PRESETS)[number];
+export type Balance = (typeof BALANCES)[number];

@@ -1,0 +1,69 @@
+// The in-process event bus: session lifecycle and policy events flow from the proxy and the
+// session table to storage, the control SSE stream and metrics. Listeners must be cheap and
+// must not throw; anything slow (storage) queues the event and returns.
+import { EventEmitter } from 'node:events';
+
+export type Direction = 'request' | 'response';
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+export type RuleAction = 'flag' | 'block' | 'terminate';
+
+/** A policy hit or an operator action, as stored and as shown by /control/flagged. */
+export interface PolicyEvent {
+  kind: 'policy';
+  id: string;
+  session_id: string;
+  rule: string;
+  severity: Severity;
+  /** what was done: in audit mode a block or terminate is recorded as `flag` */
+  action: RuleAction;
+  direction: Direction;
+  excerpt: string;
+  /** epoch milliseconds */
+  at: number;
+}
+
+export interface SessionEvent {
+  kind: 'session';
+  type: 'started' | 'killed' | 'resumed' | 'terminated' | 'idle' | 'completed';
+  session_id: string;
+  at: number;
+  /** for `completed`: the summary that goes to storage */
+  summary?: SessionSummary;
+  reason?: string;
+}
+
+export interface SessionSummary {
+  id: string;
+  state: string;
+  upstream: string | null;
+  client_ip: string | null;
+  started_at: number;
+  last_seen_at: number;
+  requests: number;
+  bytes_in: number;
+  bytes_out: number;
+  flags: number;
+}
+
+export type GatewayEvent = PolicyEvent | SessionEvent;
+
+export class EventBus extends EventEmitter {
+  constructor() {
+    super();
+    this.setMaxListeners(100);
+  }
+  publish(ev: GatewayEvent): void {
+    this.emit('event', ev);
+  }
+  subscribe(fn: (ev: GatewayEvent) => void): () => void {
+    this.on('event', fn);
+    return () => this.off('event', fn);
+  }
+}
+
+let seq = 0;
+/** Short unique event IDs: time-ordered, no crypto on the hot path. */
+export function eventId(now = Date.now()): string {
+  seq = (seq + 1) & 0xffffff;
+  return `${now.toString(36)}-${seq.toString(36)}-${process.pid.toString(36)}`;
+}

@@ -1,0 +1,58 @@
+// The contract between the proxy and the policy engine. The proxy never looks inside a rule;
+// it hands text to inspectors and acts on the hits they return.
+import type { Direction, RuleAction, Severity } from '../events.js';
+
+export interface Hit {
+  rule: string;
+  severity: Severity;
+  /** the rule's own action; the proxy downgrades block/terminate to flag in audit mode */
+  action: RuleAction;
+  direction: Direction;
+  /** bounded text around the match (profile's excerpt_bytes) */
+  excerpt: string;
+  /** for metric rules answered with 429: seconds until the window allows more */
+  retry_after?: number;
+}
+
+/** Per-stream inspection state: a few dozen bytes of automaton state and a bounded tail. */
+export interface StreamInspector {
+  /** Feeds one chunk as the socket gave it. Returns hits found so far in it, or null. */
+  write(chunk: Buffer): Hit[] | null;
+  /** The stream ended: flush what a decoder still holds. */
+  end(): Hit[] | null;
+  /** Tokens reported by usage fields or estimated from text, and tool calls seen, so far. */
+  readonly tokens: number;
+  readonly toolCalls: number;
+  /** Bytes this inspector holds (memory accounting). */
+  bytes(): number;
+}
+
+export interface RuleStat {
+  name: string;
+  kind: 'pattern' | 'metric';
+  target: string;
+  severity: Severity;
+  action: RuleAction;
+  hits: number;
+  source: 'preset' | 'config';
+}
+
+export interface PolicyEngine {
+  readonly hasRequestRules: boolean;
+  readonly hasResponseRules: boolean;
+  /**
+   * Inspects a whole request body (already bounded by max_body). `json` is the parsed body when it
+   * was JSON, else undefined (then the body is scanned as text). `slot` identifies the session so
+   * that only turns new since its last request are scanned, and metric rules can count.
+   */
+  inspectRequest(slot: number, body: Buffer, json: unknown, path: string, nowMs: number): Hit[] | null;
+  /** Opens a per-stream inspector for a response (SSE, NDJSON, JSON or bytes by content type). */
+  openResponse(slot: number, contentType: string | undefined, path: string): StreamInspector | null;
+  /** Account what a finished response reported (tokens, tool calls) against metric rules. */
+  settleResponse(slot: number, tokens: number, toolCalls: number, nowMs: number): Hit[] | null;
+  /** A session's slot was freed: drop any per-session side state. */
+  releaseSession(slot: number): void;
+  rules(): RuleStat[];
+  /** bytes held by per-session and per-stream state */
+  bytes(): number;
+}
