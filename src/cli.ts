@@ -1,2 +1,147 @@
 #!/usr/bin/env node
-console.log('cordon: not yet');
+// The command line: parses arguments and hands a validated config to the composition root.
+// Every usage or configuration problem exits 2 with one line per problem and no stack trace.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, loadConfig, type StartFlags } from './config/load.js';
+import { formatHostPort, parseHostPort } from './config/units.js';
+import { createLogger } from './log.js';
+import { startGateway, StartError } from './gateway.js';
+import { startMock } from './mock/server.js';
+import { runDemo } from './demo.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function fail(lines: string[]): never {
+  for (const l of lines) process.stderr.write(`cordon: ${l}\n`);
+  process.exit(2);
+}
+
+function reportAndExit(err: unknown): never {
+  if (err instanceof ConfigError) fail(err.problems);
+  if (err instanceof StartError) fail([err.message]);
+  const e = err as { message?: string; name?: string };
+  // Parts throw typed errors with a message meant for the operator (StorageError, TLS errors, ...).
+  fail([e?.message ?? String(err)]);
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function buildProgram(): Command {
+  const program = new Command('cordon')
+    .description('A session border controller for AI agent traffic')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `cordon: ${s.slice(7)}` : s) });
+
+  program.command('start')
+    .description('run the gateway until SIGTERM/SIGINT, then drain and exit 0')
+    .option('--config <file>', 'YAML config file')
+    .option('--listen <host:port>', 'proxy listener (default 127.0.0.1:8080)')
+    .option('--control-listen <host:port>', 'control API, metrics and dashboard (default 127.0.0.1:9090)')
+    .option('--upstream <url>', 'backend base URL; repeat for a load-balanced pool (env CORDON_UPSTREAM)', collect)
+    .option('--data-dir <dir>', 'directory of the SQLite store (default ./data)')
+    .addOption(new Option('--profile <name>', 'memory profile (default standard)').choices(['high-density', 'standard', 'forensics']))
+    .addOption(new Option('--policy <name>', 'rule preset (default standard)').choices(['off', 'minimal', 'standard', 'strict']))
+    .addOption(new Option('--mode <name>', 'enforce, or audit: rules only flag (default enforce)').choices(['enforce', 'audit']))
+    .option('--memory-limit <size>', 'global memory budget, e.g. 256MB (default 75% of the host/cgroup limit, at most 1GiB)')
+    .option('--redis <url>', 'fleet mode: share sessions, kills and limits through Redis')
+    .option('--max-body <size>', 'request body limit (default 10MB)')
+    .option('--drain-timeout <duration>', 'how long SIGTERM waits for in-flight requests (default 10s)')
+    .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .action(async (flags: StartFlags) => {
+      let cfg;
+      try {
+        cfg = await loadConfig({ flags, env: process.env });
+      } catch (err) {
+        reportAndExit(err);
+      }
+      const log = createLogger(cfg.log_level);
+      let gw;
+      try {
+        gw = await startGateway(cfg, { log, controlToken: process.env.CORDON_CONTROL_TOKEN });
+      } catch (err) {
+        reportAndExit(err);
+      }
+      log.info({ proxy: gw.proxyAddress, control: gw.controlAddress, upstreams: cfg.upstreams.map((u) => u.url.href), profile: cfg.profile, policy: cfg.policy.preset, mode: cfg.mode }, 'cordon listening');
+      const stop = (signal: string) => {
+        log.info({ signal }, 'shutdown requested');
+        gw.shutdown().then(() => process.exit(0), (err: Error) => { log.error({ err: err.message }, 'shutdown failed'); process.exit(1); });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+
+  program.command('check-config')
+    .description('validate a config file; exit 0, or exit 2 with every error as `path: message`')
+    .argument('<file>', 'YAML config file')
+    .action(async (file: string) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        fail([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+      }
+      try {
+        // The file alone must be complete: env and flags are not consulted here.
+        await loadConfig({ flags: { config: file }, env: {}, fileText: text });
+      } catch (err) {
+        reportAndExit(err);
+      }
+      process.stdout.write(`${file}: ok\n`);
+    });
+
+  program.command('mock-llm')
+    .description('a bundled OpenAI- and Anthropic-compatible mock backend (for the demo, tests and benchmarks)')
+    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8081')
+    .action(async (opts: { listen: string }) => {
+      const hp = parseHostPort(opts.listen);
+      if (!hp) fail([`--listen: not HOST:PORT (got "${opts.listen}")`]);
+      const log = createLogger('info', 'cordon-mock');
+      try {
+        const { server, address } = await startMock(hp);
+        log.info({ listen: formatHostPort({ host: address.address, port: address.port }) }, 'mock LLM listening');
+        const stop = () => server.close(() => process.exit(0));
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        fail([`--listen ${opts.listen}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`]);
+      }
+    });
+
+  program.command('demo')
+    .description('mock LLM + gateway + dashboard on loopback, offline; prints the URLs and a curl to try')
+    .option('--listen <host:port>', 'proxy listener', '127.0.0.1:8080')
+    .option('--control-listen <host:port>', 'control API and dashboard', '127.0.0.1:9090')
+    .action(async (opts: { listen: string; controlListen: string }) => {
+      try {
+        await runDemo(opts);
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
+      process.exit(2);
+    }
+    reportAndExit(err);
+  }
+}
+
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`cordon: internal error: ${err.message}\n`);
+  process.exit(70);
+});
+
+void main();

@@ -82,7 +82,7 @@ export const BALANCES = ['round_robin', 'least_outstanding', 'weighted', 'sticky
 export const configSchema = z.strictObject({
   listen: hostPort.default({ host: '127.0.0.1', port: 8080 }),
   control_listen: hostPort.default({ host: '127.0.0.1', port: 9090 }),
-  upstreams: z.array(upstreamSchema).min(1, 'at least one upstream is required (--upstream URL or CORDON_UPSTREAM)'),
+  upstreams: z.preprocess((v) => v ?? [], z.array(upstreamSchema).min(1, 'at least one upstream is required (--upstream URL or CORDON_UPSTREAM)')),
   balance: z.enum(BALANCES).default('round_robin'),
   data_dir: z.string().min(1).default('./data'),
   profile: z.enum(PROFILES).default('standard'),

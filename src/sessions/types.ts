@@ -28,6 +28,8 @@ export interface SessionRegistry {
   addBytesIn(slot: number, n: number): void;
   addBytesOut(slot: number, n: number): void;
   addFlag(slot: number): void;
+  /** The upstream chosen for the session's latest request (sticky balancing keeps it). */
+  setUpstream(slot: number, upstream: number): void;
   idOf(slot: number): string;
   terminate(slot: number, reason: string): void;
   kill(id: string): SessionView;

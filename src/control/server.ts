@@ -1,0 +1,52 @@
+// The control listener: health endpoints, bearer auth, and the routes the parts register.
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Logger } from '../log.js';
+import { sendError, sendJson } from './reply.js';
+import type { Router } from './router.js';
+
+export interface ControlDeps {
+  router: Router;
+  token: string | undefined;
+  log: Logger;
+  /** null when ready, else the reason for 503 */
+  notReady(): string | null;
+  /** paths served without a token besides health: the dashboard page itself */
+  publicPaths?: ReadonlySet<string>;
+}
+
+/** Constant-time bearer check: both sides are hashed first so lengths never leak. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  if (header === undefined || !header.startsWith('Bearer ')) return false;
+  const a = createHash('sha256').update(header.slice(7)).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}
+
+export function createControlServer(deps: ControlDeps): Server {
+  const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://control');
+    } catch {
+      sendError(res, 400, 'invalid_request', 'bad_url', 'the request URL is not valid');
+      return;
+    }
+    const path = url.pathname;
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const reason = deps.notReady();
+      return reason === null ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not_ready', reason });
+    }
+    if (deps.token !== undefined && !deps.publicPaths?.has(path) && !bearerMatches(req.headers.authorization, deps.token)) {
+      return sendError(res, 401, 'unauthorized', 'unauthorized', 'a valid control token is required: Authorization: Bearer <CORDON_CONTROL_TOKEN>', { 'www-authenticate': 'Bearer' });
+    }
+    deps.router.handle(req, res, url).catch((err: Error) => {
+      deps.log.error({ err: err.message, path }, 'control handler failed');
+      if (!res.headersSent) sendError(res, 500, 'internal_error', 'internal_error', 'the control API failed to answer; see the gateway log');
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  return server;
+}

@@ -1,0 +1,46 @@
+// `cordon demo`: the mock LLM, the gateway and the dashboard on loopback, with no network.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validate } from './config/load.js';
+import { formatHostPort } from './config/units.js';
+import { createLogger } from './log.js';
+import { startGateway } from './gateway.js';
+import { startMock } from './mock/server.js';
+
+export async function runDemo(opts: { listen: string; controlListen: string }): Promise<void> {
+  const log = createLogger('info', 'cordon-demo');
+  const mock = await startMock({ host: '127.0.0.1', port: 0 });
+  const mockUrl = `http://127.0.0.1:${mock.address.port}/v1`;
+  const cfg = validate({
+    listen: opts.listen,
+    control_listen: opts.controlListen,
+    upstreams: [{ url: mockUrl }],
+    data_dir: mkdtempSync(join(tmpdir(), 'cordon-demo-')),
+    policy: { preset: 'standard' },
+  });
+  const gw = await startGateway(cfg, { log });
+  const proxy = `http://${gw.proxyAddress}`;
+  const out = [
+    '',
+    'cordon demo is running (offline; Ctrl-C to stop)',
+    `  mock LLM   ${mockUrl}`,
+    `  gateway    ${proxy}   (point an OpenAI or Anthropic SDK here)`,
+    `  dashboard  http://${gw.controlAddress}/`,
+    '',
+    'Try:',
+    `  curl -s ${proxy}/v1/chat/completions -H 'content-type: application/json' -H 'x-session-id: demo-1' \\`,
+    `       -d '{"model":"mock-gpt","messages":[{"role":"user","content":"hello"}]}'`,
+    `  curl -sN ${proxy}/v1/chat/completions -H 'content-type: application/json' -H 'x-session-id: demo-1' \\`,
+    `       -H 'x-mock-deltas: 20' -H 'x-mock-delay-ms: 200' -d '{"model":"mock-gpt","stream":true,"messages":[{"role":"user","content":"stream please"}]}'`,
+    `  curl -s -X POST http://${gw.controlAddress}/control/sessions/demo-1/kill`,
+    '',
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  log.info({ proxy: gw.proxyAddress, control: gw.controlAddress, mock: formatHostPort({ host: '127.0.0.1', port: mock.address.port }) }, 'demo listening');
+  const stop = () => {
+    gw.shutdown().finally(() => mock.server.close(() => process.exit(0)));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,150 @@
+// The composition root: builds every part from one validated Config and wires them together.
+// Parts depend downward (proxy → sessions, policy, memory; control → everything, read-only).
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config/schema.js';
+import { PROFILE_BOUNDS } from './config/profiles.js';
+import { formatHostPort, isLoopback, type HostPort } from './config/units.js';
+import { EventBus } from './events.js';
+import type { Logger } from './log.js';
+import { Router } from './control/router.js';
+import { createControlServer } from './control/server.js';
+import { sendError, sendJson } from './control/reply.js';
+import type { ProxyContext } from './proxy/context.js';
+import { Inflight } from './proxy/inflight.js';
+import { createProxyServer, drain } from './proxy/listener.js';
+import { UpstreamSet } from './proxy/upstreams.js';
+import { InterimSessions, derivedSessionId, sessionIdFromJson, validSessionId } from './sessions/interim.js';
+
+/** A start-up problem the CLI reports as one line and exit 2. */
+export class StartError extends Error {}
+
+export interface GatewayOptions {
+  log: Logger;
+  /** CORDON_CONTROL_TOKEN, passed in by the CLI (nothing else reads the environment) */
+  controlToken?: string;
+}
+
+export interface Gateway {
+  readonly proxyAddress: string;
+  readonly controlAddress: string;
+  readonly ctx: ProxyContext;
+  /** SIGTERM: stop accepting, let in-flight work finish up to drain_timeout, close everything */
+  shutdown(): Promise<void>;
+}
+
+async function listen(server: Server, hp: HostPort, what: string): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'address already in use'
+        : err.code === 'EACCES' ? 'permission denied'
+          : err.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : err.message;
+      reject(new StartError(`${what} ${formatHostPort(hp)}: ${why}`));
+    };
+    server.once('error', onError);
+    server.listen(hp.port, hp.host, () => { server.off('error', onError); resolve(); });
+  });
+  return server.address() as AddressInfo;
+}
+
+export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<Gateway> {
+  const { log } = opts;
+  const token = opts.controlToken || undefined;
+  if (!isLoopback(cfg.control_listen.host) && token === undefined) {
+    throw new StartError(`control_listen ${formatHostPort(cfg.control_listen)}: a non-loopback control address needs CORDON_CONTROL_TOKEN`);
+  }
+  const bus = new EventBus();
+  const upstreams = new UpstreamSet(cfg, log);
+  const sessions = new InterimSessions(upstreams.list.map((u) => u.name));
+  const inflight = new Inflight();
+  sessions.onEnd((slot, reason) => inflight.endSlot(slot, reason));
+
+  const ctx: ProxyContext = {
+    cfg,
+    bounds: PROFILE_BOUNDS[cfg.profile],
+    log,
+    bus,
+    upstreams,
+    sessions,
+    identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
+    policy: null,
+    inflight,
+    capture: null,
+    counters: { total: 0, blocked: 0 },
+    accessLog: log.isLevelEnabled('info'),
+    draining: false,
+    pressure: () => 'normal',
+    observe: () => {},
+    onHit: () => {},
+  };
+
+  if (cfg.health.path) upstreams.startActiveChecks(cfg.health.path, cfg.health.interval);
+
+  const router = new Router();
+  router.get('/control/stats', ({ res }) => {
+    const mem = process.memoryUsage();
+    sendJson(res, 200, {
+      sessions: { active: 0, total: 0, killed: 0 },
+      requests: { total: ctx.counters.total, blocked: ctx.counters.blocked },
+      memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed, bytes_per_session: 0, pressure: ctx.pressure() },
+    });
+  });
+  router.get('/control/sessions/:id', ({ res, params }) => {
+    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', 'malformed session ID');
+    const s = sessions.get(params.id);
+    if (!s) return sendError(res, 404, 'not_found', 'session_not_found', `no session ${params.id}`);
+    sendJson(res, 200, s);
+  });
+  router.post('/control/sessions/:id/kill', ({ res, params }) => {
+    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', 'malformed session ID');
+    const s = sessions.kill(params.id);
+    sendJson(res, 200, { id: s.id, state: s.state });
+  });
+  router.post('/control/sessions/:id/resume', ({ res, params }) => {
+    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', 'malformed session ID');
+    const s = sessions.resume(params.id);
+    sendJson(res, 200, { id: s.id, state: s.state });
+  });
+
+  const proxyServer = createProxyServer(ctx);
+  const controlServer = createControlServer({
+    router, token, log,
+    notReady: () => (upstreams.anyHealthy() ? null : 'no healthy upstream'),
+  });
+
+  let proxyAddr: AddressInfo;
+  let controlAddr: AddressInfo;
+  try {
+    proxyAddr = await listen(proxyServer, cfg.listen, 'listen');
+    try {
+      controlAddr = await listen(controlServer, cfg.control_listen, 'control_listen');
+    } catch (err) {
+      proxyServer.close();
+      throw err;
+    }
+  } catch (err) {
+    await upstreams.destroy();
+    throw err;
+  }
+  const proxyAddress = formatHostPort({ host: proxyAddr.address, port: proxyAddr.port });
+  const controlAddress = formatHostPort({ host: controlAddr.address, port: controlAddr.port });
+
+  let shuttingDown: Promise<void> | null = null;
+  return {
+    proxyAddress,
+    controlAddress,
+    ctx,
+    shutdown(): Promise<void> {
+      shuttingDown ??= (async () => {
+        log.info({ drain_timeout_ms: cfg.drain_timeout, in_flight: inflight.count }, 'draining');
+        const { leftOver } = await drain(ctx, proxyServer, cfg.drain_timeout);
+        if (leftOver > 0) log.warn({ cut: leftOver }, 'drain timeout reached; in-flight requests were cut');
+        controlServer.closeAllConnections();
+        await new Promise<void>((r) => controlServer.close(() => r()));
+        await upstreams.destroy();
+        log.info('stopped');
+      })();
+      return shuttingDown;
+    },
+  };
+}

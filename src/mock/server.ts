@@ -1,0 +1,164 @@
+// The bundled mock LLM backend: OpenAI chat completions and responses, Anthropic messages and
+// /v1/models, streamed (SSE) or not. Request headers shape the traffic for tests and benchmarks:
+//   x-mock-text      the reply text (default DEFAULT_TEXT)
+//   x-mock-echo: 1   reply with the last user message's text instead
+//   x-mock-deltas    number of streamed deltas (default 8)
+//   x-mock-delay-ms  delay between deltas (default 0)
+//   x-mock-status    force this HTTP status (with an OpenAI-shaped error body)
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as R from './replies.js';
+
+export interface MockOptions { host: string; port: number }
+
+interface Shape { text: string; deltas: number; delayMs: number; status: number | null }
+
+function shape(req: IncomingMessage, body: unknown): Shape {
+  const h = req.headers;
+  let text = typeof h['x-mock-text'] === 'string' ? h['x-mock-text'] : R.DEFAULT_TEXT;
+  if (h['x-mock-echo'] === '1') text = lastUserText(body) ?? text;
+  const deltas = clampInt(h['x-mock-deltas'], 8, 1, 100_000);
+  const delayMs = clampInt(h['x-mock-delay-ms'], 0, 0, 600_000);
+  const status = h['x-mock-status'] !== undefined ? clampInt(h['x-mock-status'], 500, 100, 599) : null;
+  return { text, deltas, delayMs, status };
+}
+
+function clampInt(v: string | string[] | undefined, dflt: number, min: number, max: number): number {
+  const n = typeof v === 'string' ? Number.parseInt(v, 10) : NaN;
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : dflt;
+}
+
+function lastUserText(body: unknown): string | undefined {
+  const b = body as { messages?: Array<{ role?: string; content?: unknown }>; input?: unknown } | null;
+  const msgs = b?.messages;
+  if (Array.isArray(msgs)) {
+    for (let i = msgs.length - 1; i >= 0; i--) {
+      const m = msgs[i];
+      if (m?.role !== 'user') continue;
+      if (typeof m.content === 'string') return m.content;
+      if (Array.isArray(m.content)) {
+        return m.content.map((p: { text?: string }) => (typeof p?.text === 'string' ? p.text : '')).join('');
+      }
+    }
+  }
+  if (typeof b?.input === 'string') return b.input;
+  return undefined;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Writes SSE events one delta at a time, honouring backpressure and the client going away. */
+async function streamEvents(res: ServerResponse, events: Array<{ event?: string; data: string }>, delayMs: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+  for (let i = 0; i < events.length; i++) {
+    if (res.destroyed) return;
+    const e = events[i];
+    const ok = res.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${e.data}\n\n`);
+    if (!ok) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+    if (delayMs > 0 && i < events.length - 1) await sleep(delayMs);
+  }
+  res.end();
+}
+
+function openaiChat(res: ServerResponse, body: Record<string, unknown>, s: Shape): Promise<void> | void {
+  const model = typeof body.model === 'string' ? body.model : 'mock-gpt';
+  const promptTokens = Math.ceil(JSON.stringify(body.messages ?? '').length / 4);
+  if (!body.stream) return sendJson(res, 200, R.chatCompletion(model, s.text, promptTokens));
+  const parts = R.splitDeltas(s.text, s.deltas);
+  const events = [{ data: JSON.stringify(R.chatChunk(model, { role: 'assistant', content: '' }, null)) }];
+  for (const p of parts) events.push({ data: JSON.stringify(R.chatChunk(model, { content: p }, null)) });
+  const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
+  events.push({ data: JSON.stringify(R.chatChunk(model, {}, 'stop', includeUsage ? R.usage(promptTokens, Math.ceil(s.text.length / 4)) : undefined)) });
+  events.push({ data: '[DONE]' });
+  return streamEvents(res, events, s.delayMs);
+}
+
+function openaiResponses(res: ServerResponse, body: Record<string, unknown>, s: Shape): Promise<void> | void {
+  const model = typeof body.model === 'string' ? body.model : 'mock-gpt';
+  const promptTokens = Math.ceil(JSON.stringify(body.input ?? '').length / 4);
+  if (!body.stream) return sendJson(res, 200, R.responseObject(model, s.text, 'completed', promptTokens));
+  let seq = 0;
+  const ev = (type: string, extra: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, sequence_number: seq++, ...extra }) });
+  const events = [ev('response.created', { response: R.responseObject(model, '', 'in_progress', promptTokens) })];
+  for (const p of R.splitDeltas(s.text, s.deltas)) {
+    events.push(ev('response.output_text.delta', { item_id: 'msg_mock', output_index: 0, content_index: 0, delta: p }));
+  }
+  events.push(ev('response.output_text.done', { item_id: 'msg_mock', output_index: 0, content_index: 0, text: s.text }));
+  events.push(ev('response.completed', { response: R.responseObject(model, s.text, 'completed', promptTokens) }));
+  return streamEvents(res, events, s.delayMs);
+}
+
+function anthropicMessages(res: ServerResponse, body: Record<string, unknown>, s: Shape): Promise<void> | void {
+  const model = typeof body.model === 'string' ? body.model : 'mock-claude';
+  const promptTokens = Math.ceil(JSON.stringify(body.messages ?? '').length / 4);
+  if (!body.stream) return sendJson(res, 200, R.anthropicMessage(model, s.text, promptTokens));
+  const msg = R.anthropicMessage(model, '', promptTokens);
+  const ev = (type: string, extra: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, ...extra }) });
+  const events = [
+    ev('message_start', { message: { ...msg, content: [], stop_reason: null, usage: { input_tokens: promptTokens, output_tokens: 0 } } }),
+    ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+  ];
+  for (const p of R.splitDeltas(s.text, s.deltas)) events.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: p } }));
+  events.push(ev('content_block_stop', { index: 0 }));
+  events.push(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: Math.ceil(s.text.length / 4) } }));
+  events.push(ev('message_stop', {}));
+  return streamEvents(res, events, s.delayMs);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://mock');
+  const path = url.pathname.replace(/^\/v1(?=\/)/, '');
+  const raw = req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(req);
+  let body: Record<string, unknown> = {};
+  if (raw.length > 0) {
+    try {
+      const parsed = JSON.parse(raw.toString('utf8')) as unknown;
+      if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
+    } catch {
+      return sendJson(res, 400, { error: { message: 'body is not JSON', type: 'invalid_request_error', code: 'invalid_json' } });
+    }
+  }
+  const s = shape(req, body);
+  if (s.status !== null) {
+    if (s.delayMs > 0) await sleep(s.delayMs);
+    return sendJson(res, s.status, { error: { message: `mock forced status ${s.status}`, type: 'mock_error', code: `status_${s.status}` } });
+  }
+  if (req.method === 'GET' && path === '/models') return sendJson(res, 200, R.MODELS);
+  if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (req.method === 'POST' && path === '/chat/completions') return openaiChat(res, body, s);
+  if (req.method === 'POST' && path === '/responses') return openaiResponses(res, body, s);
+  if (req.method === 'POST' && path === '/messages') return anthropicMessages(res, body, s);
+  if (path === '/echo') {
+    // Reflects the request, for header and body forwarding tests.
+    return sendJson(res, 200, { method: req.method, url: req.url, headers: req.headers, body: raw.toString('utf8') });
+  }
+  sendJson(res, 404, { error: { message: `mock has no ${req.method} ${url.pathname}`, type: 'invalid_request_error', code: 'not_found' } });
+}
+
+export async function startMock(opts: MockOptions): Promise<{ server: http.Server; address: AddressInfo }> {
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) sendJson(res, 500, { error: { message: 'mock internal error', type: 'mock_error', code: 'internal' } });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
+  });
+  return { server, address: server.address() as AddressInfo };
+}

@@ -1,0 +1,43 @@
+// What the proxy's phases need from the rest of the gateway, built once by src/gateway.ts.
+import type { Config } from '../config/schema.js';
+import type { ProfileBounds } from '../config/profiles.js';
+import type { EventBus, RuleAction } from '../events.js';
+import type { Logger } from '../log.js';
+import type { PolicyEngine } from '../policy/types.js';
+import type { SessionRegistry } from '../sessions/types.js';
+import type { CaptureWriter } from './exchange.js';
+import type { Inflight } from './inflight.js';
+import type { UpstreamSet } from './upstreams.js';
+
+export interface Identity {
+  valid(id: string): boolean;
+  fromJson(json: unknown): string | undefined;
+  derive(clientIp: string, userAgent: string, nowMs: number): string;
+}
+
+export interface CaptureSink {
+  /** A writer for one body, or null when captures are shed (memory pressure) or off. */
+  open(sessionId: string, direction: 'request' | 'response'): CaptureWriter | null;
+}
+
+export type PressureLevel = 'normal' | 'warning' | 'critical';
+
+export interface ProxyContext {
+  readonly cfg: Config;
+  readonly bounds: ProfileBounds;
+  readonly log: Logger;
+  readonly bus: EventBus;
+  readonly upstreams: UpstreamSet;
+  readonly sessions: SessionRegistry;
+  readonly identity: Identity;
+  readonly policy: PolicyEngine | null;
+  readonly inflight: Inflight;
+  readonly capture: CaptureSink | null;
+  readonly counters: { total: number; blocked: number };
+  readonly accessLog: boolean;
+  draining: boolean;
+  pressure(): PressureLevel;
+  /** one finished request: status, upstream index (-1 none), gateway-added ms, upstream ms */
+  observe(status: number, upstream: number, addedMs: number, upstreamMs: number): void;
+  onHit(rule: string, action: RuleAction): void;
+}

@@ -1,0 +1,65 @@
+// The errors the gateway itself returns, in SPEC.md's OpenAI shape. Bodies for fixed errors are
+// rendered once at load; only the message varies for the rest.
+import type { ServerResponse } from 'node:http';
+
+export type ProxyErrorType =
+  | 'invalid_request'
+  | 'policy_violation'
+  | 'session_killed'
+  | 'session_terminated'
+  | 'request_too_large'
+  | 'rate_limited'
+  | 'upstream_error'
+  | 'upstream_timeout'
+  | 'overloaded'
+  | 'not_found';
+
+export interface ProxyError {
+  status: number;
+  type: ProxyErrorType;
+  code: string;
+  message: string;
+  retryAfter?: number;
+}
+
+export function errorBody(type: string, code: string, message: string): string {
+  return JSON.stringify({ error: { message, type, code } });
+}
+
+/** Writes a gateway error unless headers already went out; then the socket is closed instead. */
+export function sendProxyError(res: ServerResponse, err: ProxyError, sessionId: string | null): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorBody(err.type, err.code, err.message);
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  };
+  if (sessionId !== null) headers['x-session-id'] = sessionId;
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+  res.writeHead(err.status, headers);
+  res.end(body);
+}
+
+/** The last SSE event of a stream that a rule or a kill ends (SPEC.md). */
+export function sseErrorEvent(type: string, code: string, message: string): string {
+  return `event: error\ndata: ${errorBody(type, code, message)}\n\n`;
+}
+
+export const ERR = {
+  draining: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'draining', message: 'the gateway is shutting down; retry on another instance', retryAfter: 1 }),
+  overloaded: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'memory_pressure', message: 'the gateway is under critical memory pressure; retry later', retryAfter: 5 }),
+  badSessionId: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_session_id', message: 'X-Session-ID must be 1-128 characters of A-Z a-z 0-9 . _ : -' }),
+  badJson: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_json', message: 'the request body is not valid JSON, and the policy must read it' }),
+  tooLarge: (limit: number): ProxyError => ({ status: 413, type: 'request_too_large', code: 'request_too_large', message: `the request body is over the ${limit}-byte limit` }),
+  killed: (): ProxyError => ({ status: 403, type: 'session_killed', code: 'session_killed', message: 'this session was killed by an operator' }),
+  terminated: (): ProxyError => ({ status: 403, type: 'session_terminated', code: 'session_terminated', message: 'this session was ended by a policy rule' }),
+  noSlot: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'session_table_full', message: 'no room for a new session; retry later', retryAfter: 5 }),
+  noUpstream: (): ProxyError => ({ status: 502, type: 'upstream_error', code: 'no_healthy_upstream', message: 'no healthy upstream is available' }),
+  upstream: (detail: string): ProxyError => ({ status: 502, type: 'upstream_error', code: 'upstream_error', message: `the upstream failed: ${detail}` }),
+  timeout: (detail: string): ProxyError => ({ status: 504, type: 'upstream_timeout', code: 'upstream_timeout', message: `the upstream was too slow: ${detail}` }),
+  blocked: (rule: string): ProxyError => ({ status: 403, type: 'policy_violation', code: rule, message: `the request was blocked by policy rule "${rule}"` }),
+  rateLimited: (rule: string, retryAfter: number): ProxyError => ({ status: 429, type: 'rate_limited', code: rule, message: `rate limit "${rule}" exceeded`, retryAfter }),
+} as const;

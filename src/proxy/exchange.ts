@@ -1,0 +1,366 @@
+// One proxied request, from the client's first byte to the access-log line. The phases run once,
+// in order (DESIGN.md): admit → read body → identify session → request policy → pick upstream →
+// forward (undici dispatch, this object is the handler) → response phase per chunk → finish.
+// All per-request state lives on this object; event listeners are shared module functions that
+// find it through a symbol, so the hot path creates no closures per request or per chunk.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Hit, StreamInspector } from '../policy/types.js';
+import type { Upstream } from './upstreams.js';
+import type { ProxyContext } from './context.js';
+import { ERR, sendProxyError, sseErrorEvent, type ProxyError } from './errors.js';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import type { InflightNode } from './inflight.js';
+import { applyHits, type Verdict } from './verdict.js';
+
+const kExchange = Symbol('cordon.exchange');
+type Tagged = { [kExchange]?: Exchange };
+
+const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
+
+/** Stage of the exchange; each value allows a known set of next steps. */
+const enum Stage { ReadingBody, Dispatched, Streaming, Done }
+
+export interface CaptureWriter { write(chunk: Buffer): void; end(): void }
+
+export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
+  slot = -1;
+  prevInSlot: InflightNode | null = null;
+  nextInSlot: InflightNode | null = null;
+
+  private stage = Stage.ReadingBody;
+  private sessionId: string | null = null;
+  private chunks: Buffer[] | null = null;
+  private bodyLength = 0;
+  private body: Buffer | null = null;
+  private upstream: Upstream | null = null;
+  private abortUpstream: ((err?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private inspector: StreamInspector | null = null;
+  private isSse = false;
+  private status = 0;
+  private bytesOut = 0;
+  private retried = false;
+  private readonly startedAt: number;
+  private upstreamStartedAt = 0;
+  private upstreamHeadersAt = 0;
+  private capture: CaptureWriter | null = null;
+  private readonly contentTypeOut: { contentType: string | undefined } = { contentType: undefined };
+  private outcome: string | null = null;
+
+  constructor(private readonly ctx: ProxyContext, readonly req: IncomingMessage, readonly res: ServerResponse) {
+    this.startedAt = performance.now();
+    (req as Tagged)[kExchange] = this;
+    (res as Tagged)[kExchange] = this;
+  }
+
+  // ── phase 1: admit and read the body ──────────────────────────────────────────────
+  start(): void {
+    const { ctx, req, res } = this;
+    ctx.counters.total++;
+    res.on('close', onResClose);
+    res.on('drain', onResDrain);
+    if (ctx.draining) return this.fail(ERR.draining());
+    if (ctx.pressure() === 'critical') return this.fail(ERR.overloaded());
+    const headerId = req.headers['x-session-id'];
+    if (headerId !== undefined) {
+      if (typeof headerId !== 'string' || !ctx.identity.valid(headerId)) return this.fail(ERR.badSessionId(), false);
+      this.sessionId = headerId;
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > ctx.cfg.max_body) {
+      res.shouldKeepAlive = false;
+      return this.fail(ERR.tooLarge(ctx.cfg.max_body));
+    }
+    const hasBody = declared !== undefined ? Number(declared) > 0 : req.headers['transfer-encoding'] !== undefined || !NO_BODY_METHODS.has(req.method ?? 'GET');
+    if (!hasBody) {
+      this.requestPhase();
+      return;
+    }
+    this.chunks = [];
+    req.on('data', onReqData);
+    req.on('end', onReqEnd);
+  }
+
+  onBodyChunk(chunk: Buffer): void {
+    if (this.stage !== Stage.ReadingBody) return;
+    this.bodyLength += chunk.length;
+    if (this.bodyLength > this.ctx.cfg.max_body) {
+      this.chunks = null;
+      this.res.shouldKeepAlive = false;
+      this.fail(ERR.tooLarge(this.ctx.cfg.max_body));
+      this.req.removeListener('data', onReqData);
+      this.req.resume(); // discard the rest so the 413 can be read by the client
+      return;
+    }
+    this.chunks!.push(chunk);
+  }
+
+  onBodyEnd(): void {
+    if (this.stage !== Stage.ReadingBody || this.chunks === null) return;
+    const c = this.chunks;
+    this.body = c.length === 1 ? c[0] : c.length === 0 ? null : Buffer.concat(c, this.bodyLength);
+    this.chunks = null;
+    this.requestPhase();
+  }
+
+  // ── phase 2: identify the session, apply request policy ────────────────────────────
+  private requestPhase(): void {
+    const { ctx, req } = this;
+    const now = Date.now();
+    const body = this.body;
+    let json: unknown;
+    let jsonFailed = false;
+    const policy = ctx.policy;
+    const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules));
+    if (wantsJson && isJsonType(req.headers['content-type'])) {
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch {
+        jsonFailed = true;
+      }
+    }
+    if (this.sessionId === null) {
+      this.sessionId = ctx.identity.fromJson(json) ?? ctx.identity.derive(req.socket.remoteAddress ?? '', req.headers['user-agent'] ?? '', now);
+    }
+    const slot = ctx.sessions.resolve(this.sessionId, req.socket.remoteAddress ?? '', -1, this.bodyLength, now);
+    if (slot < 0) return this.fail(ERR.noSlot());
+    this.slot = slot;
+    const refusal = ctx.sessions.refusal(slot);
+    if (refusal !== null) return this.fail(refusal === 'session_killed' ? ERR.killed() : ERR.terminated());
+
+    if (policy !== null && policy.hasRequestRules) {
+      if (jsonFailed && ctx.cfg.mode === 'enforce') return this.fail(ERR.badJson());
+      const hits = policy.inspectRequest(slot, body ?? EMPTY, jsonFailed ? undefined : json, req.url ?? '/', now);
+      if (hits !== null) {
+        const verdict = applyHits(ctx, this.slot, this.sessionId, hits, 'request');
+        if (verdict !== null) return this.refuse(verdict);
+      }
+    }
+    // Registered before dispatch so that a kill arriving from now on reaches this exchange.
+    ctx.inflight.add(this);
+    this.dispatch(null);
+  }
+
+  private refuse(v: Verdict): void {
+    if (v.kind === 'rate') return this.fail(ERR.rateLimited(v.rule, v.retryAfter));
+    if (v.kind === 'terminate') this.ctx.sessions.terminate(this.slot, v.rule);
+    this.ctx.counters.blocked++;
+    this.fail(v.kind === 'terminate' ? ERR.terminated() : ERR.blocked(v.rule));
+  }
+
+  // ── phase 3: pick an upstream and forward ─────────────────────────────────────────
+  private dispatch(exclude: Upstream | null): void {
+    const { ctx, req } = this;
+    const now = Date.now();
+    const up = ctx.upstreams.pick(now, ctx.upstreams.balance === 'sticky' ? hashId(this.sessionId!) : 0, exclude);
+    if (up === null) return this.fail(ERR.noUpstream());
+    this.upstream = up;
+    up.outstanding++;
+    ctx.sessions.setUpstream(this.slot, up.index);
+    this.stage = Stage.Dispatched;
+    this.upstreamStartedAt = performance.now();
+    const headers = upstreamRequestHeaders({
+      raw: req.rawHeaders,
+      host: up.host,
+      clientIp: req.socket.remoteAddress ?? '',
+      contentLength: this.body !== null ? this.body.length : (this.bodyLength === 0 && !NO_BODY_METHODS.has(req.method ?? 'GET') ? 0 : -1),
+    });
+    if (ctx.capture !== null && this.body !== null) {
+      const w = ctx.capture.open(this.sessionId!, 'request');
+      if (w !== null) { w.write(this.body); w.end(); }
+    }
+    up.pool.dispatch({
+      method: req.method ?? 'GET',
+      path: up.targetPath(req.url ?? '/'),
+      headers,
+      body: this.body,
+      // POSTs to an LLM are not idempotent: never replay them on a pipelined socket.
+      idempotent: req.method === 'GET' || req.method === 'HEAD',
+    }, this);
+  }
+
+  // ── undici handler: phase 4, the response ─────────────────────────────────────────
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.stage === Stage.Done) abort();
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (this.stage === Stage.Done) return false;
+    if (statusCode < 200) return true; // 1xx: wait for the final status
+    const { ctx, res } = this;
+    this.stage = Stage.Streaming;
+    this.status = statusCode;
+    this.resumeUpstream = resume;
+    this.upstreamHeadersAt = performance.now();
+    const headers = downstreamResponseHeaders(rawHeaders, this.sessionId!, this.contentTypeOut);
+    const ct = this.contentTypeOut.contentType;
+    this.isSse = ct !== undefined && ct.startsWith('text/event-stream');
+    if (ctx.policy !== null && ctx.policy.hasResponseRules) {
+      this.inspector = ctx.policy.openResponse(this.slot, ct, this.req.url ?? '/');
+    }
+    if (ctx.capture !== null) this.capture = ctx.capture.open(this.sessionId!, 'response');
+    res.writeHead(statusCode, headers);
+    if (this.isSse) res.flushHeaders();
+    if (statusCode >= 500) ctx.upstreams.failed(this.upstream!, Date.now(), `status ${statusCode}`);
+    else ctx.upstreams.succeeded(this.upstream!);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.stage !== Stage.Streaming) return false;
+    this.bytesOut += chunk.length;
+    if (this.inspector !== null) {
+      const hits = this.inspector.write(chunk);
+      if (hits !== null) {
+        const v = applyHits(this.ctx, this.slot, this.sessionId!, hits, 'response');
+        if (v !== null && v.kind !== 'rate') {
+          // The chunk that completed the match is withheld: the client never sees the match whole.
+          this.ctx.sessions.terminate(this.slot, v.rule);
+          return false;
+        }
+      }
+    }
+    if (this.capture !== null) this.capture.write(chunk);
+    return this.res.write(chunk);
+  }
+
+  onComplete(): void {
+    if (this.stage !== Stage.Streaming) return;
+    if (this.inspector !== null) {
+      const hits = this.inspector.end();
+      if (hits !== null) applyHits(this.ctx, this.slot, this.sessionId!, hits, 'response');
+    }
+    this.res.end();
+    this.finish('ok');
+  }
+
+  onError(err: Error): void {
+    if (this.stage === Stage.Done) return;
+    const code = (err as { code?: string }).code ?? '';
+    const up = this.upstream!;
+    const now = Date.now();
+    if (this.stage === Stage.Dispatched) {
+      up.outstanding--;
+      const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+      this.ctx.upstreams.failed(up, now, code || err.message);
+      // A refused or failed connection never reached the backend: safe to try another once.
+      if (!this.retried && isConnectFailure(code) && this.ctx.upstreams.list.length > 1) {
+        this.retried = true;
+        this.upstream = null;
+        this.dispatch(up);
+        return;
+      }
+      this.upstream = null;
+      this.fail(timeout ? ERR.timeout(describe(code, err)) : ERR.upstream(describe(code, err)));
+      return;
+    }
+    // Mid-stream: headers are out, so the client connection is closed.
+    this.ctx.upstreams.failed(up, now, code || err.message);
+    this.res.destroy();
+    this.finish(`upstream_error:${code || 'error'}`);
+  }
+
+  onDrain(): void {
+    const r = this.resumeUpstream;
+    if (r !== null && this.stage === Stage.Streaming) r();
+  }
+
+  // ── endings ──────────────────────────────────────────────────────────────────────
+  /** A kill or a terminate ends this exchange from outside, whatever phase it is in. */
+  endBySession(type: 'session_killed' | 'session_terminated'): void {
+    if (this.stage === Stage.Done) return;
+    const message = type === 'session_killed' ? 'this session was killed by an operator' : 'this session was ended by a policy rule';
+    if (this.stage === Stage.Streaming) {
+      if (this.isSse) this.res.end(sseErrorEvent(type, type, message));
+      else this.res.destroy();
+      this.finish(type);
+    } else {
+      this.fail(type === 'session_killed' ? ERR.killed() : ERR.terminated());
+    }
+  }
+
+  /** The client went away (or the response finished): release everything. */
+  onClientClose(): void {
+    if (this.stage === Stage.Done) return;
+    this.finish(this.res.writableFinished ? 'ok' : 'client_closed');
+  }
+
+  private fail(err: ProxyError, withSession = true): void {
+    if (this.stage === Stage.Done) return;
+    this.status = err.status;
+    sendProxyError(this.res, err, withSession ? this.sessionId : null);
+    this.finish(err.code);
+  }
+
+  private finish(outcome: string): void {
+    if (this.stage === Stage.Done) return;
+    const wasDispatched = this.stage === Stage.Dispatched || this.stage === Stage.Streaming;
+    this.stage = Stage.Done;
+    this.outcome = outcome;
+    const { ctx } = this;
+    if (this.abortUpstream !== null && outcome !== 'ok') this.abortUpstream();
+    if (wasDispatched && this.upstream !== null) this.upstream.outstanding--;
+    if (this.capture !== null) { this.capture.end(); this.capture = null; }
+    if (this.slot >= 0) {
+      ctx.inflight.remove(this);
+      ctx.sessions.addBytesOut(this.slot, this.bytesOut);
+      if (this.inspector !== null && ctx.policy !== null) {
+        const hits = ctx.policy.settleResponse(this.slot, this.inspector.tokens, this.inspector.toolCalls, Date.now());
+        if (hits !== null) applyHits(ctx, this.slot, this.sessionId!, hits, 'response');
+      }
+    }
+    this.inspector = null;
+    this.resumeUpstream = null;
+    this.abortUpstream = null;
+    this.body = null;
+    const end = performance.now();
+    // Added latency is the gateway's own time before dispatch; upstream time runs to its headers.
+    ctx.observe(this.status || this.res.statusCode, this.upstream?.index ?? -1,
+      (this.upstreamStartedAt === 0 ? end : this.upstreamStartedAt) - this.startedAt,
+      this.upstreamHeadersAt === 0 ? 0 : this.upstreamHeadersAt - this.upstreamStartedAt);
+    if (ctx.accessLog) {
+      ctx.log.info({
+        session: this.sessionId, method: this.req.method, path: this.req.url, status: this.status || this.res.statusCode,
+        upstream: this.upstream?.name ?? null, bytes_in: this.bodyLength, bytes_out: this.bytesOut,
+        ms: Math.round((end - this.startedAt) * 100) / 100, outcome,
+      }, 'request');
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function isJsonType(ct: string | undefined): boolean {
+  return ct === undefined || ct.includes('json');
+}
+
+function isConnectFailure(code: string): boolean {
+  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
+function describe(code: string, err: Error): string {
+  switch (code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ECONNRESET': case 'UND_ERR_SOCKET': return 'connection reset';
+    case 'UND_ERR_CONNECT_TIMEOUT': return 'connect timed out';
+    case 'UND_ERR_HEADERS_TIMEOUT': return 'no response headers in time';
+    default: return code || err.message;
+  }
+}
+
+/** FNV-1a over the session ID, for sticky balancing. */
+function hashId(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+// Shared listeners: `this` is the emitter; the exchange hangs off it.
+function onReqData(this: IncomingMessage, chunk: Buffer): void { (this as Tagged)[kExchange]!.onBodyChunk(chunk); }
+function onReqEnd(this: IncomingMessage): void { (this as Tagged)[kExchange]!.onBodyEnd(); }
+function onResClose(this: ServerResponse): void { (this as Tagged)[kExchange]!.onClientClose(); }
+/** res 'drain' → resume the upstream read paused by backpressure */
+function onResDrain(this: ServerResponse): void { (this as Tagged)[kExchange]?.onDrain(); }
+

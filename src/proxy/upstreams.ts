@@ -1,0 +1,177 @@
+// The upstream pool: one undici Pool per backend, passive health (eject after consecutive
+// failures, back after a cool-off), an optional active check, and the balancing policies.
+import { Pool } from 'undici';
+import type { Balance, Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+
+export class Upstream {
+  readonly pool: Pool;
+  readonly origin: string;
+  /** the URL's path without a trailing slash: "" or "/v1" */
+  readonly basePath: string;
+  readonly name: string;
+  readonly host: string;
+  outstanding = 0;
+  failures = 0;
+  /** epoch ms until which the upstream is out of rotation; 0 when in */
+  ejectedUntil = 0;
+  /** smooth weighted round-robin state (nginx's algorithm) */
+  currentWeight = 0;
+
+  constructor(readonly index: number, url: URL, readonly weight: number, cfg: Config) {
+    this.origin = url.origin;
+    this.host = url.host;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.name = url.href.replace(/\/+$/, '');
+    this.pool = new Pool(url.origin, {
+      connections: cfg.upstream_pool.connections,
+      pipelining: cfg.upstream_pool.pipelining,
+      keepAliveTimeout: cfg.timeouts.keep_alive,
+      keepAliveMaxTimeout: Math.max(cfg.timeouts.keep_alive, 600_000),
+      headersTimeout: cfg.timeouts.headers,
+      bodyTimeout: cfg.timeouts.body,
+      connect: { timeout: cfg.timeouts.connect, rejectUnauthorized: cfg.upstream_pool.tls_verify },
+    });
+  }
+
+  healthy(now: number): boolean {
+    return this.ejectedUntil <= now;
+  }
+
+  /**
+   * The path to request upstream: the upstream's base path is a prefix that is not doubled.
+   * With base "/v1": "/chat/completions" and "/v1/chat/completions" both become "/v1/chat/completions".
+   */
+  targetPath(path: string): string {
+    const base = this.basePath;
+    if (base === '') return path;
+    if (path.startsWith(base) && (path.length === base.length || path[base.length] === '/' || path[base.length] === '?')) return path;
+    return base + path;
+  }
+}
+
+export class UpstreamSet {
+  readonly list: Upstream[];
+  private rr = 0;
+  private readonly ejectAfter: number;
+  private readonly cooloff: number;
+  private healthTimer: NodeJS.Timeout | null = null;
+
+  constructor(cfg: Config, private readonly log: Logger) {
+    this.list = cfg.upstreams.map((u, i) => new Upstream(i, u.url, u.weight, cfg));
+    this.balance = cfg.balance;
+    this.ejectAfter = cfg.health.eject_after;
+    this.cooloff = cfg.health.cooloff;
+  }
+
+  readonly balance: Balance;
+
+  /**
+   * Picks an upstream for a request. `stickyKey` is a hash of the session ID (used by `sticky`);
+   * `exclude` skips one upstream (a retry after a connect failure). Returns null when none is healthy.
+   */
+  pick(now: number, stickyKey: number, exclude: Upstream | null): Upstream | null {
+    const list = this.list;
+    const n = list.length;
+    if (n === 1) {
+      const u = list[0];
+      return u !== exclude && u.healthy(now) ? u : null;
+    }
+    switch (this.balance) {
+      case 'least_outstanding': {
+        let best: Upstream | null = null;
+        const start = this.rr++ % n; // rotate the tie-break so equal loads still spread
+        for (let k = 0; k < n; k++) {
+          const u = list[(start + k) % n];
+          if (u === exclude || !u.healthy(now)) continue;
+          if (best === null || u.outstanding < best.outstanding) best = u;
+        }
+        return best;
+      }
+      case 'weighted': {
+        let total = 0;
+        let best: Upstream | null = null;
+        for (const u of list) {
+          if (u === exclude || !u.healthy(now)) continue;
+          u.currentWeight += u.weight;
+          total += u.weight;
+          if (best === null || u.currentWeight > best.currentWeight) best = u;
+        }
+        if (best !== null) best.currentWeight -= total;
+        return best;
+      }
+      case 'sticky': {
+        // Rendezvous-free and cheap: the session's hash picks a start, the first healthy one wins,
+        // so a session stays on one upstream while that upstream is healthy.
+        const start = stickyKey % n;
+        for (let k = 0; k < n; k++) {
+          const u = list[(start + k) % n];
+          if (u !== exclude && u.healthy(now)) return u;
+        }
+        return null;
+      }
+      default: {
+        for (let k = 0; k < n; k++) {
+          const u = list[this.rr++ % n];
+          if (u !== exclude && u.healthy(now)) return u;
+        }
+        return null;
+      }
+    }
+  }
+
+  /** Any upstream healthy now (for /readyz). */
+  anyHealthy(now = Date.now()): boolean {
+    for (const u of this.list) if (u.healthy(now)) return true;
+    return false;
+  }
+
+  succeeded(u: Upstream): void {
+    if (u.failures !== 0 || u.ejectedUntil !== 0) {
+      if (u.ejectedUntil !== 0) this.log.info({ upstream: u.name }, 'upstream back in rotation');
+      u.failures = 0;
+      u.ejectedUntil = 0;
+    }
+  }
+
+  failed(u: Upstream, now: number, reason: string): void {
+    u.failures++;
+    if (u.failures >= this.ejectAfter && u.ejectedUntil <= now) {
+      u.ejectedUntil = now + this.cooloff;
+      this.log.warn({ upstream: u.name, failures: u.failures, reason, cooloff_ms: this.cooloff }, 'upstream ejected after consecutive failures');
+    }
+  }
+
+  /** Optional active check: GET `path` on each upstream every `interval`; 2xx/3xx/4xx count as alive. */
+  startActiveChecks(path: string, interval: number): void {
+    const tick = (): void => {
+      const now = Date.now();
+      for (const u of this.list) {
+        u.pool.request({ method: 'GET', path: u.targetPath(path), headersTimeout: interval, bodyTimeout: interval })
+          .then(async (r) => {
+            await r.body.dump();
+            if (r.statusCode < 500) this.succeeded(u);
+            else this.failed(u, now, `active check answered ${r.statusCode}`);
+          })
+          .catch((err: Error) => this.failed(u, now, `active check: ${err.message}`));
+      }
+    };
+    this.healthTimer = setInterval(tick, interval);
+    this.healthTimer.unref();
+  }
+
+  stats(): Array<{ name: string; healthy: boolean; outstanding: number; failures: number }> {
+    const now = Date.now();
+    return this.list.map((u) => ({ name: u.name, healthy: u.healthy(now), outstanding: u.outstanding, failures: u.failures }));
+  }
+
+  async close(): Promise<void> {
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    await Promise.allSettled(this.list.map((u) => u.pool.close()));
+  }
+
+  async destroy(): Promise<void> {
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    await Promise.allSettled(this.list.map((u) => u.pool.destroy()));
+  }
+}

@@ -1,0 +1,36 @@
+// Turns policy hits into events and one verdict. In audit mode every block or terminate is
+// recorded as a flag and nothing is refused; an operator's kill still applies (that path is not here).
+import { eventId } from '../events.js';
+import type { Direction } from '../events.js';
+import type { Hit } from '../policy/types.js';
+import type { ProxyContext } from './context.js';
+
+export type Verdict =
+  | { kind: 'block'; rule: string }
+  | { kind: 'terminate'; rule: string }
+  | { kind: 'rate'; rule: string; retryAfter: number };
+
+export function applyHits(ctx: ProxyContext, slot: number, sessionId: string, hits: Hit[], direction: Direction): Verdict | null {
+  const audit = ctx.cfg.mode === 'audit';
+  const now = Date.now();
+  let verdict: Verdict | null = null;
+  for (const hit of hits) {
+    const action = audit ? 'flag' : hit.action;
+    ctx.sessions.addFlag(slot);
+    ctx.onHit(hit.rule, action);
+    ctx.bus.publish({
+      kind: 'policy', id: eventId(now), session_id: sessionId, rule: hit.rule, severity: hit.severity,
+      action, direction, excerpt: hit.excerpt, at: now,
+    });
+    if (action === 'flag') continue;
+    // The strongest wins: terminate > block > rate limit.
+    if (hit.retry_after !== undefined && action === 'block') {
+      if (verdict === null) verdict = { kind: 'rate', rule: hit.rule, retryAfter: Math.max(1, Math.ceil(hit.retry_after)) };
+    } else if (action === 'terminate') {
+      verdict = { kind: 'terminate', rule: hit.rule };
+    } else if (verdict === null || verdict.kind === 'rate') {
+      verdict = { kind: 'block', rule: hit.rule };
+    }
+  }
+  return verdict;
+}
