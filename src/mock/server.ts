@@ -122,6 +122,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const url = new URL(req.url ?? '/', 'http://mock');
   const path = url.pathname.replace(/^\/v1(?=\/)/, '');
   const raw = req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(req);
+  if (path === '/echo') {
+    // Reflects the request, for header and body forwarding tests.
+    return sendJson(res, 200, { method: req.method, url: req.url, headers: req.headers, body: raw.toString('utf8') });
+  }
   let body: Record<string, unknown> = {};
   if (raw.length > 0) {
     try {
@@ -141,15 +145,14 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (req.method === 'POST' && path === '/chat/completions') return openaiChat(res, body, s);
   if (req.method === 'POST' && path === '/responses') return openaiResponses(res, body, s);
   if (req.method === 'POST' && path === '/messages') return anthropicMessages(res, body, s);
-  if (path === '/echo') {
-    // Reflects the request, for header and body forwarding tests.
-    return sendJson(res, 200, { method: req.method, url: req.url, headers: req.headers, body: raw.toString('utf8') });
-  }
   sendJson(res, 404, { error: { message: `mock has no ${req.method} ${url.pathname}`, type: 'invalid_request_error', code: 'not_found' } });
 }
 
 export async function startMock(opts: MockOptions): Promise<{ server: http.Server; address: AddressInfo }> {
+  let self = '';
   const server = http.createServer((req, res) => {
+    // Says which mock answered, so balancing and failover tests can count.
+    res.setHeader('x-mock-server', self);
     handle(req, res).catch(() => {
       if (!res.headersSent) sendJson(res, 500, { error: { message: 'mock internal error', type: 'mock_error', code: 'internal' } });
       else res.destroy();
@@ -160,5 +163,7 @@ export async function startMock(opts: MockOptions): Promise<{ server: http.Serve
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
   });
-  return { server, address: server.address() as AddressInfo };
+  const address = server.address() as AddressInfo;
+  self = `${address.address}:${address.port}`;
+  return { server, address };
 }
