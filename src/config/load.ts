@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 
@@ -61,10 +61,11 @@ function setPath(obj: Obj, path: string[], value: unknown): void {
 
 /** Parses YAML text; syntax errors come back with line and column. */
 export function parseYaml(text: string, file: string): Obj {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
+      const pos = lineCounter.linePos(e.pos[0]);
       const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
       return `${where}: ${e.message.split('\n')[0]}`;
     }));

@@ -54,17 +54,25 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Writes SSE events one delta at a time, honouring backpressure and the client going away. */
+/** Streams now open; GET /mock/stats reports it so tests can see an abort reach the backend. */
+let activeStreams = 0;
+
 async function streamEvents(res: ServerResponse, events: Array<{ event?: string; data: string }>, delayMs: number): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
   res.flushHeaders();
-  for (let i = 0; i < events.length; i++) {
-    if (res.destroyed) return;
-    const e = events[i];
-    const ok = res.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${e.data}\n\n`);
-    if (!ok) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
-    if (delayMs > 0 && i < events.length - 1) await sleep(delayMs);
+  activeStreams++;
+  try {
+    for (let i = 0; i < events.length; i++) {
+      if (res.destroyed) return;
+      const e = events[i];
+      const ok = res.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${e.data}\n\n`);
+      if (!ok) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+      if (delayMs > 0 && i < events.length - 1) await sleep(delayMs);
+    }
+    res.end();
+  } finally {
+    activeStreams--;
   }
-  res.end();
 }
 
 function openaiChat(res: ServerResponse, body: Record<string, unknown>, s: Shape): Promise<void> | void {
@@ -141,6 +149,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return sendJson(res, s.status, { error: { message: `mock forced status ${s.status}`, type: 'mock_error', code: `status_${s.status}` } });
   }
   if (req.method === 'GET' && path === '/models') return sendJson(res, 200, R.MODELS);
+  if (req.method === 'GET' && path === '/mock/stats') return sendJson(res, 200, { active_streams: activeStreams });
   if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
   if (req.method === 'POST' && path === '/chat/completions') return openaiChat(res, body, s);
   if (req.method === 'POST' && path === '/responses') return openaiResponses(res, body, s);
