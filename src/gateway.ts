@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import { Router } from './control/router.js';
 import { createControlServer } from './control/server.js';
 import { sendError, sendJson } from './control/reply.js';
+import { registerDebugRoutes } from './control/routes/debug.js';
 import type { ProxyContext } from './proxy/context.js';
 import { Inflight } from './proxy/inflight.js';
 import { createProxyServer, drain } from './proxy/listener.js';
@@ -105,6 +106,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     const s = sessions.resume(params.id);
     sendJson(res, 200, { id: s.id, state: s.state });
   });
+
+  if (cfg.debug_endpoints) registerDebugRoutes(router);
 
   const proxyServer = createProxyServer(ctx);
   const controlServer = createControlServer({

@@ -91,6 +91,8 @@ export const configSchema = z.strictObject({
   max_body: size('max_body').default(10 * 1024 * 1024),
   redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   drain_timeout: duration('drain_timeout').default(10_000),
+  /** benchmark-only control endpoints (allocation profiling); never on in production */
+  debug_endpoints: z.boolean().default(false),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   timeouts: z.strictObject({
     connect: duration('connect').default(5_000),
@@ -108,10 +110,11 @@ export const configSchema = z.strictObject({
     interval: duration('interval').default(5_000),
   }).default({ eject_after: 3, cooloff: 10_000, interval: 5_000 }),
   upstream_pool: z.strictObject({
-    connections: z.number().int().min(1).max(10_000).default(128),
+    /** sockets per upstream; 0 = unlimited. Each live SSE stream holds one, so a cap queues streams. */
+    connections: z.number().int().min(0).max(100_000).default(0),
     pipelining: z.number().int().min(1).max(64).default(1),
     tls_verify: z.boolean().default(true),
-  }).default({ connections: 128, pipelining: 1, tls_verify: true }),
+  }).default({ connections: 0, pipelining: 1, tls_verify: true }),
   sessions: z.strictObject({
     idle_timeout: duration('idle_timeout').default(300_000),
     /** an idle session is completed and its slot freed after this much more silence */

@@ -24,7 +24,7 @@ export class Upstream {
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.name = url.href.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, {
-      connections: cfg.upstream_pool.connections,
+      connections: cfg.upstream_pool.connections === 0 ? null : cfg.upstream_pool.connections,
       pipelining: cfg.upstream_pool.pipelining,
       keepAliveTimeout: cfg.timeouts.keep_alive,
       keepAliveMaxTimeout: Math.max(cfg.timeouts.keep_alive, 600_000),
