@@ -30,7 +30,7 @@ export interface StoreOptions {
   log?: Logger;
   /** byte bound of the queue (capture chunks dominate); default 32MiB */
   queueMaxBytes?: number;
-  /** a flush starts early at this depth, and one transaction writes at most this many rows; default 2000 */
+  /** a flush starts early at this depth, and one transaction writes at most this many rows; default 500 (about 5ms of main-thread work per transaction, bench/results/storage.md) */
   batchRows?: number;
   /** default: a tenth of the retention, between 1s and 10min */
   retentionIntervalMs?: number;
@@ -118,7 +118,7 @@ export class Store {
 
   constructor(private readonly opts: StoreOptions) {
     this.log = opts.log;
-    this.batchRows = opts.batchRows ?? 2000;
+    this.batchRows = opts.batchRows ?? 500;
     this.captureOn = opts.profile === 'forensics';
     this.queue = new WriteQueue(opts.queueMax, opts.queueMaxBytes ?? 32 * 1024 * 1024);
     const dir = resolve(opts.dataDir);
@@ -257,7 +257,7 @@ export class Store {
   flush(force = false): boolean {
     if (this.queue.depth === 0) return true;
     if (!force && Date.now() < this.retryAt) return false;
-    if (!this.db.open && !this.reconnect()) return false;
+    if (!this.db.open && !this.reconnect(force)) return false;
     const batch = this.takeBatch();
     try {
       this.written += this.st.write(batch);
@@ -407,7 +407,7 @@ export class Store {
     }
     this.closed = true;
     // One retry per batch: shutdown must not hang on a dead disk.
-    while (this.queue.depth > 0 && (this.db.open || this.reconnect())) {
+    while (this.queue.depth > 0 && (this.db.open || this.reconnect(true))) {
       if (!this.flush(true) && this.degraded !== null) break;
     }
     if (this.queue.depth > 0) this.log?.error({ lost: this.queue.depth }, 'storage: could not flush the queue at shutdown');
@@ -449,8 +449,8 @@ export class Store {
   }
 
   /** After the handle was lost: try once per retry window to open the file again. */
-  private reconnect(): boolean {
-    if (Date.now() < this.retryAt) return false;
+  private reconnect(force = false): boolean {
+    if (!force && Date.now() < this.retryAt) return false;
     try {
       this.connect();
       return true;
