@@ -86,6 +86,17 @@ export class Fifo<T> {
     this.compact();
     return v;
   }
+  /** Removes and returns the first n items. */
+  takeFront(n: number): T[] {
+    const out = this.items.slice(this.head, this.head + n) as T[];
+    this.advance(n);
+    return out;
+  }
+  /** Puts items back in front (a batch that could not be written). */
+  prepend(front: T[]): void {
+    this.items = (front as (T | undefined)[]).concat(this.items.slice(this.head));
+    this.head = 0;
+  }
   /** Removes the first n items (after they were written). */
   advance(n: number): void {
     for (let i = 0; i < n; i++) this.items[this.head + i] = undefined;
@@ -132,16 +143,46 @@ export class WriteQueue {
     return true;
   }
 
-  /** Called after a batch was committed: the first `counts[rank]` records of each bucket are gone. */
-  commit(counts: readonly number[]): void {
-    for (let rank = 0; rank < counts.length; rank++) {
-      const n = counts[rank];
-      if (n === 0) continue;
-      const b = this.buckets[rank];
-      for (let i = 0; i < n; i++) this.bytes -= recordBytes(b.peekAt(i));
-      b.advance(n);
-      this.depth -= n;
+  /** Takes the first `counts[rank]` records of each bucket out of the queue: a batch leaving for the disk. */
+  take(counts: readonly number[]): QueueRecord[][] {
+    const out: QueueRecord[][] = [];
+    for (let rank = 0; rank < this.buckets.length; rank++) {
+      const n = counts[rank] ?? 0;
+      const items = n > 0 ? this.buckets[rank].takeFront(n) : [];
+      for (const r of items) this.bytes -= recordBytes(r);
+      this.depth -= items.length;
+      out.push(items);
     }
+    return out;
+  }
+
+  /**
+   * A taken batch failed: its records go back in front, in order. What arrived meanwhile may now
+   * exceed the bound; the cheapest records are then dropped as on push (never kills).
+   */
+  restore(taken: QueueRecord[][]): void {
+    for (let rank = 0; rank < taken.length; rank++) {
+      const items = taken[rank];
+      if (items.length === 0) continue;
+      this.buckets[rank].prepend(items);
+      this.depth += items.length;
+      for (const r of items) this.bytes += recordBytes(r);
+    }
+    while (this.depth > this.maxRows || this.bytes > this.maxBytes) {
+      const victim = this.lowestBelow(KILL_RANK);
+      if (victim < 0) break;
+      const old = this.buckets[victim].shift() as QueueRecord;
+      this.depth--;
+      this.bytes -= recordBytes(old);
+      this.countDrop(victim, old);
+    }
+  }
+
+  /** Drops every record of one rank (memory pressure sheds captures); returns how many. */
+  shedRank(rank: number): number {
+    const items = this.take(this.buckets.map((b, i) => (i === rank ? b.length : 0)))[rank];
+    for (const r of items) this.countDrop(rank, r);
+    return items.length;
   }
 
   private lowestBelow(rank: number): number {

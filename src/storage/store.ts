@@ -2,6 +2,8 @@
 // is flushed in one transaction every flushIntervalMs or batchRows rows. Producers only push to
 // the queue and return; nothing on the request path waits for the disk. Kills are the exception:
 // they are written at once (one small row) because a kill must survive a restart.
+// The transaction runs on the main thread or on a writer thread (writer-thread.ts); which one is
+// the `writer` option, measured in bench/results/storage.md.
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
@@ -15,9 +17,11 @@ import { migrate } from './migrations.js';
 import { StoreQueries, type EndedSession, type FlaggedEvent, type HistoryPage, type HistoryQuery } from './queries.js';
 import {
   KILL_RANK, RANKS, SEVERITY_RANK, WriteQueue,
-  type ChunkRecord, type EventRecord, type KillRecord, type QueueRecord, type RankName, type SessionRecord,
+  type ChunkRecord, type KillRecord, type QueueRecord, type RankName,
 } from './queue.js';
 import { Retention } from './retention.js';
+import { SQL, writeBatch, type CaptureRowWire, type WireBatch } from './sql.js';
+import { WriterThread } from './writer-thread.js';
 
 export interface StoreOptions {
   dataDir: string;
@@ -34,6 +38,11 @@ export interface StoreOptions {
   batchRows?: number;
   /** default: a tenth of the retention, between 1s and 10min */
   retentionIntervalMs?: number;
+  /**
+   * Where the batch transaction runs. Default: 'worker' for the forensics profile (capture bytes
+   * would otherwise cost the serving loop most of a core at tens of MiB/s), 'main' otherwise.
+   */
+  writer?: 'main' | 'worker';
 }
 
 export type KillState = 'killed' | 'terminated';
@@ -52,10 +61,15 @@ export interface StoreStats {
 
 export const DB_FILE = 'cordon.db';
 const CAPTURE_ROW_MAX = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 const RETRY_MAX_MS = 5_000;
 
 /** The database handle, for tests that inject faults (e.g. PRAGMA max_page_count for a full disk). */
 export const kDb = Symbol('cordon.storage.db');
+
+/** Runs SQL on the writer thread's connection, for fault-injection tests (undefined for the main-thread writer). */
+export const kWriterExec = Symbol('cordon.storage.writerExec');
+export const kWriterKill = Symbol('cordon.storage.writerKill');
 
 interface Statements {
   event: Statement;
@@ -65,17 +79,15 @@ interface Statements {
   killAll: Statement;
   chunk: Statement;
   maxReq: Statement;
-  write: Transaction<(batch: Batch) => number>;
+  write: Transaction<(batch: WireBatch) => number>;
 }
 
-interface CaptureRow { w: CaptureWriter; seq: number; gap: boolean; fin: boolean; at: number; bufs: Buffer[]; size: number }
-
-interface Batch {
-  counts: number[];
-  kills: KillRecord[];
-  sessions: SessionRecord[];
-  events: EventRecord[];
-  captures: CaptureRow[];
+/** A batch on its way to disk: the records taken out of the queue, and what they become. */
+interface Taken {
+  records: QueueRecord[][];
+  wire: WireBatch;
+  /** capture writers and their row seq before this batch, to rewind if it fails */
+  rewind: Map<CaptureWriter, { seq: number; gap: boolean }>;
 }
 
 /**
@@ -103,6 +115,11 @@ export class Store {
   private retryAt = 0;
   private closed = false;
   private flushQueued = false;
+  private readonly thread: WriterThread | null;
+  private inflightHasKills = false;
+  /** the batch the writer thread is writing now */
+  private inflight: Promise<boolean> | null = null;
+  private inflightBytes = 0;
   private nextRequestSeq = 1;
   private retentionRunning: Promise<number> | null = null;
   private readonly flushTimer: NodeJS.Timeout;
@@ -125,6 +142,7 @@ export class Store {
     prepareDir(dir);
     this.file = join(dir, DB_FILE);
     this.connect();
+    this.thread = (opts.writer ?? (this.captureOn ? 'worker' : 'main')) === 'worker' ? new WriterThread(this.file) : null;
     this.nextRequestSeq = ((this.st.maxReq.get() as { m: number | null }).m ?? 0) + 1;
     this.flushTimer = setInterval(this.flushSoon, opts.flushIntervalMs);
     this.flushTimer.unref();
@@ -137,6 +155,23 @@ export class Store {
   /** For fault-injection tests only. */
   get [kDb](): Db {
     return this.db;
+  }
+
+  /** For fault-injection tests only. */
+  get [kWriterExec](): ((sql: string) => Promise<number>) | undefined {
+    const t = this.thread;
+    return t ? (sql) => t.exec(sql) : undefined;
+  }
+
+  /** For fault-injection tests only: ends the writer thread as a crash would. */
+  get [kWriterKill](): (() => Promise<void>) | undefined {
+    const t = this.thread;
+    return t ? () => t.terminate() : undefined;
+  }
+
+  /** 'main' or 'worker': where batches are written. */
+  get writer(): 'main' | 'worker' {
+    return this.thread ? 'worker' : 'main';
   }
 
   // ---- writing ---------------------------------------------------------------------------
@@ -190,7 +225,7 @@ export class Store {
     if (this.closed) return;
     const rec: KillRecord = { t: 'kill', id, state, at };
     // An older kill still waiting must be written first, or it would overwrite this one.
-    if (this.queue.buckets[KILL_RANK].length === 0 && this.degraded === null) {
+    if (this.queue.buckets[KILL_RANK].length === 0 && this.degraded === null && !this.inflightHasKills) {
       try {
         this.applyKill(rec);
         this.written++;
@@ -225,16 +260,7 @@ export class Store {
 
   /** Drops every queued capture chunk (memory pressure); returns how many. */
   shedCaptures(): number {
-    let n = 0;
-    const b = this.queue.buckets[0];
-    while (b.length > 0) {
-      const r = b.peekAt(0);
-      this.queue.commit([1]);
-      this.queue.dropped.capture++;
-      if (r.t === 'chunk') r.owner.gap = true;
-      n++;
-    }
-    return n;
+    return this.queue.shedRank(0);
   }
 
   private push(rank: number, r: QueueRecord): void {
@@ -250,83 +276,126 @@ export class Store {
   }
 
   /**
-   * Writes up to batchRows queued rows in one transaction, highest value first. On failure
-   * nothing leaves the queue: the rows are retried after a backoff while the queue keeps
-   * taking (and, when full, dropping) records. Returns true when the queue is empty.
+   * Writes up to batchRows queued rows in one transaction, highest value first. On failure the
+   * rows go back to the queue and are retried after a backoff, while the queue keeps taking (and,
+   * when full, dropping) records. With the main-thread writer this completes before it returns;
+   * with the writer thread it starts the write. Returns true when the queue is empty and nothing
+   * is being written.
    */
   flush(force = false): boolean {
+    if (this.inflight || (this.closed && !force)) return false;
     if (this.queue.depth === 0) return true;
     if (!force && Date.now() < this.retryAt) return false;
-    if (!this.db.open && !this.reconnect(force)) return false;
-    const batch = this.takeBatch();
-    try {
-      this.written += this.st.write(batch);
-    } catch (err) {
-      for (const c of batch.captures) {
-        c.w.rowSeq = Math.min(c.w.rowSeq, c.seq);
-        if (c.gap) c.w.gap = true;
-      }
-      this.fail(err);
+    if (this.thread) {
+      const taken = this.take();
+      this.inflightBytes = taken.records.reduce((n, rs) => n + rs.length, 0) * 64 + taken.wire.captures.reduce((n, c) => n + c.bytes.length, 0);
+      this.inflightHasKills = taken.wire.kills.length > 0;
+      this.inflight = this.thread.write(taken.wire).then(
+        (n) => this.written_(n),
+        (err: unknown) => this.failed(taken, err),
+      ).finally(() => {
+        this.inflight = null;
+        this.inflightBytes = 0;
+        this.inflightHasKills = false;
+        if (this.queue.depth > 0 && this.degraded === null) this.scheduleFlush();
+      });
       return false;
     }
-    this.queue.commit(batch.counts);
+    if (!this.db.open && !this.reconnect(force)) return false;
+    const taken = this.take();
+    try {
+      this.written_(this.st.write(taken.wire));
+    } catch (err) {
+      return this.failed(taken, err);
+    }
+    if (this.queue.depth > 0) this.scheduleFlush();
+    return this.queue.depth === 0;
+  }
+
+  /** Flushes until the queue is empty (true) or a write fails (false). */
+  async drain(): Promise<boolean> {
+    for (;;) {
+      if (this.inflight && !(await this.inflight)) return false;
+      if (this.queue.depth === 0) return true;
+      const empty = this.flush(true);
+      if (!this.inflight && !empty && this.degraded !== null) return false;
+    }
+  }
+
+  private written_(n: number): boolean {
+    this.written += n;
     if (this.degraded !== null) {
       this.log?.info({ after_failures: this.failures }, 'storage: writes succeed again');
       this.degraded = null;
     }
     this.failures = 0;
     this.retryAt = 0;
-    if (this.queue.depth > 0) this.scheduleFlush();
-    return this.queue.depth === 0;
+    return true;
   }
 
-  private takeBatch(): Batch {
-    const batch: Batch = { counts: RANKS.map(() => 0), kills: [], sessions: [], events: [], captures: [] };
+  private failed(taken: Taken, err: unknown): false {
+    for (const [w, r] of taken.rewind) {
+      w.rowSeq = r.seq;
+      if (r.gap) w.gap = true;
+    }
+    this.queue.restore(taken.records);
+    this.fail(err);
+    return false;
+  }
+
+  private take(): Taken {
+    const counts = RANKS.map(() => 0);
     let room = this.batchRows;
     // Highest value first, so that under a backlog kills and critical events land before captures.
     for (let rank = KILL_RANK; rank >= 0 && room > 0; rank--) {
-      const b = this.queue.buckets[rank];
-      const n = Math.min(b.length, room);
-      batch.counts[rank] = n;
-      room -= n;
-      if (rank === 0) {
-        this.mergeChunks(batch, n);
-        continue;
-      }
-      for (let i = 0; i < n; i++) {
-        const r = b.peekAt(i);
-        if (r.t === 'kill') batch.kills.push(r);
-        else if (r.t === 'session') batch.sessions.push(r);
-        else if (r.t === 'event') batch.events.push(r);
+      counts[rank] = Math.min(this.queue.buckets[rank].length, room);
+      room -= counts[rank];
+    }
+    const records = this.queue.take(counts);
+    const wire: WireBatch = { kills: [], sessions: [], events: [], captures: [] };
+    for (let rank = KILL_RANK; rank > 0; rank--) {
+      for (const r of records[rank]) {
+        if (r.t === 'kill') wire.kills.push(r);
+        else if (r.t === 'session') wire.sessions.push(r);
+        else if (r.t === 'event') wire.events.push(r);
       }
     }
-    return batch;
+    const rewind = new Map<CaptureWriter, { seq: number; gap: boolean }>();
+    if (records[0].length > 0) this.mergeChunks(records[0] as ChunkRecord[], wire.captures, rewind);
+    return { records, wire, rewind };
   }
 
   /** Chunks of one body that arrived within this flush window become one row (up to 1MiB). */
-  private mergeChunks(batch: Batch, n: number): void {
-    const b = this.queue.buckets[0];
-    const open = new Map<CaptureWriter, CaptureRow>();
-    for (let i = 0; i < n; i++) {
-      const r = b.peekAt(i) as ChunkRecord;
+  private mergeChunks(chunks: ChunkRecord[], out: CaptureRowWire[], rewind: Map<CaptureWriter, { seq: number; gap: boolean }>): void {
+    const open = new Map<CaptureWriter, { row: CaptureRowWire; bufs: Buffer[]; size: number }>();
+    const done = (o: { row: CaptureRowWire; bufs: Buffer[]; size: number }) => {
+      o.row.bytes = o.bufs.length === 1 ? o.bufs[0] : Buffer.concat(o.bufs, o.size);
+    };
+    for (const r of chunks) {
       const w = r.owner as CaptureWriter;
-      let row = open.get(w);
-      if (row && r.bytes && row.size + r.bytes.length > CAPTURE_ROW_MAX) {
+      let o = open.get(w);
+      if (o && r.bytes && o.size + r.bytes.length > CAPTURE_ROW_MAX) {
+        done(o);
         open.delete(w);
-        row = undefined;
+        o = undefined;
       }
-      if (!row) {
-        row = { w, seq: w.rowSeq++, gap: w.gap, fin: false, at: r.at, bufs: [], size: 0 };
+      if (!o) {
+        if (!rewind.has(w)) rewind.set(w, { seq: w.rowSeq, gap: w.gap });
+        o = {
+          row: { session_id: w.sessionId, request_seq: w.requestSeq, direction: w.direction, chunk_seq: w.rowSeq++, gap: w.gap ? 1 : 0, fin: 0, at: r.at, bytes: EMPTY },
+          bufs: [], size: 0,
+        };
         w.gap = false;
-        open.set(w, row);
-        batch.captures.push(row);
+        open.set(w, o);
+        out.push(o.row);
       }
       if (r.bytes) {
-        row.bufs.push(r.bytes);
-        row.size += r.bytes.length;
+        o.bufs.push(r.bytes);
+        o.size += r.bytes.length;
       }
-      if (r.fin) row.fin = true;
+      if (r.fin) o.row.fin = 1;
     }
+    for (const o of open.values()) done(o);
   }
 
   private fail(err: unknown): void {
@@ -377,7 +446,7 @@ export class Store {
 
   /** Bytes held by the write queue (the `storage_queue` memory component). */
   bytes(): number {
-    return this.queue.bytes;
+    return this.queue.bytes + this.inflightBytes;
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -399,18 +468,15 @@ export class Store {
   /** Stops the timers, writes everything still queued, closes the file. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closed = true; // no new records; a running retention stops at its next batch
     clearInterval(this.flushTimer);
     clearInterval(this.retentionTimer);
-    if (this.retentionRunning) {
-      this.closed = true; // makes the retention run stop at its next batch
-      await this.retentionRunning;
-    }
-    this.closed = true;
-    // One retry per batch: shutdown must not hang on a dead disk.
-    while (this.queue.depth > 0 && (this.db.open || this.reconnect(true))) {
-      if (!this.flush(true) && this.degraded !== null) break;
-    }
-    if (this.queue.depth > 0) this.log?.error({ lost: this.queue.depth }, 'storage: could not flush the queue at shutdown');
+    if (this.retentionRunning) await this.retentionRunning;
+    // One attempt per batch: shutdown must not hang on a dead disk.
+    if (!this.thread && !this.db.open) this.reconnect(true);
+    const ok = await this.drain();
+    if (!ok) this.log?.error({ lost: this.queue.depth }, 'storage: could not flush the queue at shutdown');
+    await this.thread?.close();
     if (this.db.open) {
       try {
         this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -486,29 +552,14 @@ function prepareDir(dir: string): void {
 }
 
 function prepareStatements(db: Db): Statements {
-  const event = db.prepare('INSERT INTO events (id, kind, session_id, rule, severity, action, direction, excerpt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const session = db.prepare('INSERT INTO sessions (id, state, upstream, client_ip, started_at, last_seen_at, ended_at, requests, bytes_in, bytes_out, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const killSet = db.prepare('INSERT INTO kills (id, state, at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, at = excluded.at');
-  const killDel = db.prepare('DELETE FROM kills WHERE id = ?');
+  const event = db.prepare(SQL.event);
+  const session = db.prepare(SQL.session);
+  const killSet = db.prepare(SQL.killSet);
+  const killDel = db.prepare(SQL.killDel);
+  const chunk = db.prepare(SQL.chunk);
   const killAll = db.prepare('SELECT id, state FROM kills');
-  const chunk = db.prepare('INSERT INTO captures (session_id, request_seq, direction, chunk_seq, gap, fin, at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const maxReq = db.prepare('SELECT max(request_seq) AS m FROM captures');
-  const write = db.transaction((b: Batch): number => {
-    for (const k of b.kills) {
-      if (k.state === null) killDel.run(k.id);
-      else killSet.run(k.id, k.state, k.at);
-    }
-    for (const s of b.sessions) {
-      session.run(s.id, s.state, s.upstream, s.client_ip, s.started_at, s.last_seen_at, s.ended_at, s.requests, s.bytes_in, s.bytes_out, s.flags);
-    }
-    for (const e of b.events) {
-      event.run(e.id, e.kind, e.session_id, e.rule, e.severity, e.action, e.direction, e.excerpt, e.at);
-    }
-    for (const c of b.captures) {
-      const bytes = c.bufs.length === 1 ? c.bufs[0] : Buffer.concat(c.bufs, c.size);
-      chunk.run(c.w.sessionId, c.w.requestSeq, c.w.direction, c.seq, c.gap ? 1 : 0, c.fin ? 1 : 0, c.at, bytes);
-    }
-    return b.kills.length + b.sessions.length + b.events.length + b.captures.length;
-  });
+  const s = { event, session, killSet, killDel, chunk };
+  const write = db.transaction((b: WireBatch): number => writeBatch(s, b));
   return { event, session, killSet, killDel, killAll, chunk, maxReq, write };
 }

@@ -35,15 +35,30 @@ describe('write queue drop order', () => {
     expect(q.buckets[5].length).toBe(1); // the critical event survived all of it
   });
 
-  it('bounds bytes as well as rows, and commit() releases them', () => {
+  it('bounds bytes as well as rows, and take() releases them', () => {
     const q = new WriteQueue(1000, 10_000);
     const owner = { gap: false };
     for (let i = 0; i < 10; i++) q.push(0, chunk(owner, 2000));
     expect(q.bytes).toBeLessThanOrEqual(10_000);
     expect(q.dropped.capture).toBeGreaterThan(0);
     const depth = q.depth;
-    q.commit([depth]);
+    const taken = q.take([depth]);
+    expect(taken[0]).toHaveLength(depth);
     expect(q.depth).toBe(0);
     expect(q.bytes).toBe(0);
+  });
+
+  it('restore() puts a failed batch back in front and re-applies the bound', () => {
+    const q = new WriteQueue(4, 1 << 30);
+    for (let i = 0; i < 3; i++) q.push(1, ev(i));
+    const taken = q.take([0, 2]);
+    q.push(1, ev(10));
+    q.push(4, ev(11, 'high'));
+    q.push(4, ev(12, 'high'));
+    q.restore(taken);
+    expect(q.depth).toBe(4);
+    expect(q.dropped.event_low).toBe(2);
+    // the oldest low ones went; the order of what is left is preserved
+    expect([0, 1].map((i) => (q.buckets[1].peekAt(i) as { id: string }).id)).toEqual(['e2', 'e10']);
   });
 });

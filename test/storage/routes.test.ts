@@ -30,7 +30,7 @@ async function withHistory(): Promise<{ base: string; store: Store; t0: number }
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   for (let i = 0; i < 5; i++) store.recordSession(completed(`s${i}`, t0 + i * 1000, t0 + i * 1000 + 500));
   store.recordPolicy(policy('s2', t0 + 2100, 'high', 'pii'));
-  store.flush();
+  await store.drain();
   const router = new Router();
   registerHistoryRoutes(router, store);
   return { base: await serve(router), store, t0 };

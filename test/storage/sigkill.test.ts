@@ -21,7 +21,7 @@ beforeAll(() => {
     join(root, 'src/storage/index.ts')], { stdio: 'pipe' });
   writeFileSync(join(build, 'child.mjs'), `
 import { openStore } from './storage/index.js';
-const s = openStore({ dataDir: process.argv[2], retentionMs: 86400000, flushIntervalMs: ${FLUSH_MS}, queueMax: 1000000, profile: 'standard' });
+const s = openStore({ dataDir: process.argv[2], retentionMs: 86400000, flushIntervalMs: ${FLUSH_MS}, queueMax: 1000000, profile: 'standard', writer: process.argv[3] });
 s.setKill('victim', 'killed');
 let i = 0;
 setInterval(() => {
@@ -40,10 +40,10 @@ afterAll(() => {
   cleanupDirs();
 });
 
-describe('SIGKILL loss bound', () => {
+describe.each(['main', 'worker'])('SIGKILL loss bound (%s writer)', (writer) => {
   it('loses at most the last flush window', async () => {
     const dir = tempDir();
-    const child = spawn(process.execPath, [join(build, 'child.mjs'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(build, 'child.mjs'), dir, writer], { stdio: ['ignore', 'pipe', 'inherit'] });
     const lines: [number, number][] = [];
     let buf = '';
     let killedAt = 0;

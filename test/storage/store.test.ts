@@ -1,13 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { EventBus } from '../../src/events.js';
 import { DB_FILE, kDb } from '../../src/storage/index.js';
-import { cleanupDirs, completed, open, policy, tempDir } from './helpers.js';
+import { cleanupDirs, completed, open as openWith, policy, tempDir } from './helpers.js';
+import type { StoreOptions } from '../../src/storage/index.js';
 
 afterEach(cleanupDirs);
+let mode: 'main' | 'worker' = 'main';
+const open = (dir: string, over: Partial<StoreOptions> = {}) => openWith(dir, { writer: mode, ...over });
 
-describe('store', () => {
+describe.each(['main', 'worker'] as const)('store (%s writer)', (writer) => {
+  beforeEach(() => { mode = writer; });
   it('keeps kills across a restart, including one written just before a crash', async () => {
     const dir = tempDir();
     const a = open(dir, { flushIntervalMs: 60_000 });
@@ -30,6 +34,7 @@ describe('store', () => {
   it('stores bus events: policy hits, session summaries, kills and resumes', async () => {
     const dir = tempDir();
     const s = open(dir);
+    expect(s.writer).toBe(writer);
     const bus = new EventBus();
     const unsub = s.subscribe(bus);
     const t0 = Date.now() - 10_000;
@@ -40,7 +45,7 @@ describe('store', () => {
     bus.publish({ kind: 'session', type: 'killed', session_id: 'sess-b', at: t0 + 400 });
     bus.publish({ kind: 'session', type: 'resumed', session_id: 'sess-b', at: t0 + 500 });
     unsub();
-    expect(s.flush()).toBe(true);
+    expect(await s.drain()).toBe(true);
     expect(s.loadKills()).toEqual([{ id: 'sess-a', state: 'killed' }]);
 
     const flagged = s.flagged({ limit: 10 });
@@ -65,7 +70,7 @@ describe('store', () => {
     for (let i = 0; i < 25; i++) s.recordSession(completed(`s${i % 5}`, t0 + i * 1000, t0 + i * 1000 + 500));
     // two sessions ending in the same millisecond must both appear exactly once across pages
     s.recordSession(completed('tie-a', t0, t0 + 24_500));
-    s.flush();
+    await s.drain();
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
@@ -148,7 +153,7 @@ describe('store', () => {
     req.end();
     for (let off = 0; off < body.length; off += 16384) {
       res.write(body.subarray(off, off + 16384));
-      if (off % (512 * 1024) === 0) s.flush(); // several flush windows
+      if (off % (512 * 1024) === 0) await s.drain(); // several flush windows
     }
     res.end();
     res.write(Buffer.from('ignored after end'));
@@ -165,7 +170,7 @@ describe('store', () => {
     expect(reqRow).toEqual([{ request_seq: req.requestSeq, bytes: Buffer.from('{"prompt":"hi"}'), fin: 1 }]);
     db.close();
 
-    const std = open(tempDir());
+    const std = open(tempDir(), { profile: 'standard' });
     expect(std.openCapture('sess', 'request')).toBeNull();
     await std.close();
   });
