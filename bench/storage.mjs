@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import { spawn, spawnSync } from 'node:child_process';
 import { openStore, kDb } from '../dist/storage/index.js';
 
@@ -61,8 +60,8 @@ function loopProbe() {
 }
 
 // ---- main-thread writer (the shipped one) ----------------------------------------------
-async function runMain({ flushMs, batchRows, rate, seconds = SECONDS, queueMax = 200_000 }) {
-  const store = openStore({ dataDir: tmp(), retentionMs: 86_400_000, flushIntervalMs: flushMs, queueMax, batchRows, profile: 'standard' });
+async function runMain({ flushMs, batchRows, rate, seconds = SECONDS, queueMax = 200_000, writer = 'main' }) {
+  const store = openStore({ dataDir: tmp(), retentionMs: 86_400_000, flushIntervalMs: flushMs, queueMax, batchRows, profile: 'standard', writer });
   const w0 = store.stats().written;
   const stop = loopProbe();
   const t0 = performance.now();
@@ -74,58 +73,6 @@ async function runMain({ flushMs, batchRows, rate, seconds = SECONDS, queueMax =
   const dropped = Object.values(st.dropped).reduce((a, b) => a + b, 0);
   await store.close();
   return { produced, committed, perSec: committed / elapsed, dropped, ...probe };
-}
-
-// ---- worker-thread writer (prototype, for the decision only) ----------------------------
-const WORKER_SRC = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.sqlite);
-const db = new Database(workerData.file);
-db.pragma('journal_mode = WAL'); db.pragma('synchronous = NORMAL');
-db.exec("CREATE TABLE IF NOT EXISTS events (rowid INTEGER PRIMARY KEY, id TEXT, kind TEXT, session_id TEXT, rule TEXT, severity TEXT, action TEXT, direction TEXT, excerpt TEXT, at INTEGER)");
-const ins = db.prepare('INSERT INTO events (id, kind, session_id, rule, severity, action, direction, excerpt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-const write = db.transaction((rows) => { for (const e of rows) ins.run(e.id, e.kind, e.session_id, e.rule, e.severity, e.action, e.direction, e.excerpt, e.at); });
-parentPort.on('message', (rows) => { if (rows === null) { db.close(); parentPort.postMessage(-1); return; } write(rows); parentPort.postMessage(rows.length); });
-`;
-
-async function runWorker({ flushMs, batchRows, rate, seconds = SECONDS, queueMax = 200_000 }) {
-  const sqlite = join(root, 'node_modules', 'better-sqlite3');
-  const worker = new Worker(WORKER_SRC, { eval: true, workerData: { file: join(tmp(), 'w.db'), sqlite } });
-  let queue = [];
-  let inflight = 0;
-  let committed = 0;
-  let dropped = 0;
-  let done = null;
-  worker.on('message', (n) => {
-    if (n === -1) { done?.(); return; }
-    committed += n;
-    inflight--;
-  });
-  // Same shape as the shipped writer: bounded queue, one batch in flight at a time.
-  const flush = () => {
-    if (inflight > 0 || queue.length === 0) return;
-    const batch = queue.length > batchRows ? queue.splice(0, batchRows) : queue;
-    if (batch === queue) queue = [];
-    inflight++;
-    worker.postMessage(batch);
-  };
-  const timer = setInterval(flush, flushMs);
-  const push = (e) => {
-    if (queue.length >= queueMax) { dropped++; return; }
-    queue.push(e);
-    if (queue.length >= batchRows) flush();
-  };
-  const stop = loopProbe();
-  const t0 = performance.now();
-  const produced = await produce(push, seconds, rate);
-  const elapsed = (performance.now() - t0) / 1000;
-  const probe = stop();
-  const atStop = committed;
-  clearInterval(timer);
-  worker.postMessage(null);
-  await new Promise((r) => { done = r; });
-  await worker.terminate();
-  return { produced, committed: atStop, perSec: atStop / elapsed, dropped, ...probe };
 }
 
 // ---- flush cost per row (main thread blocked while a transaction runs) -------------------
@@ -176,25 +123,25 @@ for (const flushMs of [10, 50, 200]) {
   }
 }
 say();
-say('## 3. Main thread vs worker thread (flush 50ms, batch 2000)');
+say('## 3. Main-thread vs worker-thread writer (flush 50ms, batch 500)');
 say();
 say('At a fixed offered load the question is what the writer costs the event loop that serves requests;');
-say('saturated, how much it can commit. The worker prototype keeps the same bounded queue and posts each');
-say('batch (structured clone) to a worker that owns its own connection.');
+say('saturated, how much it can commit. Both rows use the shipped store (`writer: main | worker`); "loop busy"');
+say('is the main thread only (event-loop utilisation) and includes producing the events.');
 say();
 say('| load | writer | committed/s | dropped | loop busy | loop delay p99 ms | max ms |');
 say('|---|---|---:|---:|---:|---:|---:|');
 for (const rate of [5_000, 20_000, 50_000, 0]) {
-  for (const [name, fn] of [['main', runMain], ['worker', runWorker]]) {
-    const r = await fn({ flushMs: 50, batchRows: 2000, rate });
+  for (const name of ['main', 'worker']) {
+    const r = await runMain({ flushMs: 50, batchRows: 500, rate, writer: name });
     say(`| ${rate ? `${k(rate)}/s` : 'saturated'} | ${name} | ${k(r.perSec)} | ${r.dropped} | ${f1(r.elu * 100)}% | ${f1(r.p99)} | ${f1(r.max)} |`);
   }
 }
 say();
 
 // ---- 3b. forensics capture bytes through the main-thread writer --------------------------
-async function runCapture({ mbps, seconds = SECONDS, streams = 64, chunk = 4096 }) {
-  const store = openStore({ dataDir: tmp(), retentionMs: 86_400_000, flushIntervalMs: 50, queueMax: 200_000, batchRows: 500, profile: 'forensics' });
+async function runCapture({ mbps, seconds = SECONDS, streams = 64, chunk = 4096, writer }) {
+  const store = openStore({ dataDir: tmp(), retentionMs: 86_400_000, flushIntervalMs: 50, queueMax: 200_000, batchRows: 500, profile: 'forensics', writer });
   const writers = [];
   for (let i = 0; i < streams; i++) writers.push(store.openCapture(`s${i}`, 'response'));
   const payload = Buffer.alloc(chunk, 'a');
@@ -207,18 +154,36 @@ async function runCapture({ mbps, seconds = SECONDS, streams = 64, chunk = 4096 
   const probe = stop();
   const st = store.stats();
   const db = store[kDb];
+  await store.drain();
   const stored = db.prepare('SELECT coalesce(sum(length(bytes)), 0) AS n FROM captures').get().n;
   await store.close();
   return { offered: (produced * chunk) / elapsed / 1048576, stored: stored / elapsed / 1048576, dropped: st.dropped.capture, ...probe };
 }
 
-say('## 3b. Forensics capture through the main-thread writer (64 streams, 4KiB chunks, flush 50ms)');
+say('## 3b. Forensics capture bytes (64 streams, 4KiB chunks, flush 50ms, queue 32MiB)');
 say();
-say('| offered MiB/s | stored MiB/s | chunks dropped | loop busy | loop delay p99 ms | max ms |');
-say('|---:|---:|---:|---:|---:|---:|');
-for (const mbps of [10, 50, 200]) {
-  const r = await runCapture({ mbps });
-  say(`| ${f1(r.offered)} | ${f1(r.stored)} | ${r.dropped} | ${f1(r.elu * 100)}% | ${f1(r.p99)} | ${f1(r.max)} |`);
+say('| offered MiB/s | writer | stored MiB/s | chunks dropped | loop busy | loop delay p99 ms | max ms |');
+say('|---:|---|---:|---:|---:|---:|---:|');
+for (const mbps of [10, 50, 150]) {
+  for (const writer of ['main', 'worker']) {
+    const r = await runCapture({ mbps, writer });
+    say(`| ${f1(r.offered)} | ${writer} | ${f1(r.stored)} | ${r.dropped} | ${f1(r.elu * 100)}% | ${f1(r.p99)} | ${f1(r.max)} |`);
+  }
+}
+say();
+say('## 3c. Memory cost of the writer thread');
+say();
+{
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  const store = openStore({ dataDir: tmp(), retentionMs: 86_400_000, flushIntervalMs: 50, queueMax: 1000, profile: 'standard', writer: 'worker' });
+  store.recordPolicy(event(Date.now()));
+  await store.drain();
+  await sleep(200);
+  global.gc?.();
+  const rss1 = process.memoryUsage().rss;
+  await store.close();
+  say(`RSS with the writer thread started: +${f1((rss1 - rss0) / 1048576)} MiB (one more V8 isolate and SQLite connection).`);
 }
 say();
 
