@@ -13,6 +13,9 @@ import { openStore, kDb } from '../dist/storage/index.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+// BENCH_ONLY=1,3b,4 runs only those sections
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const run = (n) => !ONLY || ONLY.includes(n);
 const dirs = [];
 const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'cordon-bench-')); dirs.push(d); return d; };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -103,6 +106,7 @@ say(`# storage benchmark`);
 say();
 say(`date: ${new Date().toISOString()}  node ${process.version}  cores: ${(await import('node:os')).cpus().length}  run: ${SECONDS}s per row`);
 say();
+if (run('1')) {
 say('## 1. Cost of one flush transaction (main thread blocked for this long)');
 say();
 say('| batch rows | ms per flush | worst ms | µs per row |');
@@ -112,6 +116,8 @@ for (const b of [100, 500, 2000, 10000]) {
   say(`| ${b} | ${f2(r.msPerFlush)} | ${f2(r.worst)} | ${f2(r.usPerRow)} |`);
 }
 say();
+}
+if (run('2')) {
 say('## 2. Sustained commit rate, saturating producer (main-thread writer, queue 200k)');
 say();
 say('| flush interval | batch rows | produced/s | committed/s | dropped | loop busy | loop delay p99 ms | max ms |');
@@ -123,6 +129,8 @@ for (const flushMs of [10, 50, 200]) {
   }
 }
 say();
+}
+if (run('3')) {
 say('## 3. Main-thread vs worker-thread writer (flush 50ms, batch 500)');
 say();
 say('At a fixed offered load the question is what the writer costs the event loop that serves requests;');
@@ -159,7 +167,8 @@ async function runCapture({ mbps, seconds = SECONDS, streams = 64, chunk = 4096,
   await store.close();
   return { offered: (produced * chunk) / elapsed / 1048576, stored: stored / elapsed / 1048576, dropped: st.dropped.capture, ...probe };
 }
-
+}
+if (run('3b')) {
 say('## 3b. Forensics capture bytes (64 streams, 4KiB chunks, flush 50ms, queue 32MiB)');
 say();
 say('| offered MiB/s | writer | stored MiB/s | chunks dropped | loop busy | loop delay p99 ms | max ms |');
@@ -171,6 +180,8 @@ for (const mbps of [10, 50, 150]) {
   }
 }
 say();
+}
+if (run('3c')) {
 say('## 3c. Memory cost of the writer thread');
 say();
 {
@@ -186,7 +197,8 @@ say();
   say(`RSS with the writer thread started: +${f1((rss1 - rss0) / 1048576)} MiB (one more V8 isolate and SQLite connection).`);
 }
 say();
-
+}
+if (run('4')) {
 // ---- 4. proxy throughput with forensics capture on vs off (needs the proxy) --------------
 say('## 4. Proxy throughput, forensics capture on vs off');
 say();
@@ -203,30 +215,39 @@ if (!help || !/mock-llm/.test(`${help.stdout}${help.stderr}`) || !/start/.test(`
   const mockPort = await free();
   const mock = spawn(process.execPath, [cli, 'mock-llm', '--listen', `127.0.0.1:${mockPort}`], { stdio: 'ignore' });
   await sleep(500);
-  say('| profile | req/s | p99 ms | bytes/s | errors |');
-  say('|---|---:|---:|---:|---:|');
+  say('| profile | req/s | p99 ms | bytes/s | errors | capture rows in the store |');
+  say('|---|---:|---:|---:|---:|---:|');
   const base = {};
   for (const profile of ['standard', 'forensics']) {
     const port = await free();
     const cport = await free();
+    const dataDir = tmp();
     const gw = spawn(process.execPath, [cli, 'start', '--listen', `127.0.0.1:${port}`, '--control-listen', `127.0.0.1:${cport}`,
-      '--upstream', `http://127.0.0.1:${mockPort}`, '--profile', profile, '--data-dir', tmp(), '--policy', 'standard'], { stdio: 'ignore' });
+      '--upstream', `http://127.0.0.1:${mockPort}`, '--profile', profile, '--data-dir', dataDir, '--policy', 'standard', '--log-level', 'warn'], { stdio: 'ignore' });
     await waitPort(cport);
     const r = await autocannon({
-      url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', duration: 10, connections: 32,
+      url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', duration: Number(process.env.BENCH_PROXY_SECONDS ?? 10), connections: 32,
       headers: { 'content-type': 'application/json', 'x-session-id': 'bench' },
       body: JSON.stringify({ model: 'mock', stream: true, messages: [{ role: 'user', content: 'hello '.repeat(200) }] }),
     });
     base[profile] = r.requests.average;
-    say(`| ${profile} | ${f1(r.requests.average)} | ${r.latency.p99} | ${k(r.throughput.average)} | ${r.errors + r.non2xx} |`);
     gw.kill('SIGTERM');
     await new Promise((res) => gw.once('exit', res));
+    // Does this build of the gateway really write captures? (it does once storage is wired in)
+    let rows = 0;
+    try {
+      const { default: Database } = await import('better-sqlite3');
+      const db = new Database(join(dataDir, 'cordon.db'), { readonly: true });
+      rows = db.prepare('SELECT count(*) AS n FROM captures').get().n;
+      db.close();
+    } catch { /* no store file: storage not wired */ }
+    say(`| ${profile} | ${f1(r.requests.average)} | ${r.latency.p99} | ${k(r.throughput.average)} | ${r.errors + r.non2xx} | ${rows} |`);
   }
   mock.kill('SIGTERM');
   say();
-  say(`forensics / standard throughput: ${f2(base.forensics / base.standard)}`);
+  say(`forensics / standard throughput: ${f2(base.forensics / base.standard)} (meaningful only when the forensics row shows capture rows)`);
 }
 say();
-
+}
 for (const d of dirs) rmSync(d, { recursive: true, force: true });
 if (process.env.BENCH_OUT) (await import('node:fs')).writeFileSync(process.env.BENCH_OUT, out.join('\n') + '\n');
