@@ -1,0 +1,173 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DB_FILE, StorageError, kDb, kWriterExec, kWriterKill, type Store } from '../../src/storage/index.js';
+import { cleanupDirs, open, policy, tempDir } from './helpers.js';
+
+afterEach(cleanupDirs);
+
+function openError(fn: () => Store): StorageError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(StorageError);
+    return err as StorageError;
+  }
+  throw new Error('expected a StorageError');
+}
+
+const count = (s: Store, table = 'events') => (s[kDb].prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+describe('bad data dir and bad files', () => {
+  it('refuses a data dir that cannot be created, naming the path', () => {
+    const base = tempDir();
+    writeFileSync(join(base, 'afile'), 'x');
+    const dir = join(base, 'afile', 'data');
+    const e = openError(() => open(dir));
+    expect(e.code).toBe('data_dir_unusable');
+    expect(e.message.startsWith(`${dir}: `)).toBe(true);
+    expect(e.message).toMatch(/ENOTDIR|EEXIST/);
+  });
+
+  it('refuses a data dir that is a file', () => {
+    const base = tempDir();
+    const file = join(base, 'afile');
+    writeFileSync(file, 'x');
+    const e = openError(() => open(file));
+    expect(e.code).toBe('data_dir_unusable');
+    expect(e.message.startsWith(`${file}: `)).toBe(true);
+  });
+
+  it('refuses a corrupt database file with a clear message', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, DB_FILE), Buffer.alloc(8192, 0xab));
+    const e = openError(() => open(dir));
+    expect(e.code).toBe('not_a_database');
+    expect(e.message).toBe(`${join(dir, DB_FILE)}: not a usable SQLite database (SQLITE_NOTADB: file is not a database); move it away or choose another --data-dir`);
+  });
+
+  it("refuses another program's SQLite file and a newer schema", () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, DB_FILE));
+    db.exec('CREATE TABLE users (id INTEGER)');
+    db.close();
+    expect(openError(() => open(dir)).code).toBe('foreign_database');
+
+    const dir2 = tempDir();
+    open(dir2).close();
+    const db2 = new Database(join(dir2, DB_FILE));
+    db2.pragma('user_version = 99');
+    db2.close();
+    const e = openError(() => open(dir2));
+    expect(e.code).toBe('schema_too_new');
+    expect(e.message).toMatch(/schema version 99/);
+  });
+
+  it('reopens its own file without migrating twice', async () => {
+    const dir = tempDir();
+    await open(dir).close();
+    const s = open(dir);
+    expect(s[kDb].pragma('user_version', { simple: true })).toBe(1);
+    await s.close();
+  });
+});
+
+/** Runs SQL on the connection that writes batches: the writer thread's, or the main one. */
+async function inject(s: Store, sql: string): Promise<void> {
+  const exec = s[kWriterExec];
+  if (exec) await exec(sql);
+  else s[kDb].exec(sql);
+}
+
+const waitFor = async (cond: () => boolean, ms = 3000) => {
+  for (let t = 0; t < ms && !cond(); t += 10) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe.each(['main', 'worker'] as const)('degraded storage while running (%s writer)', (writer) => {
+  it('a full disk degrades health, keeps accepting, counts drops, and recovers', async () => {
+    const s = open(tempDir(), { queueMax: 100, flushIntervalMs: 60_000, writer });
+    // Cap the file at its current size: the next transaction gets a real SQLITE_FULL.
+    const pages = s[kDb].pragma('page_count', { simple: true }) as number;
+    await inject(s, `PRAGMA max_page_count = ${pages}`);
+    const t = Date.now();
+    for (let i = 0; i < 50; i++) s.recordPolicy(policy('s', t + i, 'high', `big${i}`.padEnd(4000, 'x')));
+    expect(await s.drain()).toBe(false);
+    const h = s.health();
+    expect(h.ok).toBe(false);
+    expect(h.ok === false && h.reason).toMatch(/SQLITE_FULL/);
+    // Still taking records; past the bound the lowest ones go first and are counted.
+    for (let i = 0; i < 100; i++) s.recordPolicy(policy('s', t + i, 'low'));
+    s.setKill('k', 'killed'); // the direct write is skipped while degraded: queued, never dropped
+    const st = s.stats();
+    expect(st.queue_depth).toBe(101);
+    expect(st.dropped.event_low).toBe(50);
+    expect(st.dropped.event_high).toBe(0);
+    expect(st.write_errors).toBeGreaterThan(0);
+
+    await inject(s, 'PRAGMA max_page_count = 1073741823');
+    expect(await s.drain()).toBe(true);
+    expect(s.health()).toEqual({ ok: true });
+    expect(count(s)).toBe(100);
+    expect(s.loadKills()).toEqual([{ id: 'k', state: 'killed' }]);
+    await s.close();
+  });
+
+  it('a read-only database degrades and recovers by itself', async () => {
+    const s = open(tempDir(), { flushIntervalMs: 10, writer });
+    await inject(s, 'PRAGMA query_only = ON');
+    s.recordPolicy(policy('s', Date.now()));
+    await waitFor(() => !s.health().ok);
+    const h = s.health();
+    expect(h.ok === false && h.reason).toMatch(/SQLITE_READONLY/);
+    await inject(s, 'PRAGMA query_only = OFF');
+    // the timer retries by itself after its backoff
+    await waitFor(() => s.health().ok);
+    expect(s.health()).toEqual({ ok: true });
+    await waitFor(() => count(s) === 1);
+    expect(count(s)).toBe(1);
+    await s.close();
+  });
+
+  it('close() gives up on a dead disk instead of hanging', async () => {
+    const s = open(tempDir(), { flushIntervalMs: 60_000, writer });
+    await inject(s, 'PRAGMA query_only = ON');
+    s.recordPolicy(policy('s', Date.now()));
+    await s.close();
+    expect(s.health().ok).toBe(false);
+  });
+});
+
+describe('main connection faults', () => {
+  it('a handle closed under it is reopened, and a kill written meanwhile is not lost', async () => {
+    const s = open(tempDir(), { flushIntervalMs: 60_000, writer: 'main' });
+    s[kDb].close();
+    s.setKill('k1', 'killed'); // direct write fails → degraded, queued
+    expect(s.health().ok).toBe(false);
+    s.recordPolicy(policy('s', Date.now()));
+    expect(await s.drain()).toBe(true);
+    expect(s.health()).toEqual({ ok: true });
+    expect(s.loadKills()).toEqual([{ id: 'k1', state: 'killed' }]);
+    expect(count(s)).toBe(1);
+    await s.close();
+  });
+
+  it('a writer thread that dies is replaced and the batch retried', async () => {
+    const s = open(tempDir(), { flushIntervalMs: 60_000, writer: 'worker' });
+    s.recordPolicy(policy('s', Date.now()));
+    expect(await s.drain()).toBe(true);
+    await s[kWriterKill]!();
+    s.recordPolicy(policy('s', Date.now()));
+    expect(await s.drain()).toBe(true);
+    expect(count(s)).toBe(2);
+    // dying in the middle of a batch: the batch goes back to the queue and is retried
+    s.recordPolicy(policy('s', Date.now()));
+    s.flush(true);
+    await s[kWriterKill]!();
+    // (drain forces the retry that the timer would make after its backoff)
+    for (let i = 0; i < 20 && !(await s.drain()); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(s.health()).toEqual({ ok: true });
+    expect(count(s)).toBeGreaterThanOrEqual(3); // at least once: the thread may have committed before it died
+    await s.close();
+  });
+});
