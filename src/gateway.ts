@@ -11,6 +11,9 @@ import { Router } from './control/router.js';
 import { createControlServer } from './control/server.js';
 import { sendError, sendJson } from './control/reply.js';
 import { registerDebugRoutes } from './control/routes/debug.js';
+import { registerEventStreamRoute } from './control/routes/events.js';
+import { registerHistoryRoutes } from './control/routes/history.js';
+import { openStore } from './storage/index.js';
 import type { ProxyContext } from './proxy/context.js';
 import { Inflight } from './proxy/inflight.js';
 import { createProxyServer, drain } from './proxy/listener.js';
@@ -55,10 +58,21 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     throw new StartError(`control_listen ${formatHostPort(cfg.control_listen)}: a non-loopback control address needs CORDON_CONTROL_TOKEN`);
   }
   const bus = new EventBus();
+  // Storage first: a data dir that cannot be used is a start-up error (exit 2), before anything listens.
+  const store = openStore({
+    dataDir: cfg.data_dir, retentionMs: cfg.storage.retention, flushIntervalMs: cfg.storage.flush_interval,
+    queueMax: cfg.storage.queue_max, profile: cfg.profile, log,
+  });
   const upstreams = new UpstreamSet(cfg, log);
-  const sessions = new InterimSessions(upstreams.list.map((u) => u.name));
+  const sessions = new InterimSessions(upstreams.list.map((u) => u.name), bus);
   const inflight = new Inflight();
   sessions.onEnd((slot, reason) => inflight.endSlot(slot, reason));
+  // Kills survive a restart: restore them before the first request, then persist new ones.
+  for (const k of store.loadKills()) {
+    if (k.state === 'killed') sessions.kill(k.id, false);
+    else sessions.terminateById(k.id);
+  }
+  store.subscribe(bus);
 
   const ctx: ProxyContext = {
     cfg,
@@ -70,7 +84,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
     policy: null,
     inflight,
-    capture: null,
+    capture: cfg.profile === 'forensics' ? { open: (id, dir) => store.openCapture(id, dir) } : null,
     counters: { total: 0, blocked: 0 },
     accessLog: log.isLevelEnabled('info'),
     draining: false,
@@ -92,7 +106,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   });
   router.get('/control/sessions/:id', ({ res, params }) => {
     if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', 'malformed session ID');
-    const s = sessions.get(params.id);
+    const s = sessions.get(params.id) ?? storedSession(params.id);
     if (!s) return sendError(res, 404, 'not_found', 'session_not_found', `no session ${params.id}`);
     sendJson(res, 200, s);
   });
@@ -107,12 +121,27 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     sendJson(res, 200, { id: s.id, state: s.state });
   });
 
+  const storedSession = (id: string) => {
+    try {
+      return store.session(id);
+    } catch {
+      return undefined; // storage unreadable: the live table is all we can answer from
+    }
+  };
+  registerHistoryRoutes(router, store);
+  const eventStream = registerEventStreamRoute(router, bus);
   if (cfg.debug_endpoints) registerDebugRoutes(router);
 
   const proxyServer = createProxyServer(ctx);
   const controlServer = createControlServer({
     router, token, log,
     notReady: () => (upstreams.anyHealthy() ? null : 'no healthy upstream'),
+    readyDetail: () => {
+      const h = store.health();
+      // Write failures keep the gateway serving (SPEC: storage still open), so readiness stays
+      // green and says storage is degraded; the queue counts what it drops meanwhile.
+      return { storage: h.ok ? 'ok' : `degraded: ${h.reason}` };
+    },
   });
 
   let proxyAddr: AddressInfo;
@@ -127,6 +156,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     }
   } catch (err) {
     await upstreams.destroy();
+    await store.close();
     throw err;
   }
   const proxyAddress = formatHostPort({ host: proxyAddr.address, port: proxyAddr.port });
@@ -142,9 +172,11 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
         log.info({ drain_timeout_ms: cfg.drain_timeout, in_flight: inflight.count }, 'draining');
         const { leftOver } = await drain(ctx, proxyServer, cfg.drain_timeout);
         if (leftOver > 0) log.warn({ cut: leftOver }, 'drain timeout reached; in-flight requests were cut');
+        eventStream.close();
         controlServer.closeAllConnections();
         await new Promise<void>((r) => controlServer.close(() => r()));
         await upstreams.destroy();
+        await store.close();
         log.info('stopped');
       })();
       return shuttingDown;

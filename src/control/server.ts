@@ -11,6 +11,8 @@ export interface ControlDeps {
   log: Logger;
   /** null when ready, else the reason for 503 */
   notReady(): string | null;
+  /** extra fields for /readyz (e.g. storage degraded) */
+  readyDetail?(): Record<string, unknown>;
   /** paths served without a token besides health: the dashboard page itself */
   publicPaths?: ReadonlySet<string>;
 }
@@ -36,7 +38,8 @@ export function createControlServer(deps: ControlDeps): Server {
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const reason = deps.notReady();
-      return reason === null ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not_ready', reason });
+      const detail = deps.readyDetail?.() ?? {};
+      return reason === null ? sendJson(res, 200, { status: 'ready', ...detail }) : sendJson(res, 503, { status: 'not_ready', reason, ...detail });
     }
     if (deps.token !== undefined && !deps.publicPaths?.has(path) && !bearerMatches(req.headers.authorization, deps.token)) {
       return sendError(res, 401, 'unauthorized', 'unauthorized', 'a valid control token is required: Authorization: Bearer <CORDON_CONTROL_TOKEN>', { 'www-authenticate': 'Bearer' });

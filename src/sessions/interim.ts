@@ -1,5 +1,6 @@
 // INTERIM: a minimal Map-backed SessionRegistry so the proxy runs end to end before the
 // typed-array table (src/sessions/table.ts) lands. Replaced, not extended.
+import type { EventBus } from '../events.js';
 import type { EndReason, SessionRegistry, SessionStateName, SessionView } from './types.js';
 
 interface Entry { id: string; state: SessionStateName; upstream: number; ip: string; started: number; last: number; requests: number; bin: number; bout: number; flags: number }
@@ -32,7 +33,7 @@ export class InterimSessions implements SessionRegistry {
   private readonly byId = new Map<string, number>();
   private readonly entries: Entry[] = [];
   private readonly listeners: Array<(slot: number, reason: EndReason) => void> = [];
-  constructor(private readonly upstreamNames: string[]) {}
+  constructor(private readonly upstreamNames: string[], private readonly bus: EventBus) {}
 
   resolve(id: string, clientIp: string, upstream: number, bytesIn: number, nowMs: number): number {
     let slot = this.byId.get(id);
@@ -55,14 +56,21 @@ export class InterimSessions implements SessionRegistry {
   addFlag(slot: number): void { this.entries[slot].flags++; }
   setUpstream(slot: number, upstream: number): void { this.entries[slot].upstream = upstream; }
   idOf(slot: number): string { return this.entries[slot].id; }
-  terminate(slot: number): void {
+  terminate(slot: number, reason = 'policy'): void {
     this.entries[slot].state = 'terminated';
+    this.bus.publish({ kind: 'session', type: 'terminated', session_id: this.entries[slot].id, at: Date.now(), reason });
     for (const l of this.listeners) l(slot, 'session_terminated');
   }
-  kill(id: string): SessionView {
+  terminateById(id: string): void {
+    const slot = this.resolve(id, '', -1, 0, Date.now());
+    this.entries[slot].requests--;
+    this.entries[slot].state = 'terminated';
+  }
+  kill(id: string, publish = true): SessionView {
     const slot = this.resolve(id, '', -1, 0, Date.now());
     this.entries[slot].requests--;
     this.entries[slot].state = 'killed';
+    if (publish) this.bus.publish({ kind: 'session', type: 'killed', session_id: id, at: Date.now() });
     for (const l of this.listeners) l(slot, 'session_killed');
     return this.view(slot);
   }
@@ -70,6 +78,7 @@ export class InterimSessions implements SessionRegistry {
     const slot = this.resolve(id, '', -1, 0, Date.now());
     this.entries[slot].requests--;
     this.entries[slot].state = 'active';
+    this.bus.publish({ kind: 'session', type: 'resumed', session_id: id, at: Date.now() });
     return this.view(slot);
   }
   get(id: string): SessionView | undefined {
