@@ -314,7 +314,7 @@ function unmaskInto(dst: Buffer, src: Buffer, start: number, end: number, mask: 
     dst[k + 2] = src[s + 2] ^ c;
     dst[k + 3] = src[s + 3] ^ d;
   }
-  for (; k < n; k++) dst[k] = src[start + k] ^ (k === 0 ? a : k === 1 ? b : c);
+  for (; k < n; k++) dst[k] = src[start + k] ^ ((k & 3) === 0 ? a : (k & 3) === 1 ? b : c);
 }
 
 /** Close codes a peer may send (RFC 6455 §7.4; 1004-1006 and 1015 are never sent on the wire). */
