@@ -137,7 +137,7 @@ export class WsRegistry {
     const limit = Math.floor(nowMs / 1000) - this.idleSec;
     let idle: RegisteredConn[] | null = null;
     for (const c of this.conns.values()) {
-      if (c.lastActive <= limit) (idle ??= []).push(c);
+      if (c.lastActive < limit) (idle ??= []).push(c);
     }
     if (idle === null) return 0;
     for (const c of idle) {
