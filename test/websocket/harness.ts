@@ -54,7 +54,7 @@ export interface HarnessOptions {
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const received: string[] = [];
-  const upstream = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, handleProtocols: (ps) => (ps.has('chat') ? 'chat' : false) });
+  const upstream = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true, handleProtocols: (ps) => (ps.has('chat') ? 'chat' : false) });
   await new Promise<void>((r) => upstream.once('listening', () => r()));
   upstream.on('connection', (ws, req) => {
     (ws as unknown as { req: unknown }).req = req;

@@ -279,3 +279,123 @@ describe('relay: backpressure', () => {
     raw.sock.destroy();
   });
 });
+
+describe('relay: extensions, TLS, handshake races', () => {
+  it('strips permessage-deflate from the offer by default', async () => {
+    h = await startHarness();
+    const ws = new WebSocket(h.url, { perMessageDeflate: true });
+    await new Promise((r) => ws.once('open', r));
+    expect(ws.extensions).toBe('');
+    const upReq = ([...h.upstream.clients][0] as unknown as { req: IncomingMessage }).req;
+    expect(upReq.headers['sec-websocket-extensions']).toBeUndefined();
+    ws.send('plain');
+    expect((await nextMessage(ws)).data.toString()).toBe('plain');
+    ws.terminate();
+  });
+
+  it('negotiates permessage-deflate when the config enables it (compressed frames pass through)', async () => {
+    h = await startHarness({ bounds: { permessageDeflate: true } });
+    const ws = new WebSocket(h.url, { perMessageDeflate: { threshold: 0 } });
+    await new Promise((r) => ws.once('open', r));
+    expect(ws.extensions).toContain('permessage-deflate');
+    const text = 'compressible '.repeat(100);
+    ws.send(text);
+    expect((await nextMessage(ws)).data.toString()).toBe(text);
+    ws.terminate();
+  });
+
+  it('relays to a wss:// upstream', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createServer } = await import('node:https');
+    const { WebSocketServer } = await import('ws');
+    const dir = mkdtempSync(join(tmpdir(), 'wss-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    const https = createServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) });
+    const wss = new WebSocketServer({ server: https });
+    wss.on('connection', (s) => s.on('message', (d) => s.send('tls:' + d.toString())));
+    await new Promise<void>((r) => https.listen(0, '127.0.0.1', () => r()));
+    const port = (https.address() as import('node:net').AddressInfo).port;
+    h = await startHarness({ bounds: { tlsVerify: false } });
+    h.deps.pickUpstream = () => new URL(`wss://localhost:${port}/`);
+    try {
+      const ws = await open(h.url);
+      ws.send('hi');
+      expect((await nextMessage(ws)).data.toString()).toBe('tls:hi');
+      ws.terminate();
+      // with verification on, the self-signed upstream is refused before the upgrade completes
+      h.deps.bounds.tlsVerify = true;
+      const bad = new WebSocket(h.url);
+      const res = await new Promise<IncomingMessage>((resolve) => bad.on('unexpected-response', (_q, r) => resolve(r)));
+      expect(res.statusCode).toBe(502);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      https.closeAllConnections();
+      await new Promise((r) => https.close(r));
+    }
+  });
+
+  it('a kill during the upstream handshake answers 403 and leaves no upstream', async () => {
+    h = await startHarness();
+    // an upstream that accepts TCP but never answers the handshake
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    let upstreamClosed = false;
+    const silent = createServer((s) => {
+      sockets.push(s);
+      s.resume();
+      s.on('close', () => (upstreamClosed = true));
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    h.deps.pickUpstream = () => new URL(`ws://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}/`);
+    const ws = new WebSocket(h.url, { headers: { 'x-session-id': 'slow' } });
+    const res = new Promise<IncomingMessage>((resolve) => ws.on('unexpected-response', (_q, r) => resolve(r)));
+    await until(() => sockets.length === 1);
+    expect(h.registry.closeSession(h.slots.get('slow')!, 1008, 'session_killed')).toBe(1);
+    expect((await res).statusCode).toBe(403);
+    await until(() => upstreamClosed);
+    silent.close();
+  });
+
+  it('answers 504 when the upstream does not complete the handshake in time', async () => {
+    h = await startHarness({ bounds: { connectTimeoutMs: 200 } });
+    const { createServer } = await import('node:net');
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    h.deps.pickUpstream = () => new URL(`ws://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}/`);
+    const ws = new WebSocket(h.url);
+    const res = await new Promise<IncomingMessage>((resolve) => ws.on('unexpected-response', (_q, r) => resolve(r)));
+    expect(res.statusCode).toBe(504);
+    silent.close();
+  });
+});
+
+describe('relay: backpressure towards the upstream', () => {
+  it('stops reading the client when the upstream does not read', async () => {
+    const hw = 64 * 1024;
+    let upSock: import('node:net').Socket | null = null;
+    h = await startHarness({
+      bounds: { highWater: hw },
+      onUpstream: (ws) => {
+        upSock = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+        upSock.pause(); // the upstream stops reading
+      },
+    });
+    const ws = await open(h.url);
+    await until(() => upSock !== null);
+    const chunk = Buffer.alloc(64 * 1024, 2);
+    for (let i = 0; i < 200; i++) ws.send(chunk);
+    let maxHeld = 0;
+    for (let i = 0; i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      maxHeld = Math.max(maxHeld, h.registry.bytes());
+    }
+    expect(maxHeld).toBeLessThan(hw + 256 * 1024);
+    expect(ws.bufferedAmount).toBeGreaterThan(4 * 1024 * 1024);
+    upSock!.resume();
+    await until(() => ws.bufferedAmount === 0, 10_000);
+    ws.terminate();
+  });
+});
