@@ -399,3 +399,14 @@ describe('relay: backpressure towards the upstream', () => {
     ws.terminate();
   });
 });
+
+describe('relay: never throws', () => {
+  it('answers 502 for an upstream URL it cannot connect to at all', async () => {
+    h = await startHarness();
+    h.deps.pickUpstream = () => new URL('ws://127.0.0.1:99999999/'.replace('99999999', '0'));
+    const ws = new WebSocket(h.url);
+    const res = await new Promise<IncomingMessage>((resolve) => ws.on('unexpected-response', (_q, r) => resolve(r)));
+    expect(res.statusCode).toBe(502);
+    await until(() => h!.registry.count() === 0);
+  });
+});

@@ -29,11 +29,17 @@ export interface WsConnInfo {
 }
 
 /**
- * Fixed per-connection cost of what the relay itself holds (the Conn, two frame parsers, the map
- * entries), measured with bench/ws.mjs's heap figures. Sockets are counted by the runtime and
- * show up in RSS; the benchmark reports them.
+ * What the relay itself holds per connection: the Conn, two frame parsers, the map entries
+ * (measured as Δheap per connection by bench/ws.mjs, less the sockets).
  */
-export const CONN_FIXED_BYTES = 600;
+export const CONN_STATE_BYTES = 600;
+/**
+ * The two sockets of a relayed connection (client leg and upstream leg: JS objects, stream
+ * state, libuv handles): bench/ws.mjs measured ΔRSS ≈ 6.5KB per connection in all, so the
+ * `websockets` component explains the RSS it causes, not only the relay's own objects.
+ */
+export const SOCKET_PAIR_BYTES = 6_000;
+export const CONN_FIXED_BYTES = CONN_STATE_BYTES + SOCKET_PAIR_BYTES;
 
 export class WsRegistry {
   private readonly conns = new Map<number, RegisteredConn>();

@@ -404,11 +404,26 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
   }
   if (r instanceof Promise) {
     r.then(
-      (g) => afterResolve(req, client, head, deps, g),
+      (g) => safeAfterResolve(req, client, head, deps, g),
       () => writeHttpError(client, 500, 'internal_error', 'internal_error', 'session resolution failed', null),
     );
   } else {
+    safeAfterResolve(req, client, head, deps, r);
+  }
+}
+
+function safeAfterResolve(req: IncomingMessage, client: Leg, head: Buffer, deps: RelayDeps, r: Awaited<ReturnType<RelayDeps['resolveSession']>>): void {
+  try {
     afterResolve(req, client, head, deps, r);
+  } catch {
+    // e.g. a malformed upstream URL: the client gets an answer, never a stack trace
+    const c = client[kConn];
+    if (c) {
+      c.flags = (c.flags & ~F_HANDSHAKE) | F_CLOSING;
+      c.upstream?.destroy();
+      c.gone();
+    }
+    writeHttpError(client, 502, 'upstream_error', 'upstream_error', 'could not open the upstream connection', null);
   }
 }
 
