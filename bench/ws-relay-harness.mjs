@@ -2,7 +2,8 @@
 // connection gets a session, every text message an inspector that flags one literal word.
 // Used by bench/ws.mjs; also runnable by hand:
 //   node bench/ws-relay-harness.mjs --upstream ws://127.0.0.1:9000 [--port 8081] [--high-water 65536]
-// When forked, it answers IPC messages: {cmd:'mem'} → memory after GC, {cmd:'count'}.
+// When forked, it answers IPC messages: {cmd:'mem'} → memory after GC, {cmd:'count'}, and
+// {cmd:'snap'} → a heap snapshot in /tmp/relay.heapsnapshot (to see what a connection costs).
 import { createServer } from 'node:http';
 import { handleUpgrade } from '../dist/proxy/websocket/relay.js';
 import { WsRegistry } from '../dist/proxy/websocket/registry.js';
@@ -63,6 +64,9 @@ process.on('message', (m) => {
     for (let i = 0; i < 3; i++) globalThis.gc?.();
     const mu = process.memoryUsage();
     process.send({ rss: mu.rss, heapUsed: mu.heapUsed, external: mu.external, arrayBuffers: mu.arrayBuffers, count: registry.count(), accounted: registry.bytes() });
+  } else if (m.cmd === 'snap') {
+    globalThis.gc?.();
+    import('node:v8').then((v8) => { v8.writeHeapSnapshot('/tmp/relay.heapsnapshot'); process.send({ snap: true }); });
   } else if (m.cmd === 'count') {
     process.send({ count: registry.count() });
   }

@@ -67,6 +67,8 @@ class Conn implements RegisteredConn, FrameSink {
   /** handshake only: the key to check the upstream's accept against, bytes of its reply so far, client's early bytes */
   key: string;
   hsRequest: string | null = null;
+  /** handshake deadline; null once switched */
+  timer: NodeJS.Timeout | null = null;
   hsBuf: Buffer | null = null;
   early: Buffer | null;
 
@@ -225,6 +227,10 @@ class Conn implements RegisteredConn, FrameSink {
     this.inspUp = this.inspDown = null;
     this.hsBuf = this.early = null;
     this.hsRequest = null;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
   }
 
   // ---- upstream handshake ----
@@ -255,9 +261,12 @@ class Conn implements RegisteredConn, FrameSink {
     this.flags = (this.flags & ~F_HANDSHAKE) | F_OPEN;
     this.hsBuf = null;
     this.key = '';
-    u.setTimeout(0);
-    u.removeListener('data', onUpstreamHandshakeData);
-    u.on('data', onUpstreamData);
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    // One 'data' listener serves both phases: removing a listener would turn the socket's
+    // listener table into a slower, larger dictionary-mode object.
     u.on('drain', onUpstreamDrain);
     u.on('end', onLegEnd);
     const c = this.client;
@@ -300,10 +309,17 @@ function onClientData(this: Leg, chunk: Buffer): void {
   this[kConn]!.fromClient(chunk);
 }
 function onUpstreamData(this: Leg, chunk: Buffer): void {
-  this[kConn]!.fromUpstream(chunk);
+  const c = this[kConn]!;
+  if (c.flags & F_HANDSHAKE) c.handshakeData(chunk);
+  else c.fromUpstream(chunk);
 }
-function onUpstreamHandshakeData(this: Leg, chunk: Buffer): void {
-  this[kConn]!.handshakeData(chunk);
+
+/** Connect plus handshake took too long. A socket timeout would keep its timer object for the connection's life. */
+function onHandshakeTimeout(c: Conn): void {
+  c.timer = null;
+  if ((c.flags & F_HANDSHAKE) === 0) return;
+  c.flags |= F_TIMED_OUT;
+  c.upstream?.destroy();
 }
 function onUpstreamDrain(this: Leg): void {
   const c = this[kConn]!;
@@ -365,9 +381,8 @@ function onLegClose(this: Leg): void {
   }
 }
 
+/** Only armed while closing: the peer did not finish in the grace period. */
 function onLegTimeout(this: Leg): void {
-  const c = this[kConn];
-  if (c && (c.flags & F_HANDSHAKE) && this === c.upstream) c.flags |= F_TIMED_OUT;
   this.destroy();
 }
 
@@ -452,9 +467,9 @@ function afterResolve(req: IncomingMessage, client: Leg, head: Buffer, deps: Rel
   client[kConn] = conn;
   u.setNoDelay(true);
   client.setNoDelay(true);
-  u.setTimeout(b.connectTimeoutMs);
+  conn.timer = setTimeout(onHandshakeTimeout, b.connectTimeoutMs, conn);
   u.on(tls ? 'secureConnect' : 'connect', onUpstreamConnect);
-  u.on('data', onUpstreamHandshakeData);
+  u.on('data', onUpstreamData);
   u.on('timeout', onLegTimeout);
   u.on('error', onLegError);
   u.on('close', onLegClose);
