@@ -179,6 +179,8 @@ class Conn implements RegisteredConn, FrameSink {
    * other side 1001 (a client's fault) or 1014 (an upstream's); a policy close is 1008 both ways.
    */
   private fail(fromClient: boolean, chunk: Buffer, code: number): void {
+    // onHit may already have closed this connection (a terminate ends the whole session).
+    if (this.flags & F_CLOSING) return;
     const p = (fromClient ? this.up : this.down) as FrameParser;
     const dst = (fromClient ? this.upstream : this.client) as Leg;
     if (p.frameStart > 0) dst.write(chunk.subarray(0, p.frameStart));
