@@ -41,6 +41,7 @@ const F_UP_MSG = 32; // an inspector was asked for the current client → upstre
 const F_DOWN_MSG = 64; // same, upstream → client
 const F_TIMED_OUT = 128; // the upstream connect/handshake timed out
 const F_GONE = 256; // torn down: unregistered, inspectors dropped
+const F_DEFLATE = 512; // permessage-deflate was negotiated
 
 const nowSec = (): number => Math.floor(Date.now() / 1000);
 
@@ -107,7 +108,8 @@ class Conn implements RegisteredConn, FrameSink {
 
   fromClient(chunk: Buffer): void {
     if ((this.flags & (F_OPEN | F_CLOSING)) !== F_OPEN) return;
-    const up = this.up as FrameParser;
+    // Parsers are made on a direction's first bytes: an idle connection never holds one.
+    const up = this.up ?? (this.up = new FrameParser({ fromClient: true, maxFrame: this.deps.bounds.maxFrame, deflate: (this.flags & F_DEFLATE) !== 0 }, this));
     const u = this.upstream as Leg;
     this.lastActive = nowSec();
     const code = up.push(chunk);
@@ -125,7 +127,7 @@ class Conn implements RegisteredConn, FrameSink {
 
   fromUpstream(chunk: Buffer): void {
     if ((this.flags & (F_OPEN | F_CLOSING)) !== F_OPEN) return;
-    const down = this.down as FrameParser;
+    const down = this.down ?? (this.down = new FrameParser({ fromClient: false, maxFrame: this.deps.bounds.maxFrame, deflate: (this.flags & F_DEFLATE) !== 0 }, this));
     const c = this.client;
     this.lastActive = nowSec();
     const code = down.push(chunk);
@@ -188,10 +190,10 @@ class Conn implements RegisteredConn, FrameSink {
     const reason = p.reason;
     if (fromClient) {
       const upCode = code === CLOSE_POLICY ? CLOSE_POLICY : CLOSE_GOING_AWAY;
-      this.shutdown(code, reason, (this.down as FrameParser).atBoundary(), upCode, code === CLOSE_POLICY ? reason : 'client protocol error', dstClean);
+      this.shutdown(code, reason, this.down === null || this.down.atBoundary(), upCode, code === CLOSE_POLICY ? reason : 'client protocol error', dstClean);
     } else {
       const clientCode = code === CLOSE_POLICY ? CLOSE_POLICY : CLOSE_BAD_GATEWAY;
-      this.shutdown(clientCode, code === CLOSE_POLICY ? reason : `upstream: ${reason}`, dstClean, code, reason, (this.up as FrameParser).atBoundary());
+      this.shutdown(clientCode, code === CLOSE_POLICY ? reason : `upstream: ${reason}`, dstClean, code, reason, this.up === null || this.up.atBoundary());
     }
   }
 
@@ -258,8 +260,7 @@ class Conn implements RegisteredConn, FrameSink {
     // Switched. From here both sides speak frames.
     const b = this.deps.bounds;
     const deflate = b.permessageDeflate && /permessage-deflate/i.test(r.head);
-    this.up = new FrameParser({ fromClient: true, maxFrame: b.maxFrame, deflate }, this);
-    this.down = new FrameParser({ fromClient: false, maxFrame: b.maxFrame, deflate }, this);
+    if (deflate) this.flags |= F_DEFLATE;
     this.flags = (this.flags & ~F_HANDSHAKE) | F_OPEN;
     this.hsBuf = null;
     this.key = '';
@@ -299,10 +300,16 @@ function closeLeg(s: Leg, frame: Buffer | null): void {
   if (s.destroyed) return;
   if (frame !== null && s.writable) {
     s.end(frame);
-    s.setTimeout(CLOSE_GRACE_MS);
+    armGrace(s);
   } else {
     s.destroy();
   }
+}
+
+/** A leg that was told to finish gets CLOSE_GRACE_MS to do so; the listener is added only now. */
+function armGrace(s: Leg): void {
+  if (s.listenerCount('timeout') === 0) s.on('timeout', onLegTimeout);
+  s.setTimeout(CLOSE_GRACE_MS);
 }
 
 // ---- socket listeners (shared, `this` is the socket) ----
@@ -349,11 +356,11 @@ function onLegEnd(this: Leg): void {
   const other = this === c.client ? c.upstream : c.client;
   if (other && !other.destroyed) {
     other.end();
-    other.setTimeout(CLOSE_GRACE_MS);
+    armGrace(other);
   }
   if (!this.destroyed) {
     this.end();
-    this.setTimeout(CLOSE_GRACE_MS);
+    armGrace(this);
   }
 }
 
@@ -378,7 +385,7 @@ function onLegClose(this: Leg): void {
     if (other.writableLength === 0 && !other.writable) other.destroy();
     else {
       other.end();
-      other.setTimeout(CLOSE_GRACE_MS);
+      armGrace(other);
     }
   }
 }
@@ -472,10 +479,8 @@ function afterResolve(req: IncomingMessage, client: Leg, head: Buffer, deps: Rel
   conn.timer = setTimeout(onHandshakeTimeout, b.connectTimeoutMs, conn);
   u.on(tls ? 'secureConnect' : 'connect', onUpstreamConnect);
   u.on('data', onUpstreamData);
-  u.on('timeout', onLegTimeout);
   u.on('error', onLegError);
   u.on('close', onLegClose);
-  client.on('timeout', onLegTimeout);
   client.on('close', onLegClose);
   deps.registry.add(conn);
 }
