@@ -29,16 +29,18 @@ export interface WsConnInfo {
 }
 
 /**
- * What the relay itself holds per connection: the Conn, two frame parsers, the map entries
- * (measured as Δheap per connection by bench/ws.mjs, less the sockets).
+ * What the relay itself holds per idle connection: the Conn and the map entries (frame parsers,
+ * made on first traffic, are counted by heldBytes()). From a heap snapshot of bench/ws.mjs.
  */
-export const CONN_STATE_BYTES = 600;
+export const CONN_STATE_BYTES = 400;
+/** One frame parser (heap snapshot: 168 bytes). */
+export const PARSER_BYTES = 170;
 /**
  * The two sockets of a relayed connection (client leg and upstream leg: JS objects, stream
- * state, libuv handles): bench/ws.mjs measured ΔRSS ≈ 6.5KB per connection in all, so the
+ * state, libuv handles): bench/ws.mjs measured ΔRSS ≈ 6.1KB per idle connection in all, so the
  * `websockets` component explains the RSS it causes, not only the relay's own objects.
  */
-export const SOCKET_PAIR_BYTES = 6_000;
+export const SOCKET_PAIR_BYTES = 5_700;
 export const CONN_FIXED_BYTES = CONN_STATE_BYTES + SOCKET_PAIR_BYTES;
 
 export class WsRegistry {

@@ -22,7 +22,7 @@ import {
   CLOSE_BAD_GATEWAY, CLOSE_GOING_AWAY, CLOSE_POLICY, FrameParser, encodeClose, type FrameSink,
 } from '../../protocols/ws-frame.js';
 import { buildUpstreamRequest, checkSwitch, parseReply } from './handshake.js';
-import type { RegisteredConn, WsConnInfo } from './registry.js';
+import { PARSER_BYTES, type RegisteredConn, type WsConnInfo } from './registry.js';
 import { isRefusal, type RelayDeps, type SessionGrant } from './types.js';
 
 const kConn = Symbol('cordon.ws.conn');
@@ -91,6 +91,8 @@ class Conn implements RegisteredConn, FrameSink {
     if (this.inspUp) n += this.inspUp.bytes();
     if (this.inspDown) n += this.inspDown.bytes();
     if (this.hsBuf) n += this.hsBuf.length;
+    if (this.up) n += PARSER_BYTES;
+    if (this.down) n += PARSER_BYTES;
     return n;
   }
 
