@@ -410,3 +410,23 @@ describe('relay: never throws', () => {
     await until(() => h!.registry.count() === 0);
   });
 });
+
+describe('relay: garbage from the client', () => {
+  it('never crashes and never leaves an upstream open', async () => {
+    h = await startHarness({ bounds: { maxFrame: 4096 } });
+    const { rng } = await import('./frames.js');
+    const r = rng(11);
+    for (let t = 0; t < 20; t++) {
+      const raw = await RawClient.open(h.port);
+      const len = 2 + Math.floor(r() * 300);
+      const b = Buffer.alloc(len);
+      for (let i = 0; i < len; i++) b[i] = Math.floor(r() * 256);
+      b[0] = (b[0] & 0x0f) | 0x80; // mostly plausible first bytes, to get past the header sometimes
+      raw.sock.write(b);
+      // garbage either fails (close) or leaves a frame waiting for more bytes: then the client leaves
+      await new Promise((res) => setTimeout(res, 20));
+      raw.sock.destroy();
+    }
+    await until(() => h!.registry.count() === 0 && h!.upstream.clients.size === 0, 5000);
+  });
+});

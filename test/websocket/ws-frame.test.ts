@@ -220,3 +220,17 @@ describe('encodeClose', () => {
     expect(p.push(f)).toBe(0);
   });
 });
+
+describe('FrameParser on garbage', () => {
+  it('never throws and always answers a close code or 0 on random bytes', () => {
+    const r = rng(7);
+    for (let t = 0; t < 3000; t++) {
+      const len = 1 + Math.floor(r() * 200);
+      const b = Buffer.alloc(len);
+      for (let i = 0; i < len; i++) b[i] = Math.floor(r() * 256);
+      const { p } = parser({ fromClient: r() < 0.5, maxFrame: 1 + Math.floor(r() * 100) });
+      const code = feed(p, splitAt(b, [Math.floor(r() * len), Math.floor(r() * len)]));
+      expect([0, 1002, 1007, 1009]).toContain(code);
+    }
+  });
+});
