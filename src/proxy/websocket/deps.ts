@@ -1,0 +1,104 @@
+// Builds the relay's deps from the proxy's context, so that WebSocket upgrades follow the same
+// session, auth, kill, pressure and policy rules as HTTP requests (SPEC.md "Proxy listener").
+// src/gateway.ts calls createWsDeps once and hands the result to handleUpgrade.
+import type { IncomingMessage } from 'node:http';
+import type { Direction } from '../../events.js';
+import type { Hit, StreamInspector } from '../../policy/types.js';
+import type { ProxyContext } from '../context.js';
+import { ERR, type ProxyError } from '../errors.js';
+import type { Upstream } from '../upstreams.js';
+import { applyHits } from '../verdict.js';
+import type { WsRegistry } from './registry.js';
+import type { RelayDeps, Refusal, SessionGrant } from './types.js';
+
+export interface WsDepsOptions {
+  /**
+   * Opens a scanner for one WebSocket text message. The default uses the policy engine's
+   * response scanner with content type text/plain for upstream → client messages, and nothing for
+   * client → upstream ones, until the engine offers a per-direction message scanner.
+   */
+  openInspector?: (slot: number, direction: Direction) => StreamInspector | null;
+}
+
+export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDepsOptions = {}): RelayDeps {
+  const cfg = ctx.cfg;
+  // One ws(s):// URL per upstream, shared by all its connections (a URL object is not small).
+  const urls = new Map<Upstream, URL>();
+  const urlOf = (u: Upstream): URL => {
+    let url = urls.get(u);
+    if (url === undefined) urls.set(u, (url = new URL(u.name)));
+    return url;
+  };
+  const refuse = (e: ProxyError, sessionId: string | null): Refusal => {
+    const headers: Record<string, string> = {};
+    if (sessionId !== null) headers['X-Session-ID'] = sessionId;
+    if (e.retryAfter !== undefined) headers['Retry-After'] = String(e.retryAfter);
+    return { status: e.status, type: e.type, code: e.code, message: e.message, headers };
+  };
+  const policy = ctx.policy;
+  const openInspector = opts.openInspector
+    ?? ((slot: number, direction: Direction) => (policy !== null && direction === 'response' ? policy.openResponse(slot, 'text/plain', '/') : null));
+
+  return {
+    resolveSession(req: IncomingMessage): SessionGrant | Refusal {
+      if (ctx.draining) return refuse(ERR.draining(), null);
+      if (ctx.pressure() === 'critical') return refuse(ERR.overloaded(), null);
+      const now = Date.now();
+      const ip = req.socket.remoteAddress ?? '';
+      const header = req.headers['x-session-id'];
+      let id: string;
+      if (header !== undefined) {
+        if (typeof header !== 'string' || !ctx.identity.valid(header)) return refuse(ERR.badSessionId(), null);
+        id = header;
+      } else {
+        // An upgrade has no body: the ID is the header's or derived from the client.
+        id = ctx.identity.derive(ip, req.headers['user-agent'] ?? '', now);
+      }
+      const slot = ctx.sessions.resolve(id, ip, -1, 0, now);
+      if (slot < 0) return refuse(ERR.noSlot(), id);
+      const why = ctx.sessions.refusal(slot);
+      if (why !== null) return refuse(why === 'session_killed' ? ERR.killed() : ERR.terminated(), id);
+      return { slot, id };
+    },
+    pickUpstream(slot: number): URL | null {
+      const ups = ctx.upstreams;
+      const u = ups.pick(Date.now(), ups.balance === 'sticky' ? hashId(ctx.sessions.idOf(slot)) : 0, null);
+      if (u === null) return null;
+      ctx.sessions.setUpstream(slot, u.index);
+      return urlOf(u);
+    },
+    openInspector,
+    onHit(slot: number, hit: Hit): 'pass' | 'close' {
+      const verdict = applyHits(ctx, slot, ctx.sessions.idOf(slot), [hit], hit.direction);
+      if (verdict === null) return 'pass';
+      if (verdict.kind === 'terminate') {
+        // Ends the whole session: its other sockets and requests are closed via sessions.onEnd.
+        ctx.counters.blocked++;
+        ctx.sessions.terminate(slot, hit.rule);
+        return 'close';
+      }
+      ctx.counters.blocked++;
+      return 'close';
+    },
+    onTraffic(slot: number, direction: Direction, bytes: number): void {
+      if (direction === 'request') ctx.sessions.addBytesIn(slot, bytes);
+      else ctx.sessions.addBytesOut(slot, bytes);
+    },
+    registry,
+    bounds: {
+      highWater: ctx.bounds.ws_high_water,
+      maxFrame: cfg.websocket.max_frame,
+      idleTimeoutMs: cfg.websocket.idle_timeout,
+      connectTimeoutMs: cfg.timeouts.connect,
+      permessageDeflate: cfg.websocket.permessage_deflate,
+      tlsVerify: cfg.upstream_pool.tls_verify,
+    },
+  };
+}
+
+/** The same FNV-1a as the HTTP path's sticky balancing (src/proxy/exchange.ts), so both agree. */
+function hashId(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
