@@ -18,6 +18,9 @@ import type { ProxyContext } from './proxy/context.js';
 import { Inflight } from './proxy/inflight.js';
 import { createProxyServer, drain } from './proxy/listener.js';
 import { UpstreamSet } from './proxy/upstreams.js';
+import { createWsDeps } from './proxy/websocket/deps.js';
+import { WsRegistry } from './proxy/websocket/registry.js';
+import { handleUpgrade } from './proxy/websocket/relay.js';
 import { InterimSessions, derivedSessionId, sessionIdFromJson, validSessionId } from './sessions/interim.js';
 
 /** A start-up problem the CLI reports as one line and exit 2. */
@@ -66,7 +69,12 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   const upstreams = new UpstreamSet(cfg, log);
   const sessions = new InterimSessions(upstreams.list.map((u) => u.name), bus);
   const inflight = new Inflight();
-  sessions.onEnd((slot, reason) => inflight.endSlot(slot, reason));
+  const wsRegistry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout });
+  // A kill or a terminate ends every HTTP exchange and every WebSocket of the session at once.
+  sessions.onEnd((slot, reason) => {
+    inflight.endSlot(slot, reason);
+    wsRegistry.closeSession(slot, 1008, reason);
+  });
   // Kills survive a restart: restore them before the first request, then persist new ones.
   for (const k of store.loadKills()) {
     if (k.state === 'killed') sessions.kill(k.id, false);
@@ -133,6 +141,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   if (cfg.debug_endpoints) registerDebugRoutes(router);
 
   const proxyServer = createProxyServer(ctx);
+  const wsDeps = createWsDeps(ctx, wsRegistry);
+  proxyServer.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, wsDeps));
   const controlServer = createControlServer({
     router, token, log,
     notReady: () => (upstreams.anyHealthy() ? null : 'no healthy upstream'),
@@ -170,7 +180,10 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     shutdown(): Promise<void> {
       shuttingDown ??= (async () => {
         log.info({ drain_timeout_ms: cfg.drain_timeout, in_flight: inflight.count }, 'draining');
+        // Upgraded sockets count as server connections: close them first or the drain would wait for them.
+        wsRegistry.closeAll(1001, 'going away');
         const { leftOver } = await drain(ctx, proxyServer, cfg.drain_timeout);
+        wsRegistry.stop();
         if (leftOver > 0) log.warn({ cut: leftOver }, 'drain timeout reached; in-flight requests were cut');
         eventStream.close();
         controlServer.closeAllConnections();

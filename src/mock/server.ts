@@ -5,8 +5,10 @@
 //   x-mock-deltas    number of streamed deltas (default 8)
 //   x-mock-delay-ms  delay between deltas (default 0)
 //   x-mock-status    force this HTTP status (with an OpenAI-shaped error body)
+// Any WebSocket upgrade is answered by an echo server.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import * as R from './replies.js';
 
 export interface MockOptions { host: string; port: number }
@@ -168,6 +170,15 @@ export async function startMock(opts: MockOptions): Promise<{ server: http.Serve
     });
   });
   server.keepAliveTimeout = 60_000;
+  // Any WebSocket upgrade gets an echo server: each message comes back as it was sent.
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  server.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      ws.on('error', () => ws.terminate());
+    });
+  });
+  server.on('close', () => wss.close());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });

@@ -6,6 +6,7 @@ import type { Direction } from '../../events.js';
 import type { Hit, StreamInspector } from '../../policy/types.js';
 import type { ProxyContext } from '../context.js';
 import { ERR, type ProxyError } from '../errors.js';
+import { hashId } from '../exchange.js';
 import type { Upstream } from '../upstreams.js';
 import { applyHits } from '../verdict.js';
 import type { WsRegistry } from './registry.js';
@@ -96,9 +97,3 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
   };
 }
 
-/** The same FNV-1a as the HTTP path's sticky balancing (src/proxy/exchange.ts), so both agree. */
-function hashId(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
