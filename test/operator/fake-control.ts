@@ -1,6 +1,8 @@
 // Test helper: a small fake of the control API (SPEC.md shapes), with bearer auth.
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Router } from '../../src/control/router.js';
+import { registerDashboardRoutes, isDashboardPublicPath } from '../../src/control/routes/dashboard.js';
 
 export interface FakeSession {
   id: string; state: string; upstream: string | null; client_ip: string | null; started_at: string; last_seen_at: string;
@@ -13,6 +15,10 @@ export interface FakeControl {
   sessions: FakeSession[];
   requests: { method: string; url: string; auth: string | undefined }[];
   pressure: string;
+  flagged: Record<string, unknown>[];
+  /** writes one SSE event to every connected /control/events client */
+  emit(ev: Record<string, unknown>, name?: string): void;
+  sseClients: Set<ServerResponse>;
   close(): Promise<void>;
 }
 
@@ -22,7 +28,13 @@ export function session(id: string, over: Partial<FakeSession> = {}): FakeSessio
 }
 
 export async function startFakeControl(token?: string, sessions: FakeSession[] = []): Promise<FakeControl> {
-  const fake = { sessions, requests: [], pressure: 'normal' } as unknown as FakeControl;
+  const fake = { sessions, requests: [], pressure: 'normal', flagged: [], sseClients: new Set() } as unknown as FakeControl;
+  const dashboard = new Router();
+  registerDashboardRoutes(dashboard);
+  fake.emit = (ev, name) => {
+    const text = `${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(ev)}\n\n`;
+    for (const c of fake.sseClients) c.write(text);
+  };
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -30,10 +42,19 @@ export async function startFakeControl(token?: string, sessions: FakeSession[] =
   const server = createServer((req: IncomingMessage, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     fake.requests.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization });
+    if (isDashboardPublicPath(u.pathname)) return void dashboard.handle(req, res, u);
     if (token && req.headers.authorization !== `Bearer ${token}`) {
       return send(res, 401, { error: { message: 'missing or wrong token', type: 'unauthorized', code: 'unauthorized' } });
     }
     const p = u.pathname;
+    if (p === '/control/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+      res.write(': hello\n\n');
+      fake.sseClients.add(res);
+      req.on('close', () => fake.sseClients.delete(res));
+      return;
+    }
+    if (p === '/control/flagged') return send(res, 200, { events: fake.flagged });
     if (p === '/control/stats') {
       return send(res, 200, {
         sessions: { active: fake.sessions.filter((s) => s.state === 'active').length, total: fake.sessions.length, killed: fake.sessions.filter((s) => s.state === 'killed').length },
@@ -61,6 +82,7 @@ export async function startFakeControl(token?: string, sessions: FakeSession[] =
       if (m[2] && req.method === 'POST') {
         if (!s) fake.sessions.push((s = session(id)));
         s.state = m[2] === 'kill' ? 'killed' : 'active';
+        fake.emit({ kind: 'session', type: m[2] === 'kill' ? 'killed' : 'resumed', session_id: id, at: Date.now() }, 'session');
         return send(res, 200, { id, state: s.state });
       }
       if (!s) return send(res, 404, { error: { message: `no session ${id}`, type: 'not_found', code: 'not_found' } });
