@@ -91,9 +91,22 @@ export const DASHBOARD_JS = String.raw`'use strict';
     e.textContent = text;
   }
 
+  // errors go to the notice line; the status badge only tells the state of the event stream
   function report(err) {
     if (err instanceof AuthError) return;
-    setStatus('error', 'error: ' + (err && err.message ? err.message : String(err)));
+    var n = $('notice');
+    n.textContent = 'error: ' + (err && err.message ? err.message : String(err));
+    n.hidden = false;
+    clearTimeout(state.noticeTimer);
+    state.noticeTimer = setTimeout(function () { n.hidden = true; }, 10000);
+  }
+
+  // a part of the API this gateway does not serve (404) leaves its panel with a note, not an error
+  function optional(panel, p) {
+    return p.catch(function (err) {
+      if (err && err.status === 404) { $(panel).textContent = 'not available on this gateway'; return; }
+      throw err;
+    });
   }
 
   // ---------- formatting ----------
@@ -439,8 +452,8 @@ export const DASHBOARD_JS = String.raw`'use strict';
     var gen = state.generation;
     var jobs = [api('/control/stats').then(renderStats)];
     // memory from the timer only while the stream is not already sending it
-    if (Date.now() - state.memoryFromStream > SLOW_REFRESH_MS * 2) jobs.push(api('/control/memory').then(renderMemory));
-    Promise.all(jobs).catch(report).then(function () {
+    if (Date.now() - state.memoryFromStream > SLOW_REFRESH_MS * 2) jobs.push(optional('memory-summary', api('/control/memory').then(renderMemory)));
+    Promise.all(jobs.map(function (j) { return j.catch(report); })).then(function () {
       if (gen === state.generation) state.slowTimer = setTimeout(slowRefresh, SLOW_REFRESH_MS);
     });
   }
@@ -500,7 +513,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
       return pump();
     }).catch(function (err) {
       if (gen !== state.generation || (err && err.name === 'AbortError')) return;
-      setStatus('connecting', 'reconnecting…');
+      setStatus('connecting', 'reconnecting… (' + (err && err.message ? err.message : 'stream lost') + ')');
       setTimeout(function () { connectEvents(gen, Math.min(10000, delay * 2)); }, delay);
     });
   }
@@ -547,10 +560,12 @@ export const DASHBOARD_JS = String.raw`'use strict';
     // the stats call doubles as the token check before anything else is asked
     api('/control/stats').then(function (s) {
       if (gen !== state.generation) return;
+      $('notice').hidden = true;
       renderStats(s);
       connectEvents(gen, 1000);
-      return Promise.all([loadSessions(), loadFlagged(), api('/control/memory').then(renderMemory)]).then(function () {
-        state.slowTimer = setTimeout(slowRefresh, SLOW_REFRESH_MS);
+      var jobs = [loadSessions(), optional('flagged-note', loadFlagged()), optional('memory-summary', api('/control/memory').then(renderMemory))];
+      return Promise.all(jobs.map(function (j) { return j.catch(report); })).then(function () {
+        if (gen === state.generation) state.slowTimer = setTimeout(slowRefresh, SLOW_REFRESH_MS);
       });
     }).catch(report);
   }

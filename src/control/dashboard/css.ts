@@ -20,6 +20,7 @@ h3 { font-size: 13px; margin: 12px 0 4px; }
 main { display: grid; grid-template-columns: minmax(0, 2fr) minmax(320px, 1fr); gap: 12px; padding: 12px; align-items: start; }
 section { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; min-width: 0; }
 main > .col { display: flex; flex-direction: column; gap: 12px; min-width: 0; }
+#notice { margin: 8px 12px 0; padding: 6px 10px; border: 1px solid var(--critical); border-radius: 4px; color: var(--critical); background: var(--panel); }
 #auth { max-width: 420px; margin: 40px auto; }
 #auth label { display: block; font-weight: 600; margin-bottom: 6px; }
 #auth input { width: 100%; padding: 6px; margin-bottom: 8px; }

@@ -25,10 +25,12 @@ export const DASHBOARD_HTML = `<!doctype html>
   </dl>
 </header>
 
+<p id="notice" role="status" hidden></p>
+
 <section id="auth" hidden>
   <form id="token-form" autocomplete="off">
     <label for="token-input">Control token</label>
-    <input id="token-input" name="token" type="password" required spellcheck="false">
+    <input id="token-input" name="token" type="password" autocomplete="off" required spellcheck="false">
     <button id="token-submit" type="submit">Connect</button>
     <p id="auth-message" role="alert"></p>
     <p class="hint">The token is CORDON_CONTROL_TOKEN of the gateway. It is kept in this tab only (sessionStorage).</p>
@@ -53,6 +55,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 
   <section id="flagged-panel">
     <h2>Flagged events</h2>
+    <p id="flagged-note" class="empty"></p>
     <table id="flagged">
       <thead><tr><th>at</th><th>session</th><th>rule</th><th>severity</th><th>action</th><th>dir</th><th>excerpt</th></tr></thead>
       <tbody></tbody>

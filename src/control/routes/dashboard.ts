@@ -41,8 +41,8 @@ const ASSETS: Record<string, Asset> = {
   '/dashboard/app.css': asset(DASHBOARD_CSS, 'text/css; charset=utf-8'),
 };
 
-/** Paths the control server must serve without a token (the data behind them is not there). */
-export const DASHBOARD_PUBLIC_PATHS: readonly string[] = Object.keys(ASSETS);
+/** Paths the control server serves without a token (ControlDeps.publicPaths): no data is behind them. */
+export const DASHBOARD_PUBLIC_PATHS: ReadonlySet<string> = new Set(Object.keys(ASSETS));
 
 export function isDashboardPublicPath(pathname: string): boolean {
   return Object.prototype.hasOwnProperty.call(ASSETS, pathname);
