@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer, type Server } from 'node:https';
 import { connect } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { buildTlsServerOptions, TlsConfigError, Lru, type TlsConfig } from '../../src/proxy/tls/index.js';
+import { buildTlsServerOptions, TlsConfigError, Lru, guardTlsAccept, HANDSHAKE_TIMEOUT_MS, type TlsConfig } from '../../src/proxy/tls/index.js';
 import { makeCert } from './certs.js';
 
 let dir: string;
@@ -149,6 +149,46 @@ describe('bad certificates and keys', () => {
     const w = buildTlsServerOptions(cfg({ sni: [{ servername: 'nothere.test', ...api }] }), Date.now() + 10 * 86_400_000).warnings;
     expect(w).toContain(`tls.sni[0].servername: nothere.test is not covered by the certificate ${api.cert}`);
     expect(w.some((x) => x.startsWith(`tls.cert: ${def.cert} expired on`))).toBe(true);
+  });
+});
+
+describe('accept guard', () => {
+  function tryHandshake(port: number): Promise<'ok' | 'refused'> {
+    return new Promise((resolve) => {
+      const s = connect({ host: '127.0.0.1', port, servername: 'api.test', rejectUnauthorized: false }, () => { resolve('ok'); s.end(); });
+      s.on('error', () => resolve('refused'));
+    });
+  }
+
+  it('drops new connections before any TLS state while refusing, and caps open connections', async () => {
+    const setup = buildTlsServerOptions(cfg());
+    expect(setup.options.handshakeTimeout).toBe(HANDSHAKE_TIMEOUT_MS);
+    const server = createServer(setup.options, (_q, r) => r.end('ok'));
+    let critical = true;
+    const guard = guardTlsAccept(server, { refuse: () => critical, maxConnections: 2 });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      expect(await tryHandshake(port)).toBe('refused');
+      expect(guard.refused).toBe(1);
+      expect(setup.sni.stats().builds).toBe(0); // no context was built for a refused connection
+      critical = false;
+      const held: import('node:tls').TLSSocket[] = [];
+      for (let i = 0; i < 2; i++) {
+        held.push(await new Promise((res, rej) => {
+          const s = connect({ host: '127.0.0.1', port, servername: 'api.test', rejectUnauthorized: false }, () => res(s));
+          s.on('error', rej);
+        }));
+      }
+      expect(guard.open).toBe(2);
+      expect(await tryHandshake(port)).toBe('refused');
+      for (const s of held) s.destroy();
+      await expect.poll(() => guard.open).toBe(0);
+      expect(await tryHandshake(port)).toBe('ok');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
 

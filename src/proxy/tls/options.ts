@@ -11,6 +11,7 @@ import type { ServerOptions } from 'node:https';
 import type { Config } from '../../config/schema.js';
 import { Lru } from './lru.js';
 import { certWarnings, loadCertPair, TlsConfigError, type CertPair } from './certs.js';
+import { HANDSHAKE_TIMEOUT_MS } from './guard.js';
 
 export type TlsConfig = NonNullable<Config['tls']>;
 
@@ -133,6 +134,8 @@ export function buildTlsServerOptions(tls: TlsConfig, now = Date.now()): TlsSetu
     key: main.key,
     // old protocol versions are off by Node's defaults already (TLSv1.2 minimum); stated for the reader
     minVersion: 'TLSv1.2',
+    // a slow or stalled handshake holds TLS state: cut it after 10s instead of Node's 120s
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   };
   if (entries.length > 0) options.SNICallback = sni.callback;
   return { options, sni, warnings };
