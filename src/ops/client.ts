@@ -85,7 +85,7 @@ export class ControlClient {
   }
 
   private networkError(err: unknown): OpsError {
-    const e = err as { name?: string; cause?: { code?: string } };
+    const e = err as { name?: string; cause?: { code?: string; message?: string } };
     const where = this.base.origin;
     if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
       return new OpsError('timeout', `control API at ${where} did not answer within ${this.timeoutMs / 1000}s`, 1);
@@ -93,7 +93,7 @@ export class ControlClient {
     const code = e?.cause?.code;
     if (code === 'ECONNREFUSED') return new OpsError('unreachable', `cannot reach the control API at ${where}: connection refused (is cordon running? set CORDON_CONTROL_URL)`, 1);
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new OpsError('unreachable', `cannot reach the control API at ${where}: unknown host (set CORDON_CONTROL_URL)`, 1);
-    return new OpsError('unreachable', `cannot reach the control API at ${where}: ${code ?? 'network error'}`, 1);
+    return new OpsError('unreachable', `cannot reach the control API at ${where}: ${code ?? e?.cause?.message ?? 'network error'}`, 1);
   }
 }
 

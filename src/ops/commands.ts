@@ -89,7 +89,11 @@ export function statsCommand(client: ControlClient, opts: { json?: boolean }, io
   return guarded(io, async () => {
     const [stats, memory] = await Promise.all([
       client.get<StatsView>('/control/stats'),
-      client.get<MemoryView>('/control/memory'),
+      // a gateway without the memory endpoint still has stats to show
+      client.get<MemoryView>('/control/memory').catch((err: unknown) => {
+        if (err instanceof OpsError && err.code === 'not_found') return undefined;
+        throw err;
+      }),
     ]);
     io.out(opts.json ? JSON.stringify({ stats, memory }) : statsText(stats, memory));
     return 0;
