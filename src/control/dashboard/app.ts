@@ -451,6 +451,9 @@ export const DASHBOARD_JS = String.raw`'use strict';
   function slowRefresh() {
     var gen = state.generation;
     var jobs = [api('/control/stats').then(renderStats)];
+    // the open session's counters move with every request; one call per refresh keeps them true
+    var sel = state.selected;
+    if (sel) jobs.push(api('/control/sessions/' + encodeURIComponent(sel)).then(function (v) { if (state.selected === sel) upsert(v); }));
     // memory from the timer only while the stream is not already sending it
     if (Date.now() - state.memoryFromStream > SLOW_REFRESH_MS * 2) jobs.push(optional('memory-summary', api('/control/memory').then(renderMemory)));
     Promise.all(jobs.map(function (j) { return j.catch(report); })).then(function () {
