@@ -80,7 +80,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
     await page.locator('#flagged tr[data-event-id="f1"]').waitFor();
     expect(await page.locator('#flagged tr[data-event-id="f1"] td').last().textContent()).toBe('<b>bob@example.com</b>');
     expect(await page.locator('#flagged b').count()).toBe(0);
-    fake.emit({ kind: 'policy', id: 'f2', session_id: 'agent-2', rule: 'jailbreak', severity: 'critical', action: 'block', direction: 'request', excerpt: 'ignore previous instructions', at: Date.now() }, 'policy');
+    fake.emit({ kind: 'policy', id: 'f2', session_id: 'agent-2', rule: 'jailbreak', severity: 'critical', action: 'block', direction: 'request', excerpt: 'ignore previous instructions', at: new Date().toISOString() }, 'policy');
     await page.locator('#flagged tbody tr[data-event-id="f2"]').waitFor();
     expect(await page.locator('#flagged tbody tr').first().getAttribute('data-event-id')).toBe('f2');
   });
@@ -99,6 +99,13 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
     fake.emit({ kind: 'memory', limit_bytes: 100, rss_bytes: 97, pressure: 'critical', components: { sessions: { bytes: 50, count: 2 }, unattributed: { bytes: 47 } } }, 'memory');
     await page.locator('#memory-chart rect[data-level="critical"]').waitFor();
     expect(await page.locator('#stat-pressure').textContent()).toBe('critical');
+  });
+
+  it('reloads the list when the server says it dropped frames for this page', async () => {
+    const lists = () => fake.requests.filter((r) => r.url.startsWith('/control/sessions?')).length;
+    const before = lists();
+    fake.emit({ count: 3 }, 'dropped');
+    await expect.poll(lists).toBe(before + 1);
   });
 
   it('keeps the token for the tab and reconnects after a reload', async () => {

@@ -125,8 +125,10 @@ export const DASHBOARD_JS = String.raw`'use strict';
     if (s < 86400) return Math.floor(s / 3600) + 'h ago';
     return Math.floor(s / 86400) + 'd ago';
   }
+  // event times arrive as ISO 8601 on the wire (epoch ms is accepted too)
+  function toMs(t) { return typeof t === 'number' ? t : Date.parse(t); }
   function clock(t) {
-    var d = new Date(typeof t === 'number' ? t : Date.parse(t));
+    var d = new Date(toMs(t));
     return isFinite(d.getTime()) ? d.toLocaleTimeString() : '-';
   }
 
@@ -321,12 +323,14 @@ export const DASHBOARD_JS = String.raw`'use strict';
     var key = eventKey(ev);
     for (var i = 0; i < list.length; i++) if (eventKey(list[i]) === key) return;
     list.push(ev);
-    list.sort(function (a, b) { return (a.at || 0) - (b.at || 0); });
+    list.sort(function (a, b) { return (toMs(a.at) || 0) - (toMs(b.at) || 0); });
     if (list.length > MAX_EVENTS_PER_SESSION) list.splice(0, list.length - MAX_EVENTS_PER_SESSION);
     if (!quiet && state.selected === id) renderDetailEvents();
   }
 
   function describe(ev) {
+    // stored session events carry type as action and rule as session.<type>
+    if (ev.kind === 'session') return 'session ' + (ev.type || ev.action || 'event') + (ev.reason || ev.excerpt ? ' (' + (ev.reason || ev.excerpt) + ')' : '');
     if (ev.kind === 'policy' || ev.rule) {
       return (ev.action || 'flag') + ' by rule ' + ev.rule + ' (' + (ev.severity || '?') + ', ' + (ev.direction || '?') + '): ' + (ev.excerpt || '');
     }
@@ -526,6 +530,8 @@ export const DASHBOARD_JS = String.raw`'use strict';
     try { ev = JSON.parse(data); } catch (e) { return; }
     if (!ev || typeof ev !== 'object') return;
     var kind = ev.kind || type;
+    // the server dropped frames for this slow page: what the list shows may be stale
+    if (type === 'dropped') { loadSessions().catch(report); return; }
     if (kind === 'memory') { state.memoryFromStream = Date.now(); renderMemory(ev.memory || ev); return; }
     if (kind === 'stats') { renderStats(ev.stats || ev); return; }
     if (kind === 'policy' || ev.rule) {
@@ -542,6 +548,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
       addSessionEvent(ev.session_id, ev);
       var t = ev.type;
       if (t === 'started') { queueFetch(ev.session_id); return; }
+      if (ev.summary && state.rows.has(ev.session_id)) upsert(ev.summary);
       var map = { killed: 'killed', resumed: 'active', terminated: 'terminated', idle: 'idle', completed: 'completed' };
       if (map[t]) setSessionState(ev.session_id, map[t]);
     }
