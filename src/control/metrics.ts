@@ -15,7 +15,7 @@
 // fixed lists. A session ID is never a label.
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Router } from './router.js';
-import type { RuleAction } from '../events.js';
+import type { EventBus, GatewayEvent, RuleAction } from '../events.js';
 import {
   LabeledCounterCells, HistogramCells, GetterMetric, GetterVec, type LabeledValues, ADDED_LATENCY_BUCKETS, UPSTREAM_LATENCY_BUCKETS,
 } from './metrics/collectors.js';
@@ -33,6 +33,7 @@ export type RejectionType = (typeof REJECTION_TYPES)[number];
 export type KillSource = 'operator' | 'rule' | 'fleet';
 const KILL_SOURCES: readonly KillSource[] = ['operator', 'rule', 'fleet'];
 const ACTIONS: readonly RuleAction[] = ['flag', 'block', 'terminate'];
+const SESSION_EVENT_TYPES = ['started', 'killed', 'resumed', 'terminated', 'idle', 'completed'] as const;
 
 /** What memory/ reports; the same figures as /control/memory. */
 export interface MemorySnapshot {
@@ -101,6 +102,7 @@ export class Metrics {
   private readonly policyHits: LabeledCounterCells;
   private readonly kills: LabeledCounterCells;
   private readonly rejections: LabeledCounterCells;
+  private readonly sessionEvents: LabeledCounterCells;
 
   constructor(opts: MetricsOptions = {}) {
     this.upstreamNames = [...(opts.upstreams ?? [])];
@@ -154,7 +156,14 @@ export class Metrics {
       initialCells: REJECTION_TYPES.length,
       labelsOf: (cell) => [REJECTION_TYPES[cell]],
     });
-    for (const m of [this.requests, this.added, this.upstreamTime, this.policyHits, this.kills, this.rejections]) {
+    this.sessionEvents = new LabeledCounterCells({
+      name: 'cordon_session_events_total',
+      help: 'Session lifecycle events seen on the event bus, by type.',
+      labelNames: ['type'],
+      initialCells: SESSION_EVENT_TYPES.length,
+      labelsOf: (cell) => [SESSION_EVENT_TYPES[cell]],
+    });
+    for (const m of [this.requests, this.added, this.upstreamTime, this.policyHits, this.kills, this.rejections, this.sessionEvents]) {
       this.registry.registerMetric(m as never);
     }
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'cordon_' });
@@ -198,6 +207,23 @@ export class Metrics {
     const i = REJECTION_TYPES.indexOf(type);
     if (i >= 0) this.rejections.inc(i);
   }
+
+  /**
+   * Counts kills and session lifecycle events from the bus: `killed` → kills{source="operator"}
+   * (or "fleet" when its reason is `fleet`), `terminated` → kills{source="rule"}. Policy hits are
+   * not counted here (the proxy calls policyHit), so nothing is counted twice. Returns the unsubscribe.
+   */
+  attachBus(bus: EventBus): () => void {
+    return bus.subscribe(this.onBusEvent);
+  }
+
+  private readonly onBusEvent = (ev: GatewayEvent): void => {
+    if (ev.kind !== 'session') return;
+    const i = SESSION_EVENT_TYPES.indexOf(ev.type);
+    if (i >= 0) this.sessionEvents.inc(i);
+    if (ev.type === 'killed') this.kill(ev.reason === 'fleet' ? 'fleet' : 'operator');
+    else if (ev.type === 'terminated') this.kill('rule');
+  };
 
   private addRule(rule: string): number {
     // past maxRules distinct names, every new name shares one `_other` series

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { register as globalRegistry } from 'prom-client';
 import { Metrics, registerMetricsRoute } from '../../src/control/metrics.js';
 import { Router } from '../../src/control/router.js';
+import { EventBus } from '../../src/events.js';
 
 function line(text: string, prefix: string): string | undefined {
   return text.split('\n').find((l) => l.startsWith(prefix + ' ') || l === prefix);
@@ -112,6 +113,26 @@ describe('Metrics', () => {
     expect(valueOf(t, 'cordon_memory_pressure{level="critical"}')).toBe(1);
     expect(valueOf(t, 'cordon_memory_pressure{level="normal"}')).toBe(0);
     expect(valueOf(t, 'cordon_memory_pressure_level')).toBe(2);
+  });
+
+  it('counts kills and session events from the bus, and not policy hits twice', async () => {
+    const m = new Metrics({ processMetrics: false });
+    const bus = new EventBus();
+    const off = m.attachBus(bus);
+    bus.publish({ kind: 'session', type: 'started', session_id: 's1', at: 1 });
+    bus.publish({ kind: 'session', type: 'killed', session_id: 's1', at: 2 });
+    bus.publish({ kind: 'session', type: 'killed', session_id: 's2', at: 2, reason: 'fleet' });
+    bus.publish({ kind: 'session', type: 'terminated', session_id: 's3', at: 3 });
+    bus.publish({ kind: 'policy', id: 'e', session_id: 's3', rule: 'r', severity: 'high', action: 'terminate', direction: 'request', excerpt: '', at: 3 });
+    off();
+    bus.publish({ kind: 'session', type: 'killed', session_id: 's4', at: 4 });
+    const t = await m.scrape();
+    expect(valueOf(t, 'cordon_kills_total{source="operator"}')).toBe(1);
+    expect(valueOf(t, 'cordon_kills_total{source="fleet"}')).toBe(1);
+    expect(valueOf(t, 'cordon_kills_total{source="rule"}')).toBe(1);
+    expect(valueOf(t, 'cordon_session_events_total{type="started"}')).toBe(1);
+    expect(valueOf(t, 'cordon_session_events_total{type="killed"}')).toBe(2);
+    expect(t).not.toContain('cordon_policy_hits_total{');
   });
 
   it('uses its own registry: two instances do not collide and the global one stays empty', async () => {
