@@ -1,0 +1,105 @@
+// End to end: the real binary (gateway + mock LLM), the dashboard in headless Chromium.
+// A session appears on the page from the live event stream, its kill button kills it, and the
+// next request of that session gets 403 session_killed.
+//
+// DRAFT for the lead: it needs the dashboard routes, /control/sessions and /control/events wired
+// into src/gateway.ts. Until /control/events answers, each test skips itself at run time and
+// says why (it does not fail). Set DASHBOARD_SCREENSHOT=path.png to keep a screenshot.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startGateway, startMockLlm, type GatewayProc, type MockProc } from '../helpers/procs.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 'e2e-dashboard-token';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+function chat(proxy: string, session: string): Promise<Response> {
+  return fetch(`${proxy}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-session-id': session },
+    body: JSON.stringify({ model: 'mock-gpt', messages: [{ role: 'user', content: 'hello' }] }),
+  });
+}
+
+/** null when the gateway serves what the page needs, else why not. */
+async function missingRoutes(control: string): Promise<string | null> {
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const page = await fetch(`${control}/`);
+  if (page.status !== 200) return `GET / answered ${page.status} (dashboard routes not wired)`;
+  const list = await fetch(`${control}/control/sessions?limit=1`, { headers: auth });
+  if (list.status !== 200) return `GET /control/sessions answered ${list.status}`;
+  const ac = new AbortController();
+  const ev = await fetch(`${control}/control/events`, { headers: auth, signal: ac.signal });
+  ac.abort();
+  if (ev.status !== 200) return `GET /control/events answered ${ev.status}`;
+  return null;
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard end to end', () => {
+  let mock: MockProc;
+  let gw: GatewayProc;
+  let ctx: BrowserContext;
+  let page: Page;
+  let profile: string;
+  let notReady: string | null = null;
+
+  beforeAll(async () => {
+    mock = await startMockLlm();
+    gw = await startGateway(['--upstream', `${mock.url}/v1`, '--data-dir', mkdtempSync(join(tmpdir(), 'cordon-e2e-dash-'))], { CORDON_CONTROL_TOKEN: TOKEN });
+    notReady = await missingRoutes(gw.control);
+    if (notReady) return;
+    profile = mkdtempSync(join(tmpdir(), 'cordon-e2e-pw-'));
+    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    page = ctx.pages()[0] ?? (await ctx.newPage());
+  }, 60_000);
+
+  afterAll(async () => {
+    await ctx?.close();
+    await gw?.stop();
+    await mock?.stop();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('a session appears, its kill button kills it, and its next request gets 403', async (t) => {
+    if (notReady) t.skip(`not runnable yet: ${notReady}`);
+    await page.goto(`${gw.control}/`);
+    await page.locator('#token-form').waitFor({ state: 'visible' });
+    await page.fill('#token-input', TOKEN);
+    await page.click('#token-submit');
+    await page.locator('#conn-status[data-state="live"]').waitFor();
+
+    const first = await chat(gw.proxy, 'e2e-dash-1');
+    expect(first.status).toBe(200);
+    await first.text();
+    const row = page.locator('tr[data-session-id="e2e-dash-1"]');
+    await row.waitFor({ timeout: 10_000 });
+
+    await page.click('button[data-action="kill"][data-session-id="e2e-dash-1"]');
+    await expect.poll(() => row.locator('td[data-field="state"]').textContent(), { timeout: 5_000 }).toBe('killed');
+
+    const after = await chat(gw.proxy, 'e2e-dash-1');
+    expect(after.status).toBe(403);
+    expect(((await after.json()) as { error: { type: string } }).error.type).toBe('session_killed');
+
+    if (process.env.DASHBOARD_SCREENSHOT) {
+      await page.setViewportSize({ width: 1400, height: 800 });
+      await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT });
+    }
+  });
+
+  it('a wrong token gets a clear message on the page', async (t) => {
+    if (notReady) t.skip(`not runnable yet: ${notReady}`);
+    const p2 = await ctx.newPage();
+    await p2.goto(`${gw.control}/`);
+    await p2.evaluate(() => sessionStorage.clear());
+    await p2.reload();
+    await p2.fill('#token-input', 'not-the-token');
+    await p2.click('#token-submit');
+    await expect.poll(() => p2.locator('#auth-message').textContent()).toContain('refused this token');
+    await p2.close();
+  });
+});
