@@ -9,6 +9,7 @@ import { createLogger } from './log.js';
 import { startGateway, StartError } from './gateway.js';
 import { startMock } from './mock/server.js';
 import { runDemo } from './demo.js';
+import { registerOpsCommands } from './ops/commands.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -122,6 +123,8 @@ export function buildProgram(): Command {
         reportAndExit(err);
       }
     });
+
+  registerOpsCommands(program, { CORDON_CONTROL_URL: process.env.CORDON_CONTROL_URL, CORDON_CONTROL_TOKEN: process.env.CORDON_CONTROL_TOKEN });
 
   return program;
 }

@@ -1,6 +1,7 @@
 // The composition root: builds every part from one validated Config and wires them together.
 // Parts depend downward (proxy → sessions, policy, memory; control → everything, read-only).
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
 import { PROFILE_BOUNDS } from './config/profiles.js';
@@ -10,7 +11,10 @@ import type { Logger } from './log.js';
 import { Router } from './control/router.js';
 import { createControlServer } from './control/server.js';
 import { sendError, sendJson } from './control/reply.js';
+import { Metrics, registerMetricsRoute, type RejectionType } from './control/metrics.js';
+import { DASHBOARD_PUBLIC_PATHS, registerDashboardRoutes } from './control/routes/dashboard.js';
 import { registerDebugRoutes } from './control/routes/debug.js';
+import { buildTlsServerOptions, guardTlsAccept } from './proxy/tls/index.js';
 import { registerEventStreamRoute } from './control/routes/events.js';
 import { registerHistoryRoutes } from './control/routes/history.js';
 import { openStore } from './storage/index.js';
@@ -66,7 +70,12 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     dataDir: cfg.data_dir, retentionMs: cfg.storage.retention, flushIntervalMs: cfg.storage.flush_interval,
     queueMax: cfg.storage.queue_max, profile: cfg.profile, log,
   });
+  // TLS material is read and checked before anything else opens: a bad file is an exit 2.
+  const tls = cfg.tls ? buildTlsServerOptions(cfg.tls) : null;
+  for (const w of tls?.warnings ?? []) log.warn(w);
   const upstreams = new UpstreamSet(cfg, log);
+  const metrics = new Metrics({ upstreams: upstreams.list.map((u) => u.name) });
+  metrics.attachBus(bus);
   const sessions = new InterimSessions(upstreams.list.map((u) => u.name), bus);
   const inflight = new Inflight();
   const wsRegistry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout });
@@ -97,8 +106,9 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     accessLog: log.isLevelEnabled('info'),
     draining: false,
     pressure: () => 'normal',
-    observe: () => {},
-    onHit: () => {},
+    observe: (status, up, addedMs, upstreamMs) => metrics.requestDone(status, up, addedMs, upstreamMs),
+    onHit: (rule, action) => metrics.policyHit(rule, action),
+    onReject: (type) => metrics.rejected(type as RejectionType),
   };
 
   if (cfg.health.path) upstreams.startActiveChecks(cfg.health.path, cfg.health.interval);
@@ -139,12 +149,32 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   registerHistoryRoutes(router, store);
   const eventStream = registerEventStreamRoute(router, bus);
   if (cfg.debug_endpoints) registerDebugRoutes(router);
+  registerDashboardRoutes(router);
+  registerMetricsRoute(router, metrics);
+  metrics.bind({
+    streamsActive: () => inflight.count,
+    websocketsActive: () => wsRegistry.count(),
+    storageQueueDepth: () => store.stats().queue_depth,
+    storageDropped: () => Object.values(store.stats().dropped).reduce((a, b) => a + b, 0),
+    storageWritten: () => store.stats().written,
+    upstreamHealthy: () => { const now = Date.now(); return upstreams.list.map((u) => u.healthy(now)); },
+    upstreamOutstanding: () => upstreams.list.map((u) => u.outstanding),
+  });
 
-  const proxyServer = createProxyServer(ctx);
+  let proxyServer: Server;
+  if (tls !== null) {
+    const https = createHttpsServer(tls.options);
+    // Refuse new TLS connections before any handshake work while memory pressure is critical.
+    guardTlsAccept(https, { refuse: () => ctx.pressure() === 'critical' });
+    proxyServer = createProxyServer(ctx, https);
+  } else {
+    proxyServer = createProxyServer(ctx);
+  }
   const wsDeps = createWsDeps(ctx, wsRegistry);
   proxyServer.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, wsDeps));
   const controlServer = createControlServer({
     router, token, log,
+    publicPaths: DASHBOARD_PUBLIC_PATHS,
     notReady: () => (upstreams.anyHealthy() ? null : 'no healthy upstream'),
     readyDetail: () => {
       const h = store.health();

@@ -40,4 +40,6 @@ export interface ProxyContext {
   /** one finished request: status, upstream index (-1 none), gateway-added ms, upstream ms */
   observe(status: number, upstream: number, addedMs: number, upstreamMs: number): void;
   onHit(rule: string, action: RuleAction): void;
+  /** the gateway answered a request itself with this SPEC error type */
+  onReject(type: string): void;
 }

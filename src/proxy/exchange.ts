@@ -290,6 +290,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   private fail(err: ProxyError, withSession = true): void {
     if (this.stage === Stage.Done) return;
     this.status = err.status;
+    this.ctx.onReject(err.type);
     sendProxyError(this.res, err, withSession ? this.sessionId : null);
     this.finish(err.code);
   }

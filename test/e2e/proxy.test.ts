@@ -10,7 +10,7 @@ let gw: GatewayProc;
 
 beforeAll(async () => {
   mock = await startMockLlm();
-  gw = await startGateway(['--upstream', `${mock.url}/v1`, '--policy', 'off', '--data-dir', '/tmp/cordon-test-proxy']);
+  gw = await startGateway(['--upstream', `${mock.url}/v1`, '--policy', 'off']);
 });
 
 afterAll(async () => {

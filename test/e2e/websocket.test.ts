@@ -7,7 +7,7 @@ let mock: MockProc;
 let gw: GatewayProc;
 beforeAll(async () => {
   mock = await startMockLlm();
-  gw = await startGateway(['--upstream', `${mock.url}/v1`, '--policy', 'off', '--data-dir', '/tmp/cordon-test-ws']);
+  gw = await startGateway(['--upstream', `${mock.url}/v1`, '--policy', 'off']);
 });
 afterAll(async () => { await gw?.stop(); await mock?.stop(); });
 

@@ -1,6 +1,9 @@
 // Starts the real built binary (dist/cli.js) on free loopback ports and tears it down.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -74,7 +77,9 @@ export async function startMockLlm(): Promise<MockProc> {
 export interface GatewayProc extends Proc { proxy: string; control: string }
 
 export async function startGateway(args: string[], env: NodeJS.ProcessEnv = {}): Promise<GatewayProc> {
-  const p = runCli(['start', '--listen', '127.0.0.1:0', '--control-listen', '127.0.0.1:0', ...args], env);
+  // Each gateway gets a fresh data dir unless the test names one (kills persist across runs).
+  const dataDir = args.includes('--data-dir') ? [] : ['--data-dir', mkdtempSync(join(tmpdir(), 'cordon-test-data-'))];
+  const p = runCli(['start', '--listen', '127.0.0.1:0', '--control-listen', '127.0.0.1:0', ...dataDir, ...args], env);
   const line = await waitForLog(p, 'cordon listening');
   return Object.assign(p, { proxy: `http://${String(line.proxy)}`, control: `http://${String(line.control)}` });
 }
