@@ -39,6 +39,8 @@ export class ResponseInspector implements StreamInspector, SseSink {
   private readonly json: JsonTextExtractor | null = null;
   private readonly utf8: StringDecoder | null = null;
   private eventMode: Ev = Ev.Unknown;
+  /** UTF-8 decoder for SSE events whose data is plain text, not JSON */
+  private sseText: StringDecoder | null = null;
   private pendingText = '';
   private textCtx: ScanContext | null = null;
   private toolCtx: ScanContext | null = null;
@@ -126,7 +128,7 @@ export class ResponseInspector implements StreamInspector, SseSink {
       start = i;
     }
     if (this.eventMode === Ev.Json) this.json!.write(chunk, start, end);
-    else this.pendingText += chunk.toString('utf8', start, end);
+    else this.pendingText += (this.sseText ??= new StringDecoder('utf8')).write(chunk.subarray(start, end));
   }
 
   sseDataNewline(): void {
