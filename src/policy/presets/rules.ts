@@ -60,7 +60,7 @@ export const INJECTION: PolicyRule[] = [
 // ---- dangerous tool calls ----------------------------------------------------------------------
 export const TOOLS: PolicyRule[] = [
   rule({ name: 'tool.shell-destructive', severity: 'critical', action: 'block', target: 'tool_call',
-    patterns: ['\\brm\\s+-(?:[a-zA-Z]*r[a-zA-Z]*f|[a-zA-Z]*f[a-zA-Z]*r)[a-zA-Z]*\\s+(?:--no-preserve-root\\s+)?(?:/|~|\\*|\\$HOME|/\\*)(?:\\s|$|"|\\\\|;)',
+    patterns: ['\\brm\\s+-(?:[a-zA-Z]*r[a-zA-Z]*f|[a-zA-Z]*f[a-zA-Z]*r)[a-zA-Z]*\\s+(?:--no-preserve-root\\s+)?(?:/|~/?|\\*|\\$HOME/?|/\\*)(?:\\s|$|"|\\\\|;|\\))',
       '\\bmkfs(?:\\.[a-z0-9]+)?\\s+/dev/', '\\bdd\\s+if=[^\\s]+\\s+of=/dev/(?:sd|nvme|hd|xvd)',
       ':\\(\\)\\s*\\{\\s*:\\s*\\|\\s*:\\s*&\\s*\\}\\s*;\\s*:', '(?i)\\bchmod\\s+(?:-R\\s+)?0?777\\s+/'] }),
   rule({ name: 'tool.shell-remote-exec', severity: 'critical', action: 'block', target: 'tool_call',
