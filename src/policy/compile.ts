@@ -124,7 +124,8 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
     (r.patterns ?? []).forEach((p, j) => sources.push({ src: p, flags: '', at: `${at}.patterns[${j}]` }));
     (r.literals ?? []).forEach((l, j) => sources.push({ src: escapeRegex(l), flags: 'i', at: `${at}.literals[${j}]` }));
     for (const s of sources) {
-      const re = compileRe(s.src, r.validate ? `${s.flags}g` : s.flags);
+      // 'g': confirm steps through matches (edge checks, Luhn) with lastIndex
+      const re = compileRe(s.src, `${s.flags}g`);
       if (typeof re === 'string') {
         problems.push(`${s.at}: ${re}`);
         continue;
@@ -151,7 +152,8 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
   let setWindow = 0;
   const compiled: CompiledPattern[] = finalPatterns.map((p, id) => {
     const info = analyzePattern(p.source);
-    const window = Math.min(info.maxLen, half);
+    // +1: the character after a match decides `\b` and `$`, so the window must include it
+    const window = Math.min(info.maxLen, half) + 1;
     if (info.atoms) {
       for (const a of info.atoms) {
         let aid = atomIds.get(a);

@@ -43,7 +43,7 @@ export class ScanContext implements AtomSink {
     this.buf = buf;
     if (p.ac) this.state = p.ac.scan(buf, from, buf.length, this.state, this);
     if (this.pending) this.confirmPending(false);
-    if (p.set) this.scanSet(from);
+    if (p.set) this.scanSet(from, false);
     // Keep only the bounded tail; flatten so the tail does not pin the caller's big string.
     if (buf.length > p.tail) {
       const cut = buf.length - p.tail;
@@ -60,11 +60,11 @@ export class ScanContext implements AtomSink {
 
   /** The stream ended: confirm what still waits, with the text there is. */
   end(): Hit[] | null {
-    if (this.pending) {
-      this.buf = this.tail;
-      this.confirmPending(true);
-      this.buf = '';
-    }
+    this.buf = this.tail;
+    if (this.pending) this.confirmPending(true);
+    // matches that touched the end of the text could not be taken before: take them now
+    if (this.policy.set && this.tail.length > 0) this.scanSet(Math.max(0, this.tail.length - this.policy.setWindow), true);
+    this.buf = '';
     const out = this.out;
     this.out = null;
     return out;
@@ -91,7 +91,7 @@ export class ScanContext implements AtomSink {
       const winEnd = end - len + pat.window;
       // Try at once with the text there is; if the window is not complete yet, try again as
       // more arrives, so a secret is caught as soon as enough of it has been seen.
-      if (this.confirm(pat, end - pat.window, winEnd)) continue;
+      if (this.confirm(pat, end - pat.window, winEnd, false)) continue;
       if (winEnd > this.buf.length && !this.hasPending(pid)) {
         this.pending ??= [];
         if (this.pending.length < MAX_PENDING * 2) this.pending.push(pid, this.base + end);
@@ -114,7 +114,7 @@ export class ScanContext implements AtomSink {
       const pat = p.patterns[q[i]];
       const end = q[i + 1] - this.base;
       const winEnd = end + pat.window;
-      if (this.wasReported(pat.rule) || this.confirm(pat, end - pat.window, winEnd)) continue;
+      if (this.wasReported(pat.rule) || this.confirm(pat, end - pat.window, winEnd, final)) continue;
       if (!final && winEnd > this.buf.length) {
         q[w++] = q[i];
         q[w++] = q[i + 1];
@@ -124,7 +124,7 @@ export class ScanContext implements AtomSink {
     if (w === 0) this.pending = null;
   }
 
-  private scanSet(from: number): void {
+  private scanSet(from: number, final: boolean): void {
     const p = this.policy;
     const start = Math.max(0, from - p.setWindow);
     const text = start === 0 ? this.buf : this.buf.slice(start);
@@ -132,7 +132,8 @@ export class ScanContext implements AtomSink {
     for (const i of ids) {
       const pat = p.patterns[p.setPat[i]];
       if ((p.rules[pat.rule].mask & this.mask) === 0 || this.wasReported(pat.rule)) continue;
-      this.confirm(pat, start, this.buf.length);
+      // the window reaches the end of the text seen so far: a match touching it waits (see confirm)
+      this.confirm(pat, start, final ? this.buf.length : this.buf.length + 1, final);
     }
   }
 
@@ -140,26 +141,32 @@ export class ScanContext implements AtomSink {
     return this.reported !== null && this.reported.includes(rule);
   }
 
-  /** Runs the pattern's RE2 on buf[from, to) and records a hit if it matches (and validates). */
-  private confirm(pat: CompiledPattern, from: number, to: number): boolean {
+  /**
+   * Runs the pattern's RE2 on buf[from, to) and records a hit if it matches (and validates).
+   * A window cut short by the text seen so far must not fake an edge: a match touching the cut
+   * (where `$` or `\b` would hold only because the text stops there) waits for more text, and the
+   * window starts one character early so that `^` or `\b` at its start means the real thing.
+   */
+  private confirm(pat: CompiledPattern, from: number, to: number, final: boolean): boolean {
     const buf = this.buf;
-    const a = from < 0 ? 0 : from;
+    const a = from <= 1 ? 0 : from - 1;
     const b = to > buf.length ? buf.length : to;
     if (b <= a) return false;
-    const win = buf.slice(a, b);
+    const cutLeft = a > 0;
+    const cutRight = !final && to > buf.length;
+    const win = a === 0 && b === buf.length ? buf : buf.slice(a, b);
     const re = pat.re;
     let m: RegExpExecArray | null;
-    if (pat.validate === 'luhn') {
-      re.lastIndex = 0;
-      for (;;) {
-        m = re.exec(win);
-        if (!m || luhnValid(m[0])) break;
-        if (m[0].length === 0) re.lastIndex++;
-      }
-      re.lastIndex = 0;
-    } else {
+    re.lastIndex = 0;
+    for (;;) {
       m = re.exec(win);
+      if (!m) break;
+      const end = m.index + m[0].length;
+      if (!(cutLeft && m.index === 0) && !(cutRight && end >= win.length)
+        && (pat.validate !== 'luhn' || luhnValid(m[0]))) break;
+      re.lastIndex = m.index + 1;
     }
+    re.lastIndex = 0;
     if (!m) return false;
     const rule = this.policy.rules[pat.rule];
     if (!this.reported) this.reported = [];

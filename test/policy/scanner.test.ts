@@ -45,6 +45,14 @@ describe('scanner context', () => {
     expect(scanPieces(rules, [...text]).sort()).toEqual(['aws', 'inj', 'lit', 'noatom']);
   });
 
+  it('does not take the end of the text seen so far for the end of the text', () => {
+    const end = [rule({ name: 'end', patterns: ['\\bdelete\\s+from\\s+\\w+\\s*$'] }), rule({ name: 'word', patterns: ['\\bcat\\b'] })];
+    expect(scanPieces(end, ['delete from users', ' where id = 1'])).toEqual([]);
+    expect(scanPieces(end, ['delete from users'])).toEqual(['end']);
+    expect(scanPieces(end, ['the cat', 'alog'])).toEqual([]);
+    expect(scanPieces(end, ['the cat', ' sat'])).toEqual(['word']);
+  });
+
   it('respects case when the pattern does', () => {
     expect(scanPieces(rules, ['akiaabcdefghijklmnop'])).toEqual([]);
   });

@@ -49,10 +49,10 @@ export const INJECTION: PolicyRule[] = [
   rule({ name: 'jailbreak.persona', severity: 'high', action: 'block', target: 'request',
     patterns: ['(?i)\\b(?:you\\s+are|you\\x27re|act\\s+as|pretend\\s+(?:to\\s+be|you\\s+are)|roleplay\\s+as|become)\\s+(?:now\\s+)?(?:DAN|an?\\s+(?:unrestricted|unfiltered|uncensored|jailbroken|amoral|evil)\\s+(?:AI|assistant|model|chatbot|version))\\b',
       '(?i)\\bdo\\s+anything\\s+now\\b',
-      '(?i)\\b(?:developer|god|jailbreak|DAN|unrestricted)\\s+mode\\s+(?:is\\s+)?(?:enabled|activated|on|unlocked)\\b',
+      '(?i)\\b(?:developer|god|jailbreak|DAN|unrestricted)\\s+mode\\s+(?:is\\s+)?(?:now\\s+)?(?:enabled|activated|unlocked|engaged)\\b',
       '(?i)\\b(?:no|without|free\\s+of)\\s+(?:any\\s+)?(?:ethical|moral|content)\\s+(?:guidelines|restrictions|constraints|filters|limitations)\\b.{0,40}\\b(?:respond|answer|reply)'] }),
   rule({ name: 'exfil.send-data', severity: 'high', action: 'block', target: 'both',
-    patterns: ['(?i)\\b(?:send|post|upload|exfiltrate|forward|transmit|email|leak)\\s+(?:all\\s+|the\\s+|this\\s+|your\\s+|my\\s+|our\\s+|every\\s+)*(?:conversation|chat\\s+history|user\\s+data|credentials|secrets|api\\s+keys?|passwords?|environment\\s+variables|env\\s+vars|ssh\\s+keys?|tokens|session\\s+cookies)\\s+to\\s+(?:https?://|my\\s+server|this\\s+(?:url|address|server)|\\S+@\\S+\\.)'] }),
+    patterns: ['(?i)\\b(?:send|post|upload|exfiltrate|forward|transmit|email|leak)\\s+(?:all\\s+|the\\s+|this\\s+|your\\s+|my\\s+|our\\s+|every\\s+|users?\\x27s?\\s+)*(?:conversation|chat\\s+history|user\\s+data|credentials|secrets|api\\s+keys?|passwords?|environment\\s+variables|env\\s+vars|ssh\\s+keys?|tokens|session\\s+cookies)\\s+to\\s+(?:https?://|my\\s+server|this\\s+(?:url|address|server)|\\S+@\\S+\\.)'] }),
   rule({ name: 'exfil.markdown-image', severity: 'high', action: 'terminate', target: 'response',
     patterns: ['!\\[[^\\]\\n]{0,100}\\]\\(https?://[^)\\s]{1,200}\\?[^)\\s]{0,200}=[^)\\s]{8,}'] }),
 ];
@@ -85,7 +85,7 @@ export const PII: PolicyRule[] = [
 // ---- strict only: broader phrasing, more false positives accepted ---------------------------
 export const STRICT_EXTRA: PolicyRule[] = [
   rule({ name: 'injection.role-override', severity: 'medium', action: 'block', target: 'request',
-    patterns: ['(?i)\\b(?:pretend|imagine|roleplay|act\\s+as\\s+if)\\b.{0,60}\\b(?:no|without)\\s+(?:rules|restrictions|limits|filters|guidelines)\\b',
+    patterns: ['(?i)\\b(?:pretend|imagine|roleplay|act\\s+as\\s+if)\\b.{0,60}\\b(?:no|without)\\s+(?:any\\s+)?(?:rules|restrictions|limits|filters|guidelines)\\b',
       '(?i)\\byou\\s+(?:are\\s+)?(?:no\\s+longer|not)\\s+(?:bound|restricted|limited)\\s+by\\b'] }),
   rule({ name: 'injection.instructions-question', severity: 'medium', action: 'flag', target: 'request',
     patterns: ['(?i)\\bwhat\\s+(?:are|were)\\s+your\\s+(?:original\\s+|initial\\s+|system\\s+)?(?:instructions|rules)\\b',
