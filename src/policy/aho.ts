@@ -90,6 +90,12 @@ export class AhoCorasick {
         }
       }
     }
+    // Premultiply targets by the class count (one add per character, no multiply) and mark
+    // targets that have outputs by negating them (one sign test per character, no table load).
+    for (let i = 0; i < delta.length; i++) {
+      const t = delta[i];
+      delta[i] = outs[t].length > 0 ? -t * classes : t * classes;
+    }
     this.delta = delta;
     this.states = count;
     const outStart = new Int32Array(count + 1);
@@ -111,26 +117,30 @@ export class AhoCorasick {
   }
 
   /**
-   * Runs the automaton over text[from, to) starting in `state`; calls onHit(atomId, endIndex)
-   * for each atom ending at endIndex (exclusive). Returns the final state.
-   * The callback is an object method, not a closure, so nothing is allocated per call.
+   * Runs the automaton over text[from, to) starting in `state` (0 at the start of a stream; the
+   * value is opaque: a premultiplied table offset); calls sink.onAtom(atomId, endIndex) for each
+   * atom ending at endIndex (exclusive). Returns the state to resume from. The sink is an object,
+   * not a closure, so nothing is allocated per call.
    */
   scan(text: string, from: number, to: number, state: number, sink: AtomSink): number {
     const delta = this.delta;
     const classOf = this.classOf;
-    const classes = this.classes;
-    const outStart = this.outStart;
     let s = state;
     for (let i = from; i < to; i++) {
       const c = text.charCodeAt(i);
-      s = delta[s * classes + (c < 128 ? classOf[c] : 0)];
-      const o = outStart[s];
-      const e = outStart[s + 1];
-      if (o !== e) {
-        for (let j = o; j < e; j++) sink.onAtom(this.outList[j], i + 1);
+      s = delta[s + (c < 128 ? classOf[c] : 0)];
+      if (s < 0) {
+        s = -s;
+        this.emit(s, i + 1, sink);
       }
     }
     return s;
+  }
+
+  private emit(s: number, end: number, sink: AtomSink): void {
+    const id = s / this.classes;
+    const e = this.outStart[id + 1];
+    for (let j = this.outStart[id]; j < e; j++) sink.onAtom(this.outList[j], end);
   }
 }
 

@@ -16,8 +16,10 @@ export class ScanContext implements AtomSink {
   private tail = '';
   /** absolute offset (UTF-16 units since the stream began) of tail[0] */
   private base = 0;
-  /** the text being scanned during write(): tail + new piece */
-  private buf = '';
+  /** during write(): the new piece, tail + piece once built, and their length */
+  private piece = '';
+  private buf: string | null = null;
+  private bufLen = 0;
   /** pending confirms as pairs (pattern id, absolute atom end) */
   private pending: number[] | null = null;
   /** rule indexes already reported by this context (reported once per stream) */
@@ -39,32 +41,48 @@ export class ScanContext implements AtomSink {
     this.chars += text.length;
     const p = this.policy;
     const from = this.tail.length;
-    const buf = from === 0 ? text : this.tail + text;
-    this.buf = buf;
-    if (p.ac) this.state = p.ac.scan(buf, from, buf.length, this.state, this);
+    // The automaton runs over the new piece itself (a flat string: fast character access);
+    // tail + piece is only built when a confirm needs the context, which is rare.
+    this.piece = text;
+    this.bufLen = from + text.length;
+    if (p.ac) this.state = p.ac.scan(text, 0, text.length, this.state, this);
     if (this.pending) this.confirmPending(false);
     if (p.set) this.scanSet(from, false);
-    // Keep only the bounded tail; flatten so the tail does not pin the caller's big string.
-    if (buf.length > p.tail) {
-      const cut = buf.length - p.tail;
-      this.tail = flatten(buf.slice(cut));
+    // Keep only the bounded tail, as a copy that does not pin the caller's (possibly big) string.
+    if (text.length >= p.tail) {
+      this.tail = copy(text.slice(text.length - p.tail));
+      this.base += this.bufLen - p.tail;
+    } else if (this.bufLen > p.tail) {
+      const cut = this.bufLen - p.tail;
+      this.tail = copy(this.buffer().slice(cut));
       this.base += cut;
     } else {
-      this.tail = buf;
+      this.tail = from === 0 ? copy(text) : this.buffer();
     }
-    this.buf = '';
+    this.buf = null;
+    this.piece = '';
     const out = this.out;
     this.out = null;
     return out;
   }
 
+  /** tail + the piece being scanned, built on first need during a write. */
+  private buffer(): string {
+    if (this.buf === null) this.buf = this.tail.length === 0 ? this.piece : copy(this.tail + this.piece);
+    return this.buf;
+  }
+
   /** The stream ended: confirm what still waits, with the text there is. */
   end(): Hit[] | null {
-    this.buf = this.tail;
+    this.piece = this.tail;
+    this.tail = '';
+    this.bufLen = this.piece.length;
     if (this.pending) this.confirmPending(true);
     // matches that touched the end of the text could not be taken before: take them now
-    if (this.policy.set && this.tail.length > 0) this.scanSet(Math.max(0, this.tail.length - this.policy.setWindow), true);
-    this.buf = '';
+    if (this.policy.set && this.bufLen > 0) this.scanSet(Math.max(0, this.bufLen - this.policy.setWindow), true);
+    this.tail = this.piece;
+    this.piece = '';
+    this.buf = null;
     const out = this.out;
     this.out = null;
     return out;
@@ -80,8 +98,9 @@ export class ScanContext implements AtomSink {
     return 64 + this.tail.length * 2 + (this.pending ? 16 + this.pending.length * 8 : 0) + (this.reported ? 16 + this.reported.length * 8 : 0);
   }
 
-  onAtom(atom: number, end: number): void {
+  onAtom(atom: number, pieceEnd: number): void {
     const p = this.policy;
+    const end = pieceEnd + (this.bufLen - this.piece.length);
     for (let k = p.atomStart[atom]; k < p.atomStart[atom + 1]; k++) {
       const pid = p.atomPat[k];
       const pat = p.patterns[pid];
@@ -92,7 +111,7 @@ export class ScanContext implements AtomSink {
       // Try at once with the text there is; if the window is not complete yet, try again as
       // more arrives, so a secret is caught as soon as enough of it has been seen.
       if (this.confirm(pat, end - pat.window, winEnd, false)) continue;
-      if (winEnd > this.buf.length && !this.hasPending(pid)) {
+      if (winEnd > this.bufLen && !this.hasPending(pid)) {
         this.pending ??= [];
         if (this.pending.length < MAX_PENDING * 2) this.pending.push(pid, this.base + end);
       }
@@ -115,7 +134,7 @@ export class ScanContext implements AtomSink {
       const end = q[i + 1] - this.base;
       const winEnd = end + pat.window;
       if (this.wasReported(pat.rule) || this.confirm(pat, end - pat.window, winEnd, final)) continue;
-      if (!final && winEnd > this.buf.length) {
+      if (!final && winEnd > this.bufLen) {
         q[w++] = q[i];
         q[w++] = q[i + 1];
       }
@@ -127,13 +146,14 @@ export class ScanContext implements AtomSink {
   private scanSet(from: number, final: boolean): void {
     const p = this.policy;
     const start = Math.max(0, from - p.setWindow);
-    const text = start === 0 ? this.buf : this.buf.slice(start);
+    const buf = this.buffer();
+    const text = start === 0 ? buf : buf.slice(start);
     const ids = p.set!.match(text);
     for (const i of ids) {
       const pat = p.patterns[p.setPat[i]];
       if ((p.rules[pat.rule].mask & this.mask) === 0 || this.wasReported(pat.rule)) continue;
       // the window reaches the end of the text seen so far: a match touching it waits (see confirm)
-      this.confirm(pat, start, final ? this.buf.length : this.buf.length + 1, final);
+      this.confirm(pat, start, final ? this.bufLen : this.bufLen + 1, final);
     }
   }
 
@@ -148,13 +168,15 @@ export class ScanContext implements AtomSink {
    * window starts one character early so that `^` or `\b` at its start means the real thing.
    */
   private confirm(pat: CompiledPattern, from: number, to: number, final: boolean): boolean {
-    const buf = this.buf;
+    const len = this.bufLen;
     const a = from <= 1 ? 0 : from - 1;
-    const b = to > buf.length ? buf.length : to;
+    const b = to > len ? len : to;
     if (b <= a) return false;
     const cutLeft = a > 0;
-    const cutRight = !final && to > buf.length;
-    const win = a === 0 && b === buf.length ? buf : buf.slice(a, b);
+    const cutRight = !final && to > len;
+    // A window inside the new piece is cut from it directly: no tail + piece copy needed.
+    const off = len - this.piece.length;
+    const win = a >= off ? this.piece.slice(a - off, b - off) : this.buffer().slice(a, b);
     const re = pat.re;
     let m: RegExpExecArray | null;
     re.lastIndex = 0;
@@ -177,7 +199,7 @@ export class ScanContext implements AtomSink {
       severity: rule.severity,
       action: rule.action,
       direction: this.direction,
-      excerpt: excerpt(buf, at, m[0].length, this.excerptBytes, rule.redact),
+      excerpt: excerpt(this.buffer(), at, m[0].length, this.excerptBytes, rule.redact),
     };
     if (!this.out) this.out = [];
     this.out.push(hit);
@@ -200,7 +222,7 @@ export function excerpt(text: string, at: number, len: number, limit: number, re
 }
 
 /** Forces a flat copy so a slice does not keep its parent string alive. */
-function flatten(s: string): string {
+function copy(s: string): string {
   // Slicing a fresh concatenation copies the characters into a new flat string in V8.
   return (' ' + s).slice(1);
 }
