@@ -112,6 +112,24 @@ describe('metric rules', () => {
     expect(hits[0].action).toBe('terminate');
   });
 
+  it('enforces bytes mid-stream and session duration, per session slot', () => {
+    const e = engine([
+      { name: 'bytes', target: 'both', severity: 'medium', action: 'terminate', metric: 'bytes', limit: 1000 },
+      { name: 'age', target: 'request', severity: 'low', action: 'block', metric: 'duration', limit: 60 },
+    ], 'off');
+    expect(req(e, 1, { messages: [] }, 0)).toBeNull();
+    const s = e.openResponse(1, 'text/plain', '/')!;
+    expect(s.write(Buffer.alloc(600, 97))).toBeNull();
+    const hits = s.write(Buffer.alloc(600, 97));
+    expect(names(hits)).toEqual(['bytes']);
+    expect(hits![0].action).toBe('terminate');
+    expect(s.write(Buffer.alloc(10, 97))).toBeNull(); // reported once per stream
+    s.end();
+    expect(names(req(e, 1, { messages: [] }, 61_000))).toEqual(['age', 'bytes']);
+    e.releaseSession(1);
+    expect(req(e, 1, { messages: [] }, 61_000)).toBeNull();
+  });
+
   it('estimates tokens from streamed text when no usage is given', () => {
     const e = engine([], 'minimal');
     const s = e.openResponse(1, 'text/event-stream', '/')!;

@@ -53,6 +53,15 @@ describe('scanner context', () => {
     expect(scanPieces(end, ['the cat', ' sat'])).toEqual(['word']);
   });
 
+  it('runs atom-less patterns in the RE2.Set, literals case-insensitively', () => {
+    const p = compile([rule({ name: 'short', literals: ['q7'] }), rule({ name: 'digits', patterns: ['\\b\\d{4}-\\d{4}\\b'] })]);
+    expect(p.ac).toBeNull();
+    expect(p.setPat.length).toBe(2);
+    expect(scanPieces([rule({ name: 'short', literals: ['q7'] })], ['code Q', '7 here'])).toEqual(['short']);
+    expect(scanPieces([rule({ name: 'digits', patterns: ['\\b\\d{4}-\\d{4}\\b'] })], ['call 1234-56', '78 now'])).toEqual(['digits']);
+    expect(scanPieces([rule({ name: 'digits', patterns: ['\\b\\d{4}-\\d{4}\\b'] })], ['call 1234-5678', '9 now'])).toEqual([]);
+  });
+
   it('respects case when the pattern does', () => {
     expect(scanPieces(rules, ['akiaabcdefghijklmnop'])).toEqual([]);
   });
