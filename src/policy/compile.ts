@@ -198,3 +198,11 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
     mask,
   };
 }
+
+/**
+ * Compiles a config's policy only to find problems (for `cordon check-config` and start-up before
+ * anything listens): throws ConfigError with `policy.rules[i].patterns[j]: ...` lines.
+ */
+export function checkPolicy(preset: readonly PolicyRule[], rules: readonly PolicyRule[]): void {
+  compilePolicy({ preset, rules, tailBytes: 512 });
+}
