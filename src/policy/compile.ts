@@ -45,6 +45,11 @@ export interface CompiledPattern {
   /** characters of context the confirm window takes before an atom's end and after its start */
   readonly window: number;
   readonly validate: 'luhn' | null;
+  /**
+   * the pattern ends in `\b`, `\B` or `$`: whether it matches at the end of the text seen so far
+   * depends on the next character, so such a match waits for one more character
+   */
+  readonly edge: boolean;
 }
 
 export interface CompiledPolicy {
@@ -130,7 +135,7 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
         problems.push(`${s.at}: ${re}`);
         continue;
       }
-      patterns.push({ rule: index, source: s.src, re, window: 0, validate: r.validate ?? null });
+      patterns.push({ rule: index, source: s.src, re, window: 0, validate: r.validate ?? null, edge: /(?:\\[bB]|\$)\)*$/.test(s.src) });
     }
   };
   input.preset.forEach((r, i) => add(r, 'preset', `policy.preset[${i}]`));

@@ -48,6 +48,7 @@ export class ResponseInspector implements StreamInspector, SseSink {
   private reportedMetrics: number[] | null = null;
   private streamed = 0;
   private lastBytes = 0;
+  private ended = false;
 
   constructor(
     private readonly host: InspectorHost,
@@ -82,6 +83,7 @@ export class ResponseInspector implements StreamInspector, SseSink {
   }
 
   write(chunk: Buffer): Hit[] | null {
+    if (this.ended) return null;
     this.streamed += chunk.length;
     if (this.sse) this.sse.write(chunk);
     else if (this.ndjson) this.ndjson.write(chunk);
@@ -100,6 +102,9 @@ export class ResponseInspector implements StreamInspector, SseSink {
   }
 
   end(): Hit[] | null {
+    // idempotent: a proxy may call it on completion and again on its cleanup path
+    if (this.ended) return null;
+    this.ended = true;
     if (this.sse) this.sse.end();
     else if (this.ndjson) this.ndjson.end();
     else if (this.json) this.json.end();

@@ -163,8 +163,9 @@ export class ScanContext implements AtomSink {
 
   /**
    * Runs the pattern's RE2 on buf[from, to) and records a hit if it matches (and validates).
-   * A window cut short by the text seen so far must not fake an edge: a match touching the cut
-   * (where `$` or `\b` would hold only because the text stops there) waits for more text, and the
+   * A window cut short by the text seen so far must not fake an edge: a match of a pattern ending
+   * in `$` or `\b` that touches the cut (where it holds only because the text stops there) waits
+   * for more text; any other match is taken at once, in the chunk that completes it. The
    * window starts one character early so that `^` or `\b` at its start means the real thing.
    */
   private confirm(pat: CompiledPattern, from: number, to: number, final: boolean): boolean {
@@ -173,7 +174,7 @@ export class ScanContext implements AtomSink {
     const b = to > len ? len : to;
     if (b <= a) return false;
     const cutLeft = a > 0;
-    const cutRight = !final && to > len;
+    const cutRight = !final && to > len && pat.edge;
     // A window inside the new piece is cut from it directly: no tail + piece copy needed.
     const off = len - this.piece.length;
     const win = a >= off ? this.piece.slice(a - off, b - off) : this.buffer().slice(a, b);

@@ -62,6 +62,13 @@ describe('scanner context', () => {
     expect(scanPieces([rule({ name: 'digits', patterns: ['\\b\\d{4}-\\d{4}\\b'] })], ['call 1234-5678', '9 now'])).toEqual([]);
   });
 
+  it('reports a match in the very piece that completes it, so the proxy can withhold that piece', () => {
+    const ctx = new ScanContext(compile([rule({ name: 'aws', patterns: ['\\bAKIA[0-9A-Z]{16}'] })]), RESP_TEXT, 'response', 200);
+    expect(ctx.write('the key is AKIA')).toBeNull();
+    expect(ctx.write('ABCDEFGH')).toBeNull();
+    expect(ctx.write('IJKLMNOP')?.map((h) => h.rule)).toEqual(['aws']);
+  });
+
   it('respects case when the pattern does', () => {
     expect(scanPieces(rules, ['akiaabcdefghijklmnop'])).toEqual([]);
   });
