@@ -1,0 +1,197 @@
+// Literal atoms of a regex: strings at least one of which every match must contain. The
+// Aho-Corasick prefilter looks for atoms; only a hit runs the real regex (RE2) on a window.
+// A pattern whose atoms are too short or absent goes to the RE2.Set fallback instead.
+import regjsparser, { type AstNode, type RootNode } from 'regjsparser';
+
+// regjsparser is CommonJS: its functions come through the default export under ESM.
+const { parse } = regjsparser;
+
+/** Atoms are ASCII, lowercased: the automaton folds ASCII case and RE2 confirms exact case. */
+export interface PatternInfo {
+  /** null: no usable atom (RE2.Set handles the pattern) */
+  atoms: string[] | null;
+  /** longest match in UTF-16 units, Infinity when unbounded */
+  maxLen: number;
+}
+
+const MIN_ATOM = 3;
+const MAX_SET = 64;
+const MAX_ATOM_LEN = 32;
+
+interface Info {
+  /** every string the node can match, when that set is small and ASCII */
+  exact: string[] | null;
+  /** a set of strings one of which every match contains */
+  req: string[] | null;
+  maxLen: number;
+}
+
+const ZERO: Info = { exact: [''], req: null, maxLen: 0 };
+const ANY: Info = { exact: null, req: null, maxLen: 2 };
+
+/** Strips leading inline flags `(?i)`, `(?is)`; RE2 reads them, the JS parser does not. */
+export function splitInlineFlags(pattern: string): { body: string; flags: string } {
+  const m = /^\(\?([imsU]+)\)/.exec(pattern);
+  return m ? { body: pattern.slice(m[0].length), flags: m[1] } : { body: pattern, flags: '' };
+}
+
+// Escapes the non-unicode JS parser reads the same way RE2 does; others (\z, \A, \pL) it misreads.
+const SAFE_ESCAPES = /\\[^bBdDwWsSnrtfvxuc0-9\W]/;
+
+function parseJs(body: string): RootNode | null {
+  const features = { unicodePropertyEscape: true, namedGroups: true, modifiers: true, lookbehind: true } as const;
+  try {
+    return parse(body, 'u', features) as RootNode;
+  } catch {
+    if (SAFE_ESCAPES.test(body)) return null;
+    try {
+      return parse(body, '', features) as RootNode;
+    } catch {
+      return null;
+    }
+  }
+}
+
+export function analyzePattern(pattern: string): PatternInfo {
+  const { body } = splitInlineFlags(pattern);
+  const ast = parseJs(body);
+  if (!ast) return { atoms: null, maxLen: Infinity };
+  const info = walk(ast as AstNode);
+  const best = pick(info);
+  return { atoms: best && score(best) >= MIN_ATOM ? best : null, maxLen: info.maxLen };
+}
+
+function score(set: string[]): number {
+  let min = Infinity;
+  for (const s of set) if (s.length < min) min = s.length;
+  return min;
+}
+
+/** The better of two candidate atom sets: longer shortest atom first, then fewer atoms. */
+function better(a: string[] | null, b: string[] | null): string[] | null {
+  if (!a || a.length === 0) return b;
+  if (!b || b.length === 0) return a;
+  const sa = Math.min(score(a), 8);
+  const sb = Math.min(score(b), 8);
+  if (sa !== sb) return sa > sb ? a : b;
+  return a.length <= b.length ? a : b;
+}
+
+function pick(info: Info): string[] | null {
+  const ex = info.exact && info.exact.every((s) => s.length > 0) ? info.exact : null;
+  return better(ex, info.req);
+}
+
+function lowerCode(cp: number): string {
+  return String.fromCharCode(cp >= 65 && cp <= 90 ? cp + 32 : cp);
+}
+
+function cross(a: string[], b: string[]): string[] | null {
+  if (a.length * b.length > MAX_SET) return null;
+  const out = new Set<string>();
+  for (const x of a) for (const y of b) {
+    if (x.length + y.length > MAX_ATOM_LEN) return null;
+    out.add(x + y);
+  }
+  return [...out];
+}
+
+function seq(nodes: AstNode[]): Info {
+  let exact: string[] | null = [''];
+  let run: string[] = [''];
+  let best: string[] | null = null;
+  let maxLen = 0;
+  for (const n of nodes) {
+    const i = walk(n);
+    maxLen += i.maxLen;
+    best = better(best, i.req);
+    if (i.exact) {
+      const next = cross(run, i.exact);
+      if (next) {
+        run = next;
+      } else {
+        best = better(best, run.every((s) => s.length > 0) ? run : null);
+        run = i.exact;
+      }
+      exact = exact ? cross(exact, i.exact) : null;
+    } else {
+      best = better(best, run.every((s) => s.length > 0) ? run : null);
+      run = [''];
+      exact = null;
+    }
+  }
+  best = better(best, run.every((s) => s.length > 0) ? run : null);
+  return { exact, req: best, maxLen };
+}
+
+function classSet(node: Extract<AstNode, { type: 'characterClass' }>): string[] | null {
+  if (node.negative) return null;
+  const out = new Set<string>();
+  for (const item of node.body) {
+    if (item.type === 'value') {
+      if (item.codePoint > 127) return null;
+      out.add(lowerCode(item.codePoint));
+    } else if (item.type === 'characterClassRange') {
+      const lo = item.min.codePoint;
+      const hi = item.max.codePoint;
+      if (hi > 127 || hi - lo > 8) return null;
+      for (let c = lo; c <= hi; c++) out.add(lowerCode(c));
+    } else {
+      return null;
+    }
+    if (out.size > 8) return null;
+  }
+  return out.size > 0 ? [...out] : null;
+}
+
+function walk(node: AstNode): Info {
+  switch (node.type) {
+    case 'value':
+      if (node.codePoint > 127) return { exact: null, req: null, maxLen: node.codePoint > 0xffff ? 2 : 1 };
+      return { exact: [lowerCode(node.codePoint)], req: null, maxLen: 1 };
+    case 'anchor':
+      return ZERO;
+    case 'characterClass': {
+      const set = classSet(node);
+      return { exact: set, req: null, maxLen: 2 };
+    }
+    case 'characterClassEscape':
+    case 'dot':
+      return ANY;
+    case 'alternative':
+      return seq(node.body as AstNode[]);
+    case 'group':
+      if (node.behavior !== 'normal' && node.behavior !== 'ignore') return ZERO;
+      return seq(node.body as AstNode[]);
+    case 'disjunction': {
+      const parts = (node.body as AstNode[]).map(walk);
+      const maxLen = Math.max(...parts.map((p) => p.maxLen));
+      let exact: string[] | null = [];
+      let req: string[] | null = [];
+      for (const p of parts) {
+        if (exact && p.exact && exact.length + p.exact.length <= MAX_SET) exact.push(...p.exact);
+        else exact = null;
+        const b = pick(p);
+        if (req && b && req.length + b.length <= MAX_SET) req.push(...b);
+        else req = null;
+      }
+      return { exact: exact ? [...new Set(exact)] : null, req: req ? [...new Set(req)] : null, maxLen };
+    }
+    case 'quantifier': {
+      const inner = walk(node.body[0] as AstNode);
+      const max = node.max === undefined ? Infinity : node.max;
+      const maxLen = inner.maxLen === 0 ? 0 : inner.maxLen * max;
+      if (node.min === 0) return { exact: null, req: null, maxLen };
+      if (node.min === max && inner.exact && max <= 8) {
+        let ex: string[] | null = [''];
+        for (let k = 0; k < max && ex; k++) ex = cross(ex, inner.exact);
+        if (ex) return { exact: ex, req: inner.req, maxLen };
+      }
+      return { exact: null, req: pick(inner), maxLen };
+    }
+    case 'reference':
+      return ANY;
+    default:
+      return ANY;
+  }
+}

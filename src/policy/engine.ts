@@ -1,0 +1,186 @@
+// The policy engine the proxy calls: compiled rules shared by every stream, a request inspector
+// that scans only the turns new since the session's last request, per-response stream inspectors,
+// and metric rules that enforce. Per-session state is in lazy side maps keyed by slot.
+import type { ProfileBounds } from '../config/profiles.js';
+import type { Preset } from '../config/schema.js';
+import { emitText, HASH_SEED, hashValue, splitRequest, type TextSink } from '../protocols/llm-request.js';
+import { REQ_TEXT, REQ_TOOL } from './channels.js';
+import { compilePolicy, type CompiledPolicy, type PolicyRule } from './compile.js';
+import { bodyKind, ResponseInspector, type InspectorHost } from './inspector.js';
+import { MetricTable } from './metrics.js';
+import { presetRules } from './presets/index.js';
+import { ScanContext } from './scanner.js';
+import type { Hit, PolicyEngine, RuleStat, StreamInspector } from './types.js';
+
+export interface PolicyEngineOptions {
+  preset: Preset;
+  rules: readonly PolicyRule[];
+  bounds: Readonly<ProfileBounds>;
+  /** the engine returns each rule's own action whatever the mode; the proxy downgrades in audit */
+  mode: 'enforce' | 'audit';
+}
+
+/** Turns scanned per session: count and hash of the prefix, packed in one number (count < 2^21). */
+const PREFIX_MUL = 2 ** 32;
+
+/** One request's scan: a text context and, when tool arguments appear, a tool context. */
+class RequestScan implements TextSink {
+  private readonly textCtx: ScanContext;
+  private toolCtx: ScanContext | null = null;
+  private hits: Hit[] | null = null;
+
+  constructor(private readonly policy: CompiledPolicy, private readonly excerptBytes: number) {
+    this.textCtx = new ScanContext(policy, REQ_TEXT, 'request', excerptBytes);
+  }
+
+  private add(h: Hit[] | null): void {
+    if (!h) return;
+    if (!this.hits) this.hits = h;
+    else for (const x of h) this.hits.push(x);
+  }
+
+  text(s: string): void {
+    this.add(this.textCtx.write(s));
+    // no atom spans two strings (two messages)
+    this.textCtx.boundary();
+  }
+
+  tool(s: string): void {
+    this.toolCtx ??= new ScanContext(this.policy, REQ_TOOL, 'request', this.excerptBytes);
+    this.add(this.toolCtx.write(s));
+    this.toolCtx.boundary();
+  }
+
+  end(): Hit[] | null {
+    this.add(this.textCtx.end());
+    if (this.toolCtx) this.add(this.toolCtx.end());
+    return this.hits;
+  }
+}
+
+class Engine implements PolicyEngine, InspectorHost {
+  readonly policy: CompiledPolicy;
+  readonly metrics: MetricTable;
+  readonly excerptBytes: number;
+  readonly hasRequestRules: boolean;
+  readonly hasResponseRules: boolean;
+  streamBytes = 0;
+  private readonly prefixes = new Map<number, number>();
+
+  constructor(opts: PolicyEngineOptions) {
+    this.policy = compilePolicy({ preset: presetRules(opts.preset), rules: opts.rules, tailBytes: opts.bounds.scan_tail_bytes });
+    this.metrics = new MetricTable(this.policy.metricRules);
+    this.excerptBytes = opts.bounds.excerpt_bytes;
+    this.hasRequestRules = (this.policy.mask & (REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0;
+    this.hasResponseRules = (this.policy.mask & ~(REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0;
+  }
+
+  countHits(hits: Hit[]): void {
+    for (const h of hits) {
+      const r = this.policy.rules.find((x) => x.name === h.rule);
+      if (r) r.hits++;
+    }
+  }
+
+  inspectRequest(slot: number, body: Buffer, json: unknown, _path: string, nowMs: number): Hit[] | null {
+    const parts = json === undefined ? null : splitRequest(json);
+    let hits = this.metrics.checkRequest(slot, body.length, parts?.mcpToolCall ?? false, nowMs);
+    if (hits && hits.some((h) => h.action !== 'flag')) {
+      this.countHits(hits);
+      return hits;
+    }
+    if ((this.policy.mask & (REQ_TEXT | REQ_TOOL)) !== 0) {
+      const scan = new RequestScan(this.policy, this.excerptBytes);
+      let packed = -1;
+      if (!parts) {
+        // not JSON: the body is scanned as text
+        scan.text(body.toString('utf8'));
+      } else {
+        for (const v of parts.other) emitText(v, scan);
+        if (parts.turns) packed = this.scanTurns(slot, parts.turns, scan);
+      }
+      const found = scan.end();
+      if (found) {
+        hits = hits ? hits.concat(found) : found;
+        // A refused request must be scanned in full again if it is sent again.
+        if (found.some((h) => h.action !== 'flag')) packed = -1;
+      }
+      if (packed >= 0) this.prefixes.set(slot, packed);
+    }
+    if (hits) this.countHits(hits);
+    return hits;
+  }
+
+  /** Scans the turns after the prefix this session already had scanned; returns the new packed prefix. */
+  private scanTurns(slot: number, turns: unknown[], sink: TextSink): number {
+    const prev = this.prefixes.get(slot);
+    let from = 0;
+    let h = HASH_SEED;
+    if (prev !== undefined) {
+      const n = Math.floor(prev / PREFIX_MUL);
+      if (n > 0 && n <= turns.length) {
+        for (let i = 0; i < n; i++) h = hashValue(turns[i], h);
+        if (h === prev % PREFIX_MUL) from = n;
+        else h = HASH_SEED;
+      }
+    }
+    if (from === 0) h = HASH_SEED;
+    for (let i = from; i < turns.length; i++) {
+      emitText(turns[i], sink);
+      h = hashValue(turns[i], h);
+    }
+    const n = Math.min(turns.length, 2 ** 21 - 1);
+    return n * PREFIX_MUL + h;
+  }
+
+  openResponse(slot: number, contentType: string | undefined, _path: string): StreamInspector | null {
+    if (!this.hasResponseRules) return null;
+    return new ResponseInspector(this, slot, bodyKind(contentType));
+  }
+
+  settleResponse(slot: number, tokens: number, toolCalls: number, nowMs: number): Hit[] | null {
+    const m = this.metrics;
+    if (m.size === 0) return null;
+    let out: Hit[] | null = null;
+    // Report rules this response pushed over their limit (not the ones already over before it).
+    for (const [metric, n] of [['tokens', tokens], ['tool_calls', toolCalls]] as const) {
+      if (n <= 0 || !m.has[metric]) continue;
+      const before = m.checkStream(slot, metric, 0, nowMs, null);
+      m.add(slot, metric, n, nowMs);
+      const after = m.checkStream(slot, metric, 0, nowMs, null);
+      if (after) {
+        for (const h of after) {
+          if (before?.some((b) => b.rule === h.rule)) continue;
+          (out ??= []).push(h);
+        }
+      }
+    }
+    if (out) this.countHits(out);
+    return out;
+  }
+
+  releaseSession(slot: number): void {
+    this.prefixes.delete(slot);
+    this.metrics.release(slot);
+  }
+
+  rules(): RuleStat[] {
+    return this.policy.rules.map((r) => ({
+      name: r.name, kind: r.metric ? 'metric' : 'pattern', target: r.target, severity: r.severity,
+      action: r.action, hits: r.hits, source: r.source,
+    }));
+  }
+
+  bytes(): number {
+    return this.prefixes.size * 40 + this.metrics.bytes() + this.streamBytes;
+  }
+
+  /** Bytes of the compiled, shared tables (not per session). */
+  compiledBytes(): number {
+    return this.policy.ac ? this.policy.ac.bytes() : 0;
+  }
+}
+
+export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine & { compiledBytes(): number } {
+  return new Engine(opts);
+}

@@ -1,0 +1,210 @@
+// The response side: one inspector per upstream response, chosen by content type. It decodes the
+// stream (SSE events, NDJSON lines, one JSON body, or plain bytes), routes conversation text and
+// tool-call arguments to two scanner contexts, counts tokens and tool calls, and checks the
+// streaming metric rules. All state is bounded; nothing here keeps the body.
+import { StringDecoder } from 'node:string_decoder';
+import { JsonTextExtractor } from '../protocols/json-text.js';
+import { NdjsonDecoder } from '../protocols/ndjson.js';
+import { SseDecoder, type SseSink } from '../protocols/sse.js';
+import { RESP_TEXT, RESP_TOOL } from './channels.js';
+import type { CompiledPolicy } from './compile.js';
+import type { MetricTable } from './metrics.js';
+import { ScanContext } from './scanner.js';
+import type { Hit, StreamInspector } from './types.js';
+
+export type BodyKind = 'sse' | 'ndjson' | 'json' | 'text';
+
+export function bodyKind(contentType: string | undefined): BodyKind {
+  const ct = (contentType ?? '').toLowerCase();
+  if (ct.includes('text/event-stream')) return 'sse';
+  if (ct.includes('ndjson') || ct.includes('jsonl') || ct.includes('json-seq')) return 'ndjson';
+  if (ct.includes('json')) return 'json';
+  return 'text';
+}
+
+/** What the inspector needs from its engine: compiled rules, metric state, the hit counter. */
+export interface InspectorHost {
+  readonly policy: CompiledPolicy;
+  readonly metrics: MetricTable;
+  readonly excerptBytes: number;
+  countHits(hits: Hit[]): void;
+  streamBytes: number;
+}
+
+const enum Ev { Unknown, Json, Text }
+
+export class ResponseInspector implements StreamInspector, SseSink {
+  private readonly sse: SseDecoder | null = null;
+  private readonly ndjson: NdjsonDecoder | null = null;
+  private readonly json: JsonTextExtractor | null = null;
+  private readonly utf8: StringDecoder | null = null;
+  private eventMode: Ev = Ev.Unknown;
+  /** UTF-8 decoder for SSE events whose data is plain text, not JSON */
+  private sseText: StringDecoder | null = null;
+  private pendingText = '';
+  private textCtx: ScanContext | null = null;
+  private toolCtx: ScanContext | null = null;
+  private out: Hit[] | null = null;
+  private reportedMetrics: number[] | null = null;
+  private streamed = 0;
+  private lastBytes = 0;
+  private ended = false;
+
+  constructor(
+    private readonly host: InspectorHost,
+    private readonly slot: number,
+    readonly kind: BodyKind,
+  ) {
+    if (kind === 'sse') {
+      this.sse = new SseDecoder(this);
+      this.json = new JsonTextExtractor('stream');
+    } else if (kind === 'ndjson') {
+      this.ndjson = new NdjsonDecoder();
+      this.json = this.ndjson.json;
+    } else if (kind === 'json') {
+      this.json = new JsonTextExtractor('whole');
+    } else {
+      this.utf8 = new StringDecoder('utf8');
+    }
+  }
+
+  get tokens(): number {
+    const j = this.json;
+    if (j) {
+      if (j.totalTokens > 0) return j.totalTokens;
+      if (j.inTokens + j.outTokens > 0) return j.inTokens + j.outTokens;
+    }
+    const chars = (this.textCtx?.chars ?? 0) + (this.toolCtx?.chars ?? 0);
+    return Math.ceil(chars / 4);
+  }
+
+  get toolCalls(): number {
+    return this.json ? this.json.toolCalls : 0;
+  }
+
+  write(chunk: Buffer): Hit[] | null {
+    if (this.ended) return null;
+    this.streamed += chunk.length;
+    if (this.sse) this.sse.write(chunk);
+    else if (this.ndjson) this.ndjson.write(chunk);
+    else if (this.json) this.json.write(chunk, 0, chunk.length);
+    else this.scanText(this.utf8!.write(chunk));
+    this.drain();
+    const m = this.host.metrics;
+    if (m.size > 0) {
+      const now = Date.now();
+      m.add(this.slot, 'bytes', chunk.length, now);
+      this.metric(m.checkStream(this.slot, 'bytes', 0, now, this.reportedMetrics));
+      this.metric(m.checkStream(this.slot, 'tokens', this.tokens, now, this.reportedMetrics));
+      this.metric(m.checkStream(this.slot, 'tool_calls', this.toolCalls, now, this.reportedMetrics));
+    }
+    return this.flush();
+  }
+
+  end(): Hit[] | null {
+    // idempotent: a proxy may call it on completion and again on its cleanup path
+    if (this.ended) return null;
+    this.ended = true;
+    if (this.sse) this.sse.end();
+    else if (this.ndjson) this.ndjson.end();
+    else if (this.json) this.json.end();
+    else this.scanText(this.utf8!.end());
+    this.drain();
+    if (this.textCtx) this.collect(this.textCtx.end());
+    if (this.toolCtx) this.collect(this.toolCtx.end());
+    const out = this.flush();
+    this.host.streamBytes -= this.lastBytes;
+    this.lastBytes = 0;
+    return out;
+  }
+
+  bytes(): number {
+    return 96 + (this.json ? this.json.bytes() : 0) + (this.sse ? 48 : 0) + (this.utf8 ? 64 : 0)
+      + (this.textCtx ? this.textCtx.bytes() : 0) + (this.toolCtx ? this.toolCtx.bytes() : 0);
+  }
+
+  // ---- SseSink ---------------------------------------------------------------------------------
+  sseData(chunk: Buffer, start: number, end: number): void {
+    if (this.eventMode === Ev.Unknown) {
+      let i = start;
+      while (i < end && (chunk[i] === 32 || chunk[i] === 9)) i++;
+      if (i === end) return;
+      this.eventMode = chunk[i] === 123 || chunk[i] === 91 ? Ev.Json : Ev.Text;
+      start = i;
+    }
+    if (this.eventMode === Ev.Json) this.json!.write(chunk, start, end);
+    else this.pendingText += (this.sseText ??= new StringDecoder('utf8')).write(chunk.subarray(start, end));
+  }
+
+  sseDataNewline(): void {
+    if (this.eventMode === Ev.Text) this.pendingText += '\n';
+  }
+
+  sseEventEnd(): void {
+    if (this.eventMode === Ev.Json) {
+      this.json!.end();
+      this.json!.reset();
+    } else if (this.eventMode === Ev.Text) {
+      this.pendingText += '\n';
+    }
+    this.eventMode = Ev.Unknown;
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+  private drain(): void {
+    const j = this.json;
+    if (j) {
+      if (j.text.length > 0) {
+        this.scanText(j.text);
+        j.text = '';
+      }
+      if (j.tool.length > 0) {
+        this.scanTool(j.tool);
+        j.tool = '';
+      }
+    }
+    if (this.pendingText.length > 0) {
+      const t = this.pendingText;
+      this.pendingText = '';
+      this.scanText(t);
+    }
+    const b = this.bytes();
+    this.host.streamBytes += b - this.lastBytes;
+    this.lastBytes = b;
+  }
+
+  private scanText(t: string): void {
+    if (t.length === 0) return;
+    const p = this.host.policy;
+    if ((p.mask & RESP_TEXT) === 0 && this.host.metrics.size === 0) return;
+    this.textCtx ??= new ScanContext(p, RESP_TEXT, 'response', this.host.excerptBytes);
+    this.collect(this.textCtx.write(t));
+  }
+
+  private scanTool(t: string): void {
+    const p = this.host.policy;
+    if ((p.mask & RESP_TOOL) === 0 && this.host.metrics.size === 0) return;
+    this.toolCtx ??= new ScanContext(p, RESP_TOOL, 'response', this.host.excerptBytes);
+    this.collect(this.toolCtx.write(t));
+  }
+
+  private collect(hits: Hit[] | null): void {
+    if (!hits) return;
+    if (!this.out) this.out = hits;
+    else for (const h of hits) this.out.push(h);
+  }
+
+  private metric(hits: Hit[] | null): void {
+    if (!hits) return;
+    const m = this.host.metrics;
+    for (const h of hits) (this.reportedMetrics ??= []).push(m.indexOf(h.rule));
+    this.collect(hits);
+  }
+
+  private flush(): Hit[] | null {
+    const out = this.out;
+    this.out = null;
+    if (out) this.host.countHits(out);
+    return out;
+  }
+}

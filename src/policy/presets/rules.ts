@@ -1,0 +1,101 @@
+// The preset rules, written for this project. Each pattern is RE2 syntax with a literal atom the
+// prefilter can find. They aim at phrasing that asks the model to act against its instructions,
+// not at vocabulary: "ignore the typos above" and "what is a system prompt?" must pass.
+import type { PolicyRule } from '../compile.js';
+
+const rule = (r: Omit<PolicyRule, 'target' | 'severity' | 'action'> & Partial<PolicyRule>): PolicyRule => ({
+  target: 'both', severity: 'medium', action: 'flag', ...r,
+});
+
+// ---- secrets (minimal and up): high confidence, block in both directions --------------------
+// No trailing \b: a pattern ending in \b must see the next character before it can match, so the
+// chunk that completes a secret would reach the client before the match is known.
+export const SECRETS: PolicyRule[] = [
+  rule({ name: 'secret.aws-access-key', severity: 'critical', action: 'block', redact: true,
+    patterns: ['\\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}'] }),
+  rule({ name: 'secret.aws-secret-key', severity: 'critical', action: 'block', redact: true,
+    patterns: ['(?i)aws_?secret_?access_?key["\'\\s:=]{1,5}[A-Za-z0-9/+]{40}'] }),
+  rule({ name: 'secret.private-key', severity: 'critical', action: 'block', redact: true,
+    patterns: ['-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----'] }),
+  rule({ name: 'secret.openai-key', severity: 'critical', action: 'block', redact: true,
+    patterns: ['\\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}'] }),
+  rule({ name: 'secret.anthropic-key', severity: 'critical', action: 'block', redact: true,
+    patterns: ['\\bsk-ant-(?:api|admin)\\d\\d-[A-Za-z0-9_-]{40,}'] }),
+  rule({ name: 'secret.github-token', severity: 'critical', action: 'block', redact: true,
+    patterns: ['\\bgh[pousr]_[A-Za-z0-9]{36}', '\\bgithub_pat_[A-Za-z0-9_]{60,}'] }),
+  rule({ name: 'secret.slack-token', severity: 'critical', action: 'block', redact: true,
+    patterns: ['\\bxox[abposr]-[A-Za-z0-9-]{10,}'] }),
+  rule({ name: 'secret.google-api-key', severity: 'high', action: 'block', redact: true,
+    patterns: ['\\bAIza[0-9A-Za-z_-]{35}'] }),
+  rule({ name: 'secret.stripe-key', severity: 'critical', action: 'block', redact: true,
+    patterns: ['\\b(?:sk|rk)_live_[0-9A-Za-z]{24,}'] }),
+];
+
+// ---- prompt injection / instruction override ------------------------------------------------
+const IGNORE = '(?i)\\b(?:ignore|disregard|forget|override|bypass|skip)\\s+(?:all\\s+|any\\s+|the\\s+|your\\s+|my\\s+|of\\s+|these\\s+|those\\s+)*(?:previous|prior|above|earlier|preceding|initial|original|system|safety|existing)\\s+(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|context|commands?|constraints|programming)';
+
+export const INJECTION_CORE: PolicyRule[] = [
+  rule({ name: 'injection.ignore-instructions', severity: 'high', action: 'block', target: 'request', patterns: [IGNORE] }),
+];
+
+export const INJECTION: PolicyRule[] = [
+  rule({ name: 'injection.new-instructions', severity: 'high', action: 'block', target: 'request',
+    patterns: ['(?i)\\b(?:your\\s+)?new\\s+(?:instructions|directives|rules)\\s+(?:are|is)\\s*:',
+      '(?i)\\bfrom\\s+now\\s+on,?\\s+(?:you\\s+(?:will|must|are|shall)\\s+(?:ignore|disregard|not\\s+follow|no\\s+longer))',
+      '(?i)\\b(?:end|ignore)\\s+of\\s+(?:system\\s+)?(?:prompt|instructions)\\s*[-=#*\\]]{2,}'] }),
+  rule({ name: 'injection.fake-system-turn', severity: 'high', action: 'block', target: 'request',
+    patterns: ['(?i)<\\|?(?:im_start|system|endoftext)\\|?>\\s*system', '(?i)\\[/?(?:system|INST)\\]\\s*(?:you|ignore|new)'] }),
+  rule({ name: 'injection.system-prompt-extraction', severity: 'high', action: 'block', target: 'request',
+    patterns: ['(?i)\\b(?:reveal|print|show|display|output|repeat|leak|dump|expose|disclose|tell\\s+me|give\\s+me|share|recite|write\\s+out)\\s+(?:me\\s+)?(?:all\\s+)?(?:of\\s+)?your\\s+(?:full\\s+|entire\\s+|original\\s+|hidden\\s+|initial\\s+|exact\\s+|secret\\s+|complete\\s+)*(?:system\\s+prompt|system\\s+message|instructions|initial\\s+prompt|hidden\\s+prompt|prompt)',
+      '(?i)\\brepeat\\s+(?:the\\s+|all\\s+)?(?:words|text|everything)\\s+(?:above|before)\\s+(?:this|starting|verbatim)'] }),
+  rule({ name: 'jailbreak.persona', severity: 'high', action: 'block', target: 'request',
+    patterns: ['(?i)\\b(?:you\\s+are|you\\x27re|act\\s+as|pretend\\s+(?:to\\s+be|you\\s+are)|roleplay\\s+as|become)\\s+(?:now\\s+)?(?:DAN|an?\\s+(?:unrestricted|unfiltered|uncensored|jailbroken|amoral|evil)\\s+(?:AI|assistant|model|chatbot|version))\\b',
+      '(?i)\\bdo\\s+anything\\s+now\\b',
+      '(?i)\\b(?:developer|god|jailbreak|DAN|unrestricted)\\s+mode\\s+(?:is\\s+)?(?:now\\s+)?(?:enabled|activated|unlocked|engaged)\\b',
+      '(?i)\\b(?:no|without|free\\s+of)\\s+(?:any\\s+)?(?:ethical|moral|content)\\s+(?:guidelines|restrictions|constraints|filters|limitations)\\b.{0,40}\\b(?:respond|answer|reply)'] }),
+  rule({ name: 'exfil.send-data', severity: 'high', action: 'block', target: 'both',
+    patterns: ['(?i)\\b(?:send|post|upload|exfiltrate|forward|transmit|email|leak)\\s+(?:all\\s+|the\\s+|this\\s+|your\\s+|my\\s+|our\\s+|every\\s+|users?\\x27s?\\s+)*(?:conversation|chat\\s+history|user\\s+data|credentials|secrets|api\\s+keys?|passwords?|environment\\s+variables|env\\s+vars|ssh\\s+keys?|tokens|session\\s+cookies)\\s+to\\s+(?:https?://|my\\s+server|this\\s+(?:url|address|server)|\\S+@\\S+\\.)'] }),
+  rule({ name: 'exfil.markdown-image', severity: 'high', action: 'terminate', target: 'response',
+    patterns: ['!\\[[^\\]\\n]{0,100}\\]\\(https?://[^)\\s]{1,200}\\?[^)\\s]{0,200}=[^)\\s]{8,}'] }),
+];
+
+// ---- dangerous tool calls ----------------------------------------------------------------------
+export const TOOLS: PolicyRule[] = [
+  rule({ name: 'tool.shell-destructive', severity: 'critical', action: 'block', target: 'tool_call',
+    patterns: ['\\brm\\s+-(?:[a-zA-Z]*r[a-zA-Z]*f|[a-zA-Z]*f[a-zA-Z]*r)[a-zA-Z]*\\s+(?:--no-preserve-root\\s+)?(?:/|~/?|\\*|\\$HOME/?|/\\*)(?:\\s|$|"|\\\\|;|\\))',
+      '\\bmkfs(?:\\.[a-z0-9]+)?\\s+/dev/', '\\bdd\\s+if=[^\\s]+\\s+of=/dev/(?:sd|nvme|hd|xvd)',
+      ':\\(\\)\\s*\\{\\s*:\\s*\\|\\s*:\\s*&\\s*\\}\\s*;\\s*:', '(?i)\\bchmod\\s+(?:-R\\s+)?0?777\\s+/'] }),
+  rule({ name: 'tool.shell-remote-exec', severity: 'critical', action: 'block', target: 'tool_call',
+    patterns: ['(?i)\\b(?:curl|wget)\\b[^|;\\n]{0,200}\\|\\s*(?:sudo\\s+)?(?:ba|z|da)?sh\\b',
+      '(?i)\\b(?:nc|ncat|netcat)\\s+(?:-[a-z]*e\\s+/bin/(?:ba)?sh|.{0,60}\\s-e\\s+/bin/)',
+      '(?i)/dev/tcp/\\d{1,3}\\.\\d{1,3}'] }),
+  rule({ name: 'tool.sql-destructive', severity: 'high', action: 'block', target: 'tool_call',
+    patterns: ['(?i)\\bdrop\\s+(?:table|database|schema)\\b', '(?i)\\btruncate\\s+table\\b',
+      '(?i)\\bdelete\\s+from\\s+[A-Za-z_."`\\[\\]]+\\s*(?:;|"|$)', '(?i);\\s*shutdown\\b'] }),
+  rule({ name: 'tool.sensitive-files', severity: 'high', action: 'block', target: 'tool_call',
+    patterns: ['/etc/(?:shadow|sudoers|gshadow)\\b', '(?i)(?:~|\\$HOME|/root|/home/[A-Za-z0-9_.-]+)/\\.ssh/(?:id_|authorized_keys)',
+      '(?i)(?:~|\\$HOME|/root|/home/[A-Za-z0-9_.-]+)/\\.aws/credentials', '(?:\\.\\./){3,}'] }),
+];
+
+// ---- PII ----------------------------------------------------------------------------------------
+export const PII: PolicyRule[] = [
+  // No literal atom: this one runs in the RE2.Set, and the Luhn check keeps digit runs out.
+  rule({ name: 'pii.card-number', severity: 'high', action: 'flag', target: 'response', validate: 'luhn', redact: true,
+    patterns: ['\\b(?:\\d[ -]?){12,18}\\d\\b'] }),
+];
+
+// ---- strict only: broader phrasing, more false positives accepted ---------------------------
+export const STRICT_EXTRA: PolicyRule[] = [
+  rule({ name: 'injection.role-override', severity: 'medium', action: 'block', target: 'request',
+    patterns: ['(?i)\\b(?:pretend|imagine|roleplay|act\\s+as\\s+if)\\b.{0,60}\\b(?:no|without)\\s+(?:any\\s+)?(?:rules|restrictions|limits|filters|guidelines)\\b',
+      '(?i)\\byou\\s+(?:are\\s+)?(?:no\\s+longer|not)\\s+(?:bound|restricted|limited)\\s+by\\b'] }),
+  rule({ name: 'injection.instructions-question', severity: 'medium', action: 'flag', target: 'request',
+    patterns: ['(?i)\\bwhat\\s+(?:are|were)\\s+your\\s+(?:original\\s+|initial\\s+|system\\s+)?(?:instructions|rules)\\b',
+      '(?i)\\b(?:ignore|disregard)\\s+(?:everything|all)\\s+(?:above|before|else)\\b'] }),
+  rule({ name: 'pii.us-ssn', severity: 'medium', action: 'flag', target: 'response', redact: true,
+    patterns: ['\\b(?:SSN|social security)[^0-9\\n]{0,20}\\d{3}-\\d{2}-\\d{4}\\b'] }),
+  rule({ name: 'secret.generic-assignment', severity: 'medium', action: 'flag', target: 'response', redact: true,
+    patterns: ['(?i)\\b(?:api_?key|secret_?key|access_?token|password)\\s*[:=]\\s*["\']?[A-Za-z0-9/+_\\-]{16,}'] }),
+  rule({ name: 'limit.requests-per-minute', target: 'request', severity: 'medium', action: 'block', metric: 'requests', limit: 120, window: 60_000 }),
+  rule({ name: 'limit.tool-calls-per-session', target: 'tool_call', severity: 'medium', action: 'terminate', metric: 'tool_calls', limit: 500 }),
+];

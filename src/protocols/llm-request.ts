@@ -1,0 +1,99 @@
+// Text of a parsed request body: OpenAI chat completions (messages[].content as a string or parts,
+// tool_calls[].function.arguments), OpenAI responses (instructions, input as a string or items,
+// function_call arguments and outputs), Anthropic messages (system, content blocks, tool_use input,
+// tool_result content), MCP JSON-RPC (tools/call params.arguments) and, for anything else, every
+// string value. The conversation is split into turns so the caller can skip turns it scanned before.
+
+export interface TextSink {
+  text(s: string): void;
+  tool(s: string): void;
+}
+
+export interface RequestParts {
+  /** the conversation, oldest first (system or instructions first), or null when there is none */
+  turns: unknown[] | null;
+  /** everything else worth scanning every time (MCP params, a prompt string) */
+  other: unknown[];
+  /** an MCP `tools/call`: one tool call for the tool-call metric */
+  mcpToolCall: boolean;
+}
+
+/** Top-level settings and definitions that are not conversation text. */
+const SKIP_TOP = new Set(['model', 'tools', 'functions', 'tool_choice', 'response_format', 'metadata', 'stream',
+  'stream_options', 'temperature', 'top_p', 'top_k', 'max_tokens', 'max_output_tokens', 'max_completion_tokens',
+  'n', 'stop', 'stop_sequences', 'user', 'seed', 'logit_bias', 'logprobs', 'top_logprobs', 'presence_penalty',
+  'frequency_penalty', 'parallel_tool_calls', 'store', 'reasoning', 'reasoning_effort', 'text', 'truncation',
+  'previous_response_id', 'include', 'service_tier', 'thinking', 'modalities', 'audio', 'prediction',
+  'jsonrpc', 'id', 'method']);
+/** Keys whose values are identifiers or settings, never text. */
+const META = new Set(['id', 'role', 'type', 'model', 'call_id', 'tool_call_id', 'tool_use_id', 'media_type',
+  'cache_control', 'detail', 'format', 'status', 'index', 'signature', 'encrypted_content', 'data', 'file_id',
+  'image_url', 'source', 'input_audio', 'audio']);
+const TOOL = new Set(['arguments', 'input', 'partial_json']);
+const MAX_DEPTH = 64;
+
+export function splitRequest(json: unknown): RequestParts {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    return { turns: null, other: [json], mcpToolCall: false };
+  }
+  const o = json as Record<string, unknown>;
+  if (o.jsonrpc !== undefined && typeof o.method === 'string') {
+    return { turns: null, other: o.params === undefined ? [] : [o.params], mcpToolCall: o.method === 'tools/call' };
+  }
+  let turns: unknown[] | null = null;
+  const lead = o.system ?? o.instructions;
+  if (Array.isArray(o.messages)) turns = lead === undefined ? o.messages : [lead, ...o.messages];
+  else if (Array.isArray(o.input)) turns = lead === undefined ? o.input : [lead, ...o.input];
+  const other: unknown[] = [];
+  for (const k of Object.keys(o)) {
+    if (SKIP_TOP.has(k)) continue;
+    if (turns && (k === 'messages' || k === 'system' || k === 'instructions' || (k === 'input' && Array.isArray(o.input)))) continue;
+    other.push(o[k]);
+  }
+  return { turns, other, mcpToolCall: false };
+}
+
+/** Emits every text string of a value; strings under arguments/input go to the tool channel. */
+export function emitText(v: unknown, sink: TextSink, tool = false, depth = 0): void {
+  if (typeof v === 'string') {
+    if (v.length === 0 || v.startsWith('data:')) return;
+    if (tool) sink.tool(v);
+    else sink.text(v);
+    return;
+  }
+  if (v === null || typeof v !== 'object' || depth >= MAX_DEPTH) return;
+  if (Array.isArray(v)) {
+    for (const x of v) emitText(x, sink, tool, depth + 1);
+    return;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    if (META.has(k)) continue;
+    emitText(o[k], sink, tool || TOOL.has(k), depth + 1);
+  }
+}
+
+/** A 32-bit FNV-1a over a value's strings and shape: equal turns hash equal, cheaply. */
+export function hashValue(v: unknown, h: number, depth = 0): number {
+  if (typeof v === 'string') {
+    h = Math.imul(h ^ 0x22, 16777619);
+    for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v.charCodeAt(i), 16777619);
+    return h >>> 0;
+  }
+  if (typeof v === 'number' || typeof v === 'boolean') return Math.imul(h ^ (Number(v) | 0) ^ 0x6e, 16777619) >>> 0;
+  if (v === null || typeof v !== 'object' || depth >= MAX_DEPTH) return Math.imul(h ^ 0x30, 16777619) >>> 0;
+  if (Array.isArray(v)) {
+    h = Math.imul(h ^ 0x5b, 16777619);
+    for (const x of v) h = hashValue(x, h, depth + 1);
+    return Math.imul(h ^ 0x5d, 16777619) >>> 0;
+  }
+  h = Math.imul(h ^ 0x7b, 16777619);
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    h = hashValue(k, h, depth + 1);
+    h = hashValue(o[k], h, depth + 1);
+  }
+  return Math.imul(h ^ 0x7d, 16777619) >>> 0;
+}
+
+export const HASH_SEED = 2166136261;

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { JsonTextExtractor } from '../../src/protocols/json-text.js';
+import { NdjsonDecoder } from '../../src/protocols/ndjson.js';
+
+function extract(mode: 'stream' | 'whole', doc: Buffer, cut?: number) {
+  const x = new JsonTextExtractor(mode);
+  if (cut === undefined) x.write(doc, 0, doc.length);
+  else {
+    x.write(doc, 0, cut);
+    x.write(doc, cut, doc.length);
+  }
+  x.end();
+  return x;
+}
+
+describe('JSON text extractor', () => {
+  it('takes chat completion message text and tool arguments from a whole body, decoding escapes', () => {
+    const body = Buffer.from(JSON.stringify({
+      id: 'chatcmpl-1', object: 'chat.completion', model: 'gpt-x',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'line1\nsay "hi" \u00e9\u{1F600}',
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'shell', arguments: '{"cmd":"ls -la"}' } }] } }],
+      usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+    }));
+    for (let cut = 0; cut <= body.length; cut++) {
+      const x = extract('whole', body, cut);
+      expect(x.text, `cut ${cut}`).toBe('line1\nsay "hi" \u00e9\u{1F600}\nshell\n');
+      expect(x.tool).toBe('{"cmd":"ls -la"}\n');
+      expect(x.totalTokens).toBe(18);
+      expect(x.toolCalls).toBe(1);
+    }
+  });
+
+  it('decodes \\u escapes including surrogate pairs', () => {
+    const x = extract('stream', Buffer.from('{"content":"a\\u0041\\ud83d\\ude00\\n"}'));
+    expect(x.text).toBe('aA\u{1F600}\n');
+  });
+
+  it('takes Anthropic tool_use input objects as tool text and skips tool definitions', () => {
+    const x = extract('whole', Buffer.from(JSON.stringify({
+      type: 'message', role: 'assistant', tools: [{ type: 'function', description: 'rm -rf things' }],
+      content: [{ type: 'text', text: 'ok' }, { type: 'tool_use', id: 't1', name: 'bash', input: { command: 'cat /etc/shadow' } }],
+      usage: { input_tokens: 5, output_tokens: 9 },
+    })));
+    expect(x.text).toBe('ok\nbash\n');
+    expect(x.tool).toBe('cat /etc/shadow\n');
+    expect(x.toolCalls).toBe(1);
+    expect(x.inTokens + x.outTokens).toBe(14);
+  });
+});
+
+describe('NDJSON decoder', () => {
+  it('joins content deltas across lines and chunk splits', () => {
+    const lines = ['{"model":"m","message":{"role":"assistant","content":"ign"}}', '{"message":{"content":"ore previous"}}',
+      '{"done":true,"eval_count":3}', ''].join('\n');
+    const buf = Buffer.from(lines);
+    for (let cut = 0; cut <= buf.length; cut++) {
+      const d = new NdjsonDecoder();
+      d.write(buf.subarray(0, cut));
+      d.write(buf.subarray(cut));
+      d.end();
+      expect(d.json.text, `cut ${cut}`).toBe('ignore previous');
+    }
+  });
+});
