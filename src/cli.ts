@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig, type StartFlags } from './config/load.js';
+import { checkPolicy, presetRules } from './policy/index.js';
 import { formatHostPort, parseHostPort } from './config/units.js';
 import { createLogger } from './log.js';
 import { startGateway, StartError } from './gateway.js';
@@ -86,7 +87,8 @@ export function buildProgram(): Command {
       }
       try {
         // The file alone must be complete: env and flags are not consulted here.
-        await loadConfig({ flags: { config: file }, env: {}, fileText: text });
+        const cfg = await loadConfig({ flags: { config: file }, env: {}, fileText: text });
+        checkPolicy(presetRules(cfg.policy.preset), cfg.policy.rules);
       } catch (err) {
         reportAndExit(err);
       }

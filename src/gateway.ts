@@ -18,6 +18,7 @@ import { buildTlsServerOptions, guardTlsAccept } from './proxy/tls/index.js';
 import { registerEventStreamRoute } from './control/routes/events.js';
 import { registerHistoryRoutes } from './control/routes/history.js';
 import { openStore } from './storage/index.js';
+import { createPolicyEngine, registerPolicyRoutes } from './policy/index.js';
 import type { ProxyContext } from './proxy/context.js';
 import { Inflight } from './proxy/inflight.js';
 import { createProxyServer, drain } from './proxy/listener.js';
@@ -64,6 +65,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   if (!isLoopback(cfg.control_listen.host) && token === undefined) {
     throw new StartError(`control_listen ${formatHostPort(cfg.control_listen)}: a non-loopback control address needs CORDON_CONTROL_TOKEN`);
   }
+  // Rules compile first: a pattern RE2 cannot run in linear time is a ConfigError (exit 2).
+  const policy = createPolicyEngine({ preset: cfg.policy.preset, rules: cfg.policy.rules, bounds: PROFILE_BOUNDS[cfg.profile], mode: cfg.mode });
   const bus = new EventBus();
   // Storage first: a data dir that cannot be used is a start-up error (exit 2), before anything listens.
   const store = openStore({
@@ -99,7 +102,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     upstreams,
     sessions,
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
-    policy: null,
+    policy: policy.hasRequestRules || policy.hasResponseRules ? policy : null,
     inflight,
     capture: cfg.profile === 'forensics' ? { open: (id, dir) => store.openCapture(id, dir) } : null,
     counters: { total: 0, blocked: 0 },
@@ -147,6 +150,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     }
   };
   registerHistoryRoutes(router, store);
+  registerPolicyRoutes(router, policy, { preset: cfg.policy.preset, mode: cfg.mode });
   const eventStream = registerEventStreamRoute(router, bus);
   if (cfg.debug_endpoints) registerDebugRoutes(router);
   registerDashboardRoutes(router);

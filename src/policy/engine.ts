@@ -1,6 +1,7 @@
 // The policy engine the proxy calls: compiled rules shared by every stream, a request inspector
 // that scans only the turns new since the session's last request, per-response stream inspectors,
 // and metric rules that enforce. Per-session state is in lazy side maps keyed by slot.
+import type { Direction } from '../events.js';
 import type { ProfileBounds } from '../config/profiles.js';
 import type { Preset } from '../config/schema.js';
 import { emitText, HASH_SEED, hashValue, splitRequest, type TextSink } from '../protocols/llm-request.js';
@@ -136,6 +137,11 @@ class Engine implements PolicyEngine, InspectorHost {
   openResponse(slot: number, contentType: string | undefined, _path: string): StreamInspector | null {
     if (!this.hasResponseRules) return null;
     return new ResponseInspector(this, slot, bodyKind(contentType));
+  }
+
+  openMessage(slot: number, direction: Direction, contentType: string | undefined): StreamInspector | null {
+    if (!(direction === 'request' ? this.hasRequestRules : this.hasResponseRules)) return null;
+    return new ResponseInspector(this, slot, bodyKind(contentType), direction);
   }
 
   settleResponse(slot: number, tokens: number, toolCalls: number, nowMs: number): Hit[] | null {

@@ -6,7 +6,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { JsonTextExtractor } from '../protocols/json-text.js';
 import { NdjsonDecoder } from '../protocols/ndjson.js';
 import { SseDecoder, type SseSink } from '../protocols/sse.js';
-import { RESP_TEXT, RESP_TOOL } from './channels.js';
+import { REQ_TEXT, REQ_TOOL, RESP_TEXT, RESP_TOOL } from './channels.js';
+import type { Direction } from '../events.js';
 import type { CompiledPolicy } from './compile.js';
 import type { MetricTable } from './metrics.js';
 import { ScanContext } from './scanner.js';
@@ -49,12 +50,18 @@ export class ResponseInspector implements StreamInspector, SseSink {
   private streamed = 0;
   private lastBytes = 0;
   private ended = false;
+  /** scanner channels: the response's by default; a WebSocket message from the client scans as a request */
+  private readonly textChan: number;
+  private readonly toolChan: number;
 
   constructor(
     private readonly host: InspectorHost,
     private readonly slot: number,
     readonly kind: BodyKind,
+    private readonly direction: Direction = 'response',
   ) {
+    this.textChan = direction === 'request' ? REQ_TEXT : RESP_TEXT;
+    this.toolChan = direction === 'request' ? REQ_TOOL : RESP_TOOL;
     if (kind === 'sse') {
       this.sse = new SseDecoder(this);
       this.json = new JsonTextExtractor('stream');
@@ -176,15 +183,15 @@ export class ResponseInspector implements StreamInspector, SseSink {
   private scanText(t: string): void {
     if (t.length === 0) return;
     const p = this.host.policy;
-    if ((p.mask & RESP_TEXT) === 0 && this.host.metrics.size === 0) return;
-    this.textCtx ??= new ScanContext(p, RESP_TEXT, 'response', this.host.excerptBytes);
+    if ((p.mask & this.textChan) === 0 && this.host.metrics.size === 0) return;
+    this.textCtx ??= new ScanContext(p, this.textChan, this.direction, this.host.excerptBytes);
     this.collect(this.textCtx.write(t));
   }
 
   private scanTool(t: string): void {
     const p = this.host.policy;
-    if ((p.mask & RESP_TOOL) === 0 && this.host.metrics.size === 0) return;
-    this.toolCtx ??= new ScanContext(p, RESP_TOOL, 'response', this.host.excerptBytes);
+    if ((p.mask & this.toolChan) === 0 && this.host.metrics.size === 0) return;
+    this.toolCtx ??= new ScanContext(p, this.toolChan, this.direction, this.host.excerptBytes);
     this.collect(this.toolCtx.write(t));
   }
 

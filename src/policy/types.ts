@@ -48,6 +48,8 @@ export interface PolicyEngine {
   inspectRequest(slot: number, body: Buffer, json: unknown, path: string, nowMs: number): Hit[] | null;
   /** Opens a per-stream inspector for a response (SSE, NDJSON, JSON or bytes by content type). */
   openResponse(slot: number, contentType: string | undefined, path: string): StreamInspector | null;
+  /** Opens an inspector for one message in either direction (WebSocket text messages). */
+  openMessage(slot: number, direction: Direction, contentType: string | undefined): StreamInspector | null;
   /** Account what a finished response reported (tokens, tool calls) against metric rules. */
   settleResponse(slot: number, tokens: number, toolCalls: number, nowMs: number): Hit[] | null;
   /** A session's slot was freed: drop any per-session side state. */

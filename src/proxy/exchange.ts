@@ -308,6 +308,8 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       ctx.inflight.remove(this);
       ctx.sessions.addBytesOut(this.slot, this.bytesOut);
       if (this.inspector !== null && ctx.policy !== null) {
+        // end() is idempotent: on kill, abort and error paths it releases the stream's scanner state.
+        this.inspector.end();
         const hits = ctx.policy.settleResponse(this.slot, this.inspector.tokens, this.inspector.toolCalls, Date.now());
         if (hits !== null) applyHits(ctx, this.slot, this.sessionId!, hits, 'response');
       }

@@ -14,9 +14,9 @@ import type { RelayDeps, Refusal, SessionGrant } from './types.js';
 
 export interface WsDepsOptions {
   /**
-   * Opens a scanner for one WebSocket text message. The default uses the policy engine's
-   * response scanner with content type text/plain for upstream → client messages, and nothing for
-   * client → upstream ones, until the engine offers a per-direction message scanner.
+   * Opens a scanner for one WebSocket text message. The default asks the policy engine for a
+   * message inspector of that direction (client → upstream scans as a request, the other way as a
+   * response), reading the payload as text.
    */
   openInspector?: (slot: number, direction: Direction) => StreamInspector | null;
 }
@@ -38,7 +38,7 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
   };
   const policy = ctx.policy;
   const openInspector = opts.openInspector
-    ?? ((slot: number, direction: Direction) => (policy !== null && direction === 'response' ? policy.openResponse(slot, 'text/plain', '/') : null));
+    ?? ((slot: number, direction: Direction) => (policy !== null ? policy.openMessage(slot, direction, 'text/plain') : null));
 
   return {
     resolveSession(req: IncomingMessage): SessionGrant | Refusal {
