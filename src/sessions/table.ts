@@ -1,12 +1,13 @@
-// The session table: one slot per live session in a struct of typed arrays, plus one
+// The session table: one slot per live session in typed arrays, plus one
 // Map<string, slot>. A JS object per session with a few fields and an array of request times
-// costs kilobytes; a slot here costs 46 bytes of arrays, an 8-byte pointer to the ID string,
+// costs kilobytes; a slot here costs a 48-byte record in one typed buffer, an 8-byte pointer to the ID string,
 // the string itself and one Map entry (~150B in all; bench/sessions.mjs measures it).
 //
 // Layout and rules:
-// - Slots are reused through an intrusive free list threaded through `req` (a free slot has no
-//   request count to keep). Arrays grow by doubling and never shrink; indices never move, which
-//   is what keeps list() cursors stable.
+// - The record layout is described at SLOT below.
+// - Slots are reused through an intrusive free list threaded through the requests field (a free slot
+//   has no request count to keep). The buffer grows by doubling and never
+//   shrinks; indices never move, which is what keeps list() cursors stable.
 // - Times are uint32 seconds since EPOCH_S (2020-09-13), good until the year 2156.
 // - Client IPs: IPv4 (and IPv4-mapped IPv6) as a uint32; anything else in a side map created on
 //   first use. Terminate reasons likewise. Rare data never costs the common slot anything.
@@ -40,6 +41,30 @@ const KILLED = 3;
 const TERMINATED = 4;
 const STATE_NAMES: readonly SessionStateName[] = ['completed', 'active', 'idle', 'killed', 'terminated'];
 const STATE_CODES: Record<string, number> = { active: ACTIVE, idle: IDLE, killed: KILLED, terminated: TERMINATED };
+
+// One 48-byte record per slot in one buffer (array of structs): a request touches one or two
+// cache lines instead of one per field, which at 1M sessions is what lookup+update costs.
+//   byte 0 state u8 | 1 meta u8 | 2 upstream u16 | 4 started u32 | 8 last seen u32 | 12 requests u32
+//   16 flags u32 | 20 IPv4 u32 | 24 rate window u16 | 26 this window u16 | 28 last window u16 | 30 spare
+//   32 bytes in f64 | 40 bytes out f64 (f64: exact to 2^53)
+const SLOT = 48;
+const SLOT_U16 = SLOT / 2;
+const SLOT_U32 = SLOT / 4;
+const SLOT_F64 = SLOT / 8;
+// field offsets, in units of the view that reads them
+const F_STATE = 0; // u8
+const F_META = 1; // u8
+const F_UPSTREAM = 1; // u16
+const F_STARTED = 1; // u32
+const F_LAST_SEEN = 2; // u32
+const F_REQUESTS = 3; // u32 (the free-list link while the slot is free)
+const F_FLAGS = 4; // u32
+const F_IPV4 = 5; // u32
+const F_RATE_WINDOW = 12; // u16
+const F_RATE_NOW = 13; // u16
+const F_RATE_LAST = 14; // u16
+const F_BYTES_IN = 4; // f64
+const F_BYTES_OUT = 5; // f64
 
 const NO_UPSTREAM = 0xffff;
 // meta bits
@@ -76,19 +101,11 @@ export class SessionTable implements SessionControl {
   private cap: number;
   private hwm = 0; // slots [0, hwm) have been used at least once
   private freeHead = -1;
-  private st: Uint8Array;
-  private meta: Uint8Array;
-  private up: Uint16Array;
-  private t0: Uint32Array;
-  private t1: Uint32Array;
-  private req: Uint32Array;
-  private flg: Uint32Array;
-  private ip4: Uint32Array;
-  private bin: Float64Array;
-  private bout: Float64Array;
-  private rwin: Uint16Array;
-  private rcur: Uint16Array;
-  private rprev: Uint16Array;
+  // four views of one buffer; see SLOT for the record layout
+  private u8!: Uint8Array;
+  private u16!: Uint16Array;
+  private u32!: Uint32Array;
+  private f64!: Float64Array;
   private ids: string[];
   private readonly index = new Map<string, number>();
   private ipOther: Map<number, string> | undefined;
@@ -120,19 +137,7 @@ export class SessionTable implements SessionControl {
     this.sweepMs = opts.sweepIntervalMs ?? Math.min(5_000, Math.max(250, Math.floor(opts.idleTimeoutMs / 4)));
     const cap = Math.max(16, opts.initialCapacity ?? 1024);
     this.cap = cap;
-    this.st = new Uint8Array(cap);
-    this.meta = new Uint8Array(cap);
-    this.up = new Uint16Array(cap);
-    this.t0 = new Uint32Array(cap);
-    this.t1 = new Uint32Array(cap);
-    this.req = new Uint32Array(cap);
-    this.flg = new Uint32Array(cap);
-    this.ip4 = new Uint32Array(cap);
-    this.bin = new Float64Array(cap);
-    this.bout = new Float64Array(cap);
-    this.rwin = new Uint16Array(cap);
-    this.rcur = new Uint16Array(cap);
-    this.rprev = new Uint16Array(cap);
+    this.setBuffer(new ArrayBuffer(cap * SLOT));
     this.ids = new Array<string>(cap).fill('');
     this.clockS = toS(this.now());
   }
@@ -146,37 +151,37 @@ export class SessionTable implements SessionControl {
     if (slot === undefined) {
       if (this.live() >= this.max) return -1;
       slot = this.alloc(id, ACTIVE, nowS);
-      this.meta[slot] = COUNTED;
+      this.u8[slot * SLOT + F_META] = COUNTED;
       this.setIp(slot, clientIp);
       this.totalSeen++;
       if (this.bus) this.emit('started', id, nowMs);
     } else {
-      if (this.st[slot] === IDLE) this.setState(slot, ACTIVE);
-      if ((this.meta[slot] & COUNTED) === 0) {
+      if (this.u8[slot * SLOT + F_STATE] === IDLE) this.setState(slot, ACTIVE);
+      if ((this.u8[slot * SLOT + F_META] & COUNTED) === 0) {
         // killed in advance, and now the session really shows up
-        this.meta[slot] |= COUNTED;
+        this.u8[slot * SLOT + F_META] |= COUNTED;
         this.totalSeen++;
         if (this.ipOf(slot) === null) this.setIp(slot, clientIp);
       }
       const w = (Math.floor(nowS / RATE_WINDOW_S)) & U16_MAX;
-      const last = this.rwin[slot];
+      const last = this.u16[slot * SLOT_U16 + F_RATE_WINDOW];
       if (last === w) {
-        if (this.rcur[slot] < U16_MAX) this.rcur[slot]++;
+        if (this.u16[slot * SLOT_U16 + F_RATE_NOW] < U16_MAX) this.u16[slot * SLOT_U16 + F_RATE_NOW]++;
       } else {
-        this.rprev[slot] = last === ((w - 1) & U16_MAX) ? this.rcur[slot] : 0;
-        this.rcur[slot] = 1;
-        this.rwin[slot] = w;
+        this.u16[slot * SLOT_U16 + F_RATE_LAST] = last === ((w - 1) & U16_MAX) ? this.u16[slot * SLOT_U16 + F_RATE_NOW] : 0;
+        this.u16[slot * SLOT_U16 + F_RATE_NOW] = 1;
+        this.u16[slot * SLOT_U16 + F_RATE_WINDOW] = w;
       }
     }
-    this.t1[slot] = nowS;
-    if (this.req[slot] < 0xffffffff) this.req[slot]++;
-    if (upstream >= 0 && upstream < NO_UPSTREAM) this.up[slot] = upstream;
-    this.bin[slot] += bytesIn;
+    this.u32[slot * SLOT_U32 + F_LAST_SEEN] = nowS;
+    if (this.u32[slot * SLOT_U32 + F_REQUESTS] < 0xffffffff) this.u32[slot * SLOT_U32 + F_REQUESTS]++;
+    if (upstream >= 0 && upstream < NO_UPSTREAM) this.u16[slot * SLOT_U16 + F_UPSTREAM] = upstream;
+    this.f64[slot * SLOT_F64 + F_BYTES_IN] += bytesIn;
     return slot;
   }
 
   refusal(slot: number): EndReason | null {
-    const s = this.st[slot];
+    const s = this.u8[slot * SLOT + F_STATE];
     if (s === KILLED) return 'session_killed';
     if (s === TERMINATED) return 'session_terminated';
     return null;
@@ -185,17 +190,17 @@ export class SessionTable implements SessionControl {
   // Byte counters also refresh last-seen (with the clock of the last resolve/sweep, no Date.now
   // per chunk) so that a long stream keeps its session from going idle under it.
   addBytesIn(slot: number, n: number): void {
-    this.bin[slot] += n;
-    this.t1[slot] = this.clockS;
+    this.f64[slot * SLOT_F64 + F_BYTES_IN] += n;
+    this.u32[slot * SLOT_U32 + F_LAST_SEEN] = this.clockS;
   }
 
   addBytesOut(slot: number, n: number): void {
-    this.bout[slot] += n;
-    this.t1[slot] = this.clockS;
+    this.f64[slot * SLOT_F64 + F_BYTES_OUT] += n;
+    this.u32[slot * SLOT_U32 + F_LAST_SEEN] = this.clockS;
   }
 
   addFlag(slot: number): void {
-    if (this.flg[slot] < 0xffffffff) this.flg[slot]++;
+    if (this.u32[slot * SLOT_U32 + F_FLAGS] < 0xffffffff) this.u32[slot * SLOT_U32 + F_FLAGS]++;
   }
 
   idOf(slot: number): string {
@@ -204,29 +209,29 @@ export class SessionTable implements SessionControl {
 
   /** The session's upstream index, or -1 (for `sticky` balancing). */
   upstreamOf(slot: number): number {
-    const u = this.up[slot];
+    const u = this.u16[slot * SLOT_U16 + F_UPSTREAM];
     return u === NO_UPSTREAM ? -1 : u;
   }
 
   setUpstream(slot: number, upstream: number): void {
-    this.up[slot] = upstream >= 0 && upstream < NO_UPSTREAM ? upstream : NO_UPSTREAM;
+    this.u16[slot * SLOT_U16 + F_UPSTREAM] = upstream >= 0 && upstream < NO_UPSTREAM ? upstream : NO_UPSTREAM;
   }
 
   /** Requests in the last minute, estimated from the two window counters. */
   recentRequests(slot: number, nowMs: number): number {
     const nowS = toS(nowMs);
     const w = Math.floor(nowS / RATE_WINDOW_S) & U16_MAX;
-    const last = this.rwin[slot];
+    const last = this.u16[slot * SLOT_U16 + F_RATE_WINDOW];
     const frac = (nowS % RATE_WINDOW_S) / RATE_WINDOW_S;
-    if (last === w) return this.rcur[slot] + this.rprev[slot] * (1 - frac);
-    if (last === ((w - 1) & U16_MAX)) return this.rcur[slot] * (1 - frac);
+    if (last === w) return this.u16[slot * SLOT_U16 + F_RATE_NOW] + this.u16[slot * SLOT_U16 + F_RATE_LAST] * (1 - frac);
+    if (last === ((w - 1) & U16_MAX)) return this.u16[slot * SLOT_U16 + F_RATE_NOW] * (1 - frac);
     return 0;
   }
 
   // ---- operator and policy actions ----------------------------------------------------------
 
   terminate(slot: number, reason: string): void {
-    const s = this.st[slot];
+    const s = this.u8[slot * SLOT + F_STATE];
     if (s === FREE || s === TERMINATED || s === KILLED) return;
     this.setState(slot, TERMINATED);
     this.setReason(slot, reason);
@@ -241,7 +246,7 @@ export class SessionTable implements SessionControl {
     let slot = this.index.get(id);
     if (slot === undefined) {
       slot = this.alloc(id, KILLED, toS(nowMs));
-    } else if (this.st[slot] === KILLED) {
+    } else if (this.u8[slot * SLOT + F_STATE] === KILLED) {
       return this.view(slot);
     } else {
       this.setState(slot, KILLED);
@@ -260,7 +265,7 @@ export class SessionTable implements SessionControl {
     assertId(id);
     const slot = this.index.get(id);
     if (slot === undefined) return this.phantom(id);
-    const s = this.st[slot];
+    const s = this.u8[slot * SLOT + F_STATE];
     if (s === KILLED || s === TERMINATED) {
       this.setState(slot, ACTIVE);
       this.reasons?.delete(slot);
@@ -279,7 +284,7 @@ export class SessionTable implements SessionControl {
       const slot = this.index.get(e.id);
       if (slot === undefined) {
         this.alloc(e.id, KILLED, at);
-      } else if (this.st[slot] !== KILLED) {
+      } else if (this.u8[slot * SLOT + F_STATE] !== KILLED) {
         this.setState(slot, KILLED);
       }
       n++;
@@ -304,7 +309,7 @@ export class SessionTable implements SessionControl {
   }
 
   stateOf(slot: number): SessionStateName {
-    return STATE_NAMES[this.st[slot]];
+    return STATE_NAMES[this.u8[slot * SLOT + F_STATE]];
   }
 
   list(q: SessionListQuery): SessionPage {
@@ -315,14 +320,14 @@ export class SessionTable implements SessionControl {
     if (want === FREE) return { sessions, next_cursor: null }; // completed sessions live in storage
     let i = from;
     for (; i < this.hwm && sessions.length < q.limit; i++) {
-      const s = this.st[i];
+      const s = this.u8[i * SLOT + F_STATE];
       if (s === FREE || (want !== -1 && s !== want)) continue;
       sessions.push(this.view(i));
     }
     // a next page exists if any matching slot remains after i
     let more = false;
     for (let j = i; j < this.hwm; j++) {
-      const s = this.st[j];
+      const s = this.u8[j * SLOT + F_STATE];
       if (s !== FREE && (want === -1 || s === want)) { more = true; break; }
     }
     return { sessions, next_cursor: more ? encodeCursor(i) : null };
@@ -353,11 +358,7 @@ export class SessionTable implements SessionControl {
    * side maps. 64-bit pointers, as in Node's official builds (no pointer compression).
    */
   bytes(): number {
-    const arrays =
-      this.st.byteLength + this.meta.byteLength + this.up.byteLength + this.t0.byteLength +
-      this.t1.byteLength + this.req.byteLength + this.flg.byteLength + this.ip4.byteLength +
-      this.bin.byteLength + this.bout.byteLength + this.rwin.byteLength + this.rcur.byteLength +
-      this.rprev.byteLength;
+    const arrays = this.u8.byteLength;
     const idArray = 16 + this.ids.length * 8;
     let side = this.sideBytes;
     if (this.ipOther) side += mapBytes(this.ipOther.size);
@@ -384,9 +385,9 @@ export class SessionTable implements SessionControl {
     let idled = 0;
     let completed = 0;
     for (let i = 0; i < this.hwm; i++) {
-      const s = this.st[i];
+      const s = this.u8[i * SLOT + F_STATE];
       if (s !== ACTIVE && s !== IDLE) continue;
-      const silent = nowS - this.t1[i];
+      const silent = nowS - this.u32[i * SLOT_U32 + F_LAST_SEEN];
       if (s === ACTIVE && silent >= idleS) {
         this.setState(i, IDLE);
         idled++;
@@ -405,12 +406,12 @@ export class SessionTable implements SessionControl {
     if (n <= 0 || this.counts[IDLE] === 0) return 0;
     const idle = new Uint32Array(this.counts[IDLE]);
     let k = 0;
-    for (let i = 0; i < this.hwm && k < idle.length; i++) if (this.st[i] === IDLE) idle[k++] = this.t1[i];
+    for (let i = 0; i < this.hwm && k < idle.length; i++) if (this.u8[i * SLOT + F_STATE] === IDLE) idle[k++] = this.u32[i * SLOT_U32 + F_LAST_SEEN];
     idle.sort();
     const threshold = idle[Math.min(n, k) - 1];
     let freed = 0;
     for (let i = 0; i < this.hwm && freed < n; i++) {
-      if (this.st[i] === IDLE && this.t1[i] <= threshold) {
+      if (this.u8[i * SLOT + F_STATE] === IDLE && this.u32[i * SLOT_U32 + F_LAST_SEEN] <= threshold) {
         this.complete(i, nowMs, 'evicted');
         freed++;
       }
@@ -440,7 +441,7 @@ export class SessionTable implements SessionControl {
     let slot: number;
     if (this.freeHead >= 0) {
       slot = this.freeHead;
-      this.freeHead = this.req[slot] - 1;
+      this.freeHead = this.u32[slot * SLOT_U32 + F_REQUESTS] - 1;
     } else {
       if (this.hwm === this.cap) this.grow();
       slot = this.hwm++;
@@ -449,20 +450,20 @@ export class SessionTable implements SessionControl {
     this.ids[slot] = flat;
     this.index.set(flat, slot);
     this.idBytes += stringBytes(flat.length);
-    this.st[slot] = state;
+    this.u8[slot * SLOT + F_STATE] = state;
     this.counts[state]++;
-    this.meta[slot] = 0;
-    this.up[slot] = NO_UPSTREAM;
-    this.t0[slot] = nowS;
-    this.t1[slot] = nowS;
-    this.req[slot] = 0;
-    this.flg[slot] = 0;
-    this.ip4[slot] = 0;
-    this.bin[slot] = 0;
-    this.bout[slot] = 0;
-    this.rwin[slot] = Math.floor(nowS / RATE_WINDOW_S) & U16_MAX;
-    this.rcur[slot] = state === ACTIVE ? 1 : 0;
-    this.rprev[slot] = 0;
+    this.u8[slot * SLOT + F_META] = 0;
+    this.u16[slot * SLOT_U16 + F_UPSTREAM] = NO_UPSTREAM;
+    this.u32[slot * SLOT_U32 + F_STARTED] = nowS;
+    this.u32[slot * SLOT_U32 + F_LAST_SEEN] = nowS;
+    this.u32[slot * SLOT_U32 + F_REQUESTS] = 0;
+    this.u32[slot * SLOT_U32 + F_FLAGS] = 0;
+    this.u32[slot * SLOT_U32 + F_IPV4] = 0;
+    this.f64[slot * SLOT_F64 + F_BYTES_IN] = 0;
+    this.f64[slot * SLOT_F64 + F_BYTES_OUT] = 0;
+    this.u16[slot * SLOT_U16 + F_RATE_WINDOW] = Math.floor(nowS / RATE_WINDOW_S) & U16_MAX;
+    this.u16[slot * SLOT_U16 + F_RATE_NOW] = state === ACTIVE ? 1 : 0;
+    this.u16[slot * SLOT_U16 + F_RATE_LAST] = 0;
     return slot;
   }
 
@@ -481,23 +482,23 @@ export class SessionTable implements SessionControl {
     this.index.delete(id);
     this.idBytes -= stringBytes(id.length);
     this.ids[slot] = '';
-    if (this.meta[slot] & IP_OTHER) {
+    if (this.u8[slot * SLOT + F_META] & IP_OTHER) {
       const ip = this.ipOther!.get(slot);
       if (ip !== undefined) this.sideBytes -= stringBytes(ip.length);
       this.ipOther!.delete(slot);
     }
     this.reasons?.delete(slot);
-    this.counts[this.st[slot]]--;
-    this.st[slot] = FREE;
-    this.meta[slot] = 0;
-    this.req[slot] = this.freeHead + 1;
+    this.counts[this.u8[slot * SLOT + F_STATE]]--;
+    this.u8[slot * SLOT + F_STATE] = FREE;
+    this.u8[slot * SLOT + F_META] = 0;
+    this.u32[slot * SLOT_U32 + F_REQUESTS] = this.freeHead + 1;
     this.freeHead = slot;
   }
 
   private setState(slot: number, state: number): void {
-    this.counts[this.st[slot]]--;
+    this.counts[this.u8[slot * SLOT + F_STATE]]--;
     this.counts[state]++;
-    this.st[slot] = state;
+    this.u8[slot * SLOT + F_STATE] = state;
   }
 
   private setReason(slot: number, reason: string): void {
@@ -514,20 +515,20 @@ export class SessionTable implements SessionControl {
     }
     const n = parseIpv4(v4);
     if (n >= 0) {
-      this.ip4[slot] = n;
-      this.meta[slot] |= IP_V4 | mapped;
+      this.u32[slot * SLOT_U32 + F_IPV4] = n;
+      this.u8[slot * SLOT + F_META] |= IP_V4 | mapped;
       return;
     }
     const flat = flatten(ip);
     (this.ipOther ??= new Map()).set(slot, flat);
     this.sideBytes += stringBytes(flat.length);
-    this.meta[slot] |= IP_OTHER;
+    this.u8[slot * SLOT + F_META] |= IP_OTHER;
   }
 
   private ipOf(slot: number): string | null {
-    const m = this.meta[slot];
+    const m = this.u8[slot * SLOT + F_META];
     if (m & IP_V4) {
-      const n = this.ip4[slot];
+      const n = this.u32[slot * SLOT_U32 + F_IPV4];
       const s = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
       return m & IP_MAPPED ? '::ffff:' + s : s;
     }
@@ -536,18 +537,18 @@ export class SessionTable implements SessionControl {
   }
 
   private view(slot: number): SessionView {
-    const u = this.up[slot];
+    const u = this.u16[slot * SLOT_U16 + F_UPSTREAM];
     const v: SessionView = {
       id: this.ids[slot],
-      state: STATE_NAMES[this.st[slot]],
+      state: STATE_NAMES[this.u8[slot * SLOT + F_STATE]],
       upstream: u === NO_UPSTREAM ? null : (this.upstreams[u] ?? null),
       client_ip: this.ipOf(slot),
-      started_at: new Date((this.t0[slot] + EPOCH_S) * 1000).toISOString(),
-      last_seen_at: new Date((this.t1[slot] + EPOCH_S) * 1000).toISOString(),
-      requests: this.req[slot],
-      bytes_in: this.bin[slot],
-      bytes_out: this.bout[slot],
-      flags: this.flg[slot],
+      started_at: new Date((this.u32[slot * SLOT_U32 + F_STARTED] + EPOCH_S) * 1000).toISOString(),
+      last_seen_at: new Date((this.u32[slot * SLOT_U32 + F_LAST_SEEN] + EPOCH_S) * 1000).toISOString(),
+      requests: this.u32[slot * SLOT_U32 + F_REQUESTS],
+      bytes_in: this.f64[slot * SLOT_F64 + F_BYTES_IN],
+      bytes_out: this.f64[slot * SLOT_F64 + F_BYTES_OUT],
+      flags: this.u32[slot * SLOT_U32 + F_FLAGS],
     };
     const r = this.reasons?.get(slot);
     if (r !== undefined) v.reason = r;
@@ -560,18 +561,18 @@ export class SessionTable implements SessionControl {
   }
 
   private summary(slot: number): SessionSummary {
-    const u = this.up[slot];
+    const u = this.u16[slot * SLOT_U16 + F_UPSTREAM];
     return {
       id: this.ids[slot],
       state: 'completed',
       upstream: u === NO_UPSTREAM ? null : (this.upstreams[u] ?? null),
       client_ip: this.ipOf(slot),
-      started_at: (this.t0[slot] + EPOCH_S) * 1000,
-      last_seen_at: (this.t1[slot] + EPOCH_S) * 1000,
-      requests: this.req[slot],
-      bytes_in: this.bin[slot],
-      bytes_out: this.bout[slot],
-      flags: this.flg[slot],
+      started_at: (this.u32[slot * SLOT_U32 + F_STARTED] + EPOCH_S) * 1000,
+      last_seen_at: (this.u32[slot * SLOT_U32 + F_LAST_SEEN] + EPOCH_S) * 1000,
+      requests: this.u32[slot * SLOT_U32 + F_REQUESTS],
+      bytes_in: this.f64[slot * SLOT_F64 + F_BYTES_IN],
+      bytes_out: this.f64[slot * SLOT_F64 + F_BYTES_OUT],
+      flags: this.u32[slot * SLOT_U32 + F_FLAGS],
     };
   }
 
@@ -591,21 +592,18 @@ export class SessionTable implements SessionControl {
     }
   }
 
+  private setBuffer(buf: ArrayBuffer): void {
+    this.u8 = new Uint8Array(buf);
+    this.u16 = new Uint16Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.f64 = new Float64Array(buf);
+  }
+
   private grow(): void {
     const cap = this.cap * 2;
-    this.st = growU8(this.st, cap);
-    this.meta = growU8(this.meta, cap);
-    this.up = growU16(this.up, cap);
-    this.t0 = growU32(this.t0, cap);
-    this.t1 = growU32(this.t1, cap);
-    this.req = growU32(this.req, cap);
-    this.flg = growU32(this.flg, cap);
-    this.ip4 = growU32(this.ip4, cap);
-    this.bin = growF64(this.bin, cap);
-    this.bout = growF64(this.bout, cap);
-    this.rwin = growU16(this.rwin, cap);
-    this.rcur = growU16(this.rcur, cap);
-    this.rprev = growU16(this.rprev, cap);
+    const old = this.u8;
+    this.setBuffer(new ArrayBuffer(cap * SLOT));
+    this.u8.set(old);
     const ids = new Array<string>(cap).fill('');
     for (let i = 0; i < this.hwm; i++) ids[i] = this.ids[i];
     this.ids = ids;
@@ -632,7 +630,3 @@ function decodeCursor(c: string): number {
   return parseInt(c.slice(1), 36);
 }
 
-function growU8(a: Uint8Array, cap: number): Uint8Array { const b = new Uint8Array(cap); b.set(a); return b; }
-function growU16(a: Uint16Array, cap: number): Uint16Array { const b = new Uint16Array(cap); b.set(a); return b; }
-function growU32(a: Uint32Array, cap: number): Uint32Array { const b = new Uint32Array(cap); b.set(a); return b; }
-function growF64(a: Float64Array, cap: number): Float64Array { const b = new Float64Array(cap); b.set(a); return b; }

@@ -88,6 +88,9 @@ describe('SessionTable basics', () => {
     for (let i = 0; i < 40; i++) slots.add(table.resolve(`s${i}`, '', 0, 0, T0));
     expect(slots.size).toBe(40);
     expect(table.capacity()).toBe(64);
+    // records written before growth survive it
+    expect(table.get('s0')).toMatchObject({ id: 's0', state: 'active', requests: 1, upstream: 'http://a' });
+    expect(table.get('s39')).toMatchObject({ id: 's39', state: 'active', requests: 1 });
     clock.now = T0 + 3000;
     expect(table.sweep(clock.now)).toEqual({ idled: 40, completed: 40 });
     expect(table.size()).toBe(0);
