@@ -105,11 +105,25 @@ export function identify(
   userAgent: string,
   nowMs: number,
 ): IdentityResult {
+  const fromBody = sessionIdFromJson(json);
+  return identifyScanned(header, fromBody !== undefined && ID_RE.test(fromBody) ? fromBody : undefined, clientIp, userAgent, nowMs);
+}
+
+/**
+ * The same rule when the body was not parsed but scanned (BodyIdScanner.result(): an already
+ * valid ID or undefined), or when there is no body.
+ */
+export function identifyScanned(
+  header: string | string[] | undefined,
+  bodyId: string | undefined,
+  clientIp: string,
+  userAgent: string,
+  nowMs: number,
+): IdentityResult {
   if (header !== undefined) {
     if (typeof header === 'string' && ID_RE.test(header)) return { ok: true, id: header, source: 'header' };
     return { ok: false, code: 'invalid_session_id', message: 'X-Session-ID must be 1-128 characters of A-Z a-z 0-9 . _ : -' };
   }
-  const fromBody = sessionIdFromJson(json);
-  if (fromBody !== undefined && ID_RE.test(fromBody)) return { ok: true, id: fromBody, source: 'body' };
+  if (bodyId !== undefined) return { ok: true, id: bodyId, source: 'body' };
   return { ok: true, id: derivedSessionId(clientIp, userAgent, nowMs), source: 'derived' };
 }

@@ -70,3 +70,14 @@ describe('identify', () => {
     expect(r).toEqual({ ok: true, id: derivedSessionId('1.2.3.4', 'ua', t), source: 'derived' });
   });
 });
+
+describe('identifyScanned', () => {
+  it('applies the same order to a scanned body ID', async () => {
+    const { identifyScanned } = await import('../../src/sessions/identity.js');
+    const t = 1_800_000_000_000;
+    expect(identifyScanned('h', 'b', '', '', t)).toMatchObject({ id: 'h', source: 'header' });
+    expect(identifyScanned(undefined, 'b', '', '', t)).toMatchObject({ id: 'b', source: 'body' });
+    expect(identifyScanned(undefined, undefined, '1.1.1.1', 'ua', t)).toMatchObject({ id: derivedSessionId('1.1.1.1', 'ua', t), source: 'derived' });
+    expect(identifyScanned('bad id', 'b', '', '', t).ok).toBe(false);
+  });
+});
