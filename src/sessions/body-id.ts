@@ -3,9 +3,8 @@
 // after `messages`, so the whole body has to be seen, but only as bytes: no tree, no strings
 // other than the ID itself, nothing kept between chunks but a few counters.
 //
-// Semantics match identify() over JSON.parse: a string `user` is the candidate (valid or not);
-// else a string `metadata.user_id`; the last of duplicate keys wins; a candidate that is not a
-// valid session ID gives no ID (the caller derives one). Differences, all towards "no ID":
+// Semantics match sessionIdFromJson() over JSON.parse: a valid `user`, else a valid
+// `metadata.user_id`; the last of duplicate keys wins. Differences, all towards "no ID":
 // a value or key written with backslash escapes is not decoded and counts as invalid, and the
 // body must be a complete top-level object (a body that never closes gives no ID). The scanner
 // does not validate the rest of the JSON; it is not a parser.
@@ -126,8 +125,7 @@ export class BodyIdScanner {
   /** The body's valid session ID, or undefined (none, invalid, not a JSON object, incomplete). */
   result(): string | undefined {
     if (!this.closed) return undefined;
-    const candidate = this.user !== undefined ? this.user : this.metaUser;
-    return candidate ?? undefined;
+    return this.user ?? this.metaUser ?? undefined;
   }
 
   private finish(closed: boolean): boolean {

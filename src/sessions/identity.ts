@@ -3,8 +3,8 @@
 //
 // A malformed header is the client's explicit mistake and gets 400. A body `user` that is not a
 // valid ID (an e-mail address, a long opaque string) is not: OpenAI lets clients put anything
-// there, so rejecting it would break working SDK calls. Such a body value is ignored and the
-// request falls back to the derived ID.
+// there, so rejecting it would break working SDK calls. Such a value is skipped: the Anthropic
+// `metadata.user_id` is tried next, and failing that the request gets the derived ID.
 
 const ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -13,15 +13,15 @@ export function validSessionId(s: unknown): s is string {
   return typeof s === 'string' && ID_RE.test(s);
 }
 
-/** The session ID a parsed JSON request body names, or undefined. Not validated: see validSessionId. */
+/** The valid session ID a parsed JSON request body names (`user`, else `metadata.user_id`), or undefined. */
 export function sessionIdFromJson(json: unknown): string | undefined {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
   const o = json as Record<string, unknown>;
-  if (typeof o.user === 'string') return o.user;
+  if (typeof o.user === 'string' && ID_RE.test(o.user)) return o.user;
   const md = o.metadata;
   if (md !== null && typeof md === 'object' && !Array.isArray(md)) {
     const uid = (md as Record<string, unknown>).user_id;
-    if (typeof uid === 'string') return uid;
+    if (typeof uid === 'string' && ID_RE.test(uid)) return uid;
   }
   return undefined;
 }
@@ -105,8 +105,7 @@ export function identify(
   userAgent: string,
   nowMs: number,
 ): IdentityResult {
-  const fromBody = sessionIdFromJson(json);
-  return identifyScanned(header, fromBody !== undefined && ID_RE.test(fromBody) ? fromBody : undefined, clientIp, userAgent, nowMs);
+  return identifyScanned(header, sessionIdFromJson(json), clientIp, userAgent, nowMs);
 }
 
 /**

@@ -22,6 +22,11 @@ describe('sessionIdFromJson', () => {
     expect(sessionIdFromJson({ metadata: { user_id: 'anth-2' } })).toBe('anth-2');
     expect(sessionIdFromJson({ user: 'a', metadata: { user_id: 'b' } })).toBe('a');
   });
+  it('skips a body user that is not a valid ID (then metadata.user_id, then nothing)', () => {
+    expect(sessionIdFromJson({ user: 'someone@example.com', metadata: { user_id: 'anth-1' } })).toBe('anth-1');
+    expect(sessionIdFromJson({ user: 'someone@example.com' })).toBeUndefined();
+    expect(sessionIdFromJson({ user: '', metadata: { user_id: 'x'.repeat(129) } })).toBeUndefined();
+  });
   it('ignores non-strings and non-objects', () => {
     expect(sessionIdFromJson({ user: 5 })).toBeUndefined();
     expect(sessionIdFromJson({ metadata: 'x' })).toBeUndefined();
