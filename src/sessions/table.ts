@@ -45,7 +45,8 @@ const STATE_CODES: Record<string, number> = { active: ACTIVE, idle: IDLE, killed
 // One 48-byte record per slot in one buffer (array of structs): a request touches one or two
 // cache lines instead of one per field, which at 1M sessions is what lookup+update costs.
 //   byte 0 state u8 | 1 meta u8 | 2 upstream u16 | 4 started u32 | 8 last seen u32 | 12 requests u32
-//   16 flags u32 | 20 IPv4 u32 | 24 rate window u16 | 26 this window u16 | 28 last window u16 | 30 spare
+//   16 flags u32 | 20 IPv4 u32 | 24 rate window u16 | 26 this window u16 | 28 last window u16
+//   30 in-flight u16
 //   32 bytes in f64 | 40 bytes out f64 (f64: exact to 2^53)
 const SLOT = 48;
 const SLOT_U16 = SLOT / 2;
@@ -63,6 +64,7 @@ const F_IPV4 = 5; // u32
 const F_RATE_WINDOW = 12; // u16
 const F_RATE_NOW = 13; // u16
 const F_RATE_LAST = 14; // u16
+const F_INFLIGHT = 15; // u16: requests holding the slot (hold/release)
 const F_BYTES_IN = 4; // f64
 const F_BYTES_OUT = 5; // f64
 
@@ -228,6 +230,22 @@ export class SessionTable implements SessionControl {
     return 0;
   }
 
+  /**
+   * Marks a request of this session in flight until release(): sweep and evictIdle leave the slot
+   * alone meanwhile, so a stream longer than idle_timeout + complete_after never finds its slot
+   * freed and given to another session. Call once per request after resolve(), release once at its end.
+   */
+  hold(slot: number): void {
+    const i = slot * SLOT_U16 + F_INFLIGHT;
+    if (this.u16[i] < U16_MAX) this.u16[i]++;
+  }
+
+  release(slot: number): void {
+    const i = slot * SLOT_U16 + F_INFLIGHT;
+    if (this.u16[i] > 0) this.u16[i]--;
+    this.u32[slot * SLOT_U32 + F_LAST_SEEN] = this.clockS;
+  }
+
   // ---- operator and policy actions ----------------------------------------------------------
 
   terminate(slot: number, reason: string): void {
@@ -387,6 +405,7 @@ export class SessionTable implements SessionControl {
     for (let i = 0; i < this.hwm; i++) {
       const s = this.u8[i * SLOT + F_STATE];
       if (s !== ACTIVE && s !== IDLE) continue;
+      if (this.u16[i * SLOT_U16 + F_INFLIGHT] !== 0) continue; // a long request is still running
       const silent = nowS - this.u32[i * SLOT_U32 + F_LAST_SEEN];
       if (s === ACTIVE && silent >= idleS) {
         this.setState(i, IDLE);
@@ -464,6 +483,7 @@ export class SessionTable implements SessionControl {
     this.u16[slot * SLOT_U16 + F_RATE_WINDOW] = Math.floor(nowS / RATE_WINDOW_S) & U16_MAX;
     this.u16[slot * SLOT_U16 + F_RATE_NOW] = state === ACTIVE ? 1 : 0;
     this.u16[slot * SLOT_U16 + F_RATE_LAST] = 0;
+    this.u16[slot * SLOT_U16 + F_INFLIGHT] = 0;
     return slot;
   }
 

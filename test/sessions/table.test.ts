@@ -177,6 +177,20 @@ describe('lifecycle', () => {
     expect(table.get('stream')!.state).toBe('active');
   });
 
+  it('a held slot (request in flight) is never swept or reused; release lets it age again', () => {
+    const { table } = make({ idle: 1000, complete: 1000 });
+    const s = table.resolve('long', '', 0, 0, T0);
+    table.hold(s);
+    expect(table.sweep(T0 + 3_600_000)).toEqual({ idled: 0, completed: 0 });
+    expect(table.get('long')!.state).toBe('active');
+    expect(table.resolve('other', '', 0, 0, T0 + 3_600_000)).not.toBe(s);
+    table.release(s); // stamps last-seen with the table clock (the last sweep's time)
+    expect(table.get('long')!.last_seen_at).toBe(new Date(T0 + 3_600_000).toISOString());
+    table.release(s); // extra releases are harmless
+    expect(table.sweep(T0 + 3_602_000)).toEqual({ idled: 2, completed: 2 }); // 'long' and 'other'
+    expect(table.get('long')).toBeUndefined();
+  });
+
   it('evictIdle frees the least recently seen idle sessions first', () => {
     const { table, events } = make({ idle: 1000, complete: 3_600_000 });
     for (let i = 0; i < 5; i++) table.resolve(`e${i}`, '', 0, 0, T0 + i * 1000);
