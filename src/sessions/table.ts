@@ -76,6 +76,8 @@ const IP_OTHER = 4; // in the ipOther side map
 const COUNTED = 8; // created by a request (counts in stats().total)
 
 const RATE_WINDOW_S = 60;
+// slots per step of a timer-driven sweep (~1ms of work per step)
+const SWEEP_CHUNK = 65_536;
 const U16_MAX = 0xffff;
 
 export interface SessionTableOptions {
@@ -128,6 +130,8 @@ export class SessionTable implements SessionControl {
   private readonly sweepMs: number;
   private readonly endListeners: Array<(slot: number, reason: EndReason) => void> = [];
   private timer: NodeJS.Timeout | undefined;
+  private passTimer: NodeJS.Immediate | undefined;
+  private passAt = -1; // next slot of a timer-driven sweep pass, -1 when none runs
 
   constructor(opts: SessionTableOptions) {
     this.upstreams = opts.upstreams;
@@ -396,13 +400,18 @@ export class SessionTable implements SessionControl {
    * more (slot freed, summary published). Both steps may happen in one pass. O(slots used).
    */
   sweep(nowMs: number): { idled: number; completed: number } {
+    return this.sweepRange(0, this.hwm, nowMs);
+  }
+
+  private sweepRange(from: number, to: number, nowMs: number): { idled: number; completed: number } {
     const nowS = toS(nowMs);
     this.clockS = nowS;
     const idleS = this.idleS;
     const doneS = this.idleS + this.completeS;
     let idled = 0;
     let completed = 0;
-    for (let i = 0; i < this.hwm; i++) {
+    const end = Math.min(to, this.hwm);
+    for (let i = from; i < end; i++) {
       const s = this.u8[i * SLOT + F_STATE];
       if (s !== ACTIVE && s !== IDLE) continue;
       if (this.u16[i * SLOT_U16 + F_INFLIGHT] !== 0) continue; // a long request is still running
@@ -438,15 +447,42 @@ export class SessionTable implements SessionControl {
     return freed;
   }
 
+  /**
+   * Sweeps every sweep interval on an unref-ed timer. A pass goes SWEEP_CHUNK slots at a time with
+   * setImmediate in between, so a million sessions never stall the event loop for one whole scan.
+   */
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.sweep(this.now()), this.sweepMs);
+    this.timer = setInterval(() => this.beginPass(), this.sweepMs);
     this.timer.unref();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.passTimer) clearImmediate(this.passTimer);
+    this.passTimer = undefined;
+    this.passAt = -1;
+  }
+
+  private beginPass(): void {
+    if (this.passAt >= 0) return; // the last pass is still going
+    this.passAt = 0;
+    this.passStep();
+  }
+
+  private passStep(): void {
+    this.passTimer = undefined;
+    const from = this.passAt;
+    if (from < 0) return;
+    this.sweepRange(from, from + SWEEP_CHUNK, this.now());
+    if (from + SWEEP_CHUNK >= this.hwm) {
+      this.passAt = -1;
+      return;
+    }
+    this.passAt = from + SWEEP_CHUNK;
+    this.passTimer = setImmediate(() => this.passStep());
+    this.passTimer.unref();
   }
 
   // ---- internals ------------------------------------------------------------------------------

@@ -208,6 +208,20 @@ describe('lifecycle', () => {
     expect(table.size()).toBe(1);
   });
 
+  it('the timer sweeps a large table in chunks across event-loop turns', async () => {
+    const t = new SessionTable({ upstreams: [], idleTimeoutMs: 1, completeAfterMs: 1, sweepIntervalMs: 10, initialCapacity: 1024 });
+    const old = Date.now() - 10_000;
+    for (let i = 0; i < 70_000; i++) t.resolve(`c${i}`, '', 0, 0, old);
+    let turns = 0;
+    const counter = setInterval(() => turns++, 0);
+    t.start();
+    for (let k = 0; k < 200 && t.size() > 0; k++) await new Promise((r) => setTimeout(r, 10));
+    clearInterval(counter);
+    t.stop();
+    expect(t.size()).toBe(0);
+    expect(turns).toBeGreaterThan(0);
+  });
+
   it('start() runs an unref-ed sweep timer; stop() ends it', async () => {
     const { table } = make();
     const real = new SessionTable({ upstreams: [], idleTimeoutMs: 1, completeAfterMs: 1, sweepIntervalMs: 20 });
