@@ -97,6 +97,8 @@ export interface SessionTableOptions {
 
 export interface KillEntry {
   id: string;
+  /** what storage kept: an operator's kill (default) or a rule's terminate */
+  state?: 'killed' | 'terminated';
   /** epoch ms of the kill; now when absent */
   at?: number;
 }
@@ -296,18 +298,22 @@ export class SessionTable implements SessionControl {
     return this.view(slot);
   }
 
-  /** Kills restored from storage at start: no events, no onEnd (nothing is in flight yet). */
+  /**
+   * Kills and terminates restored from storage at start (`store.loadKills()`): no events, no
+   * onEnd (nothing is in flight yet). Returns how many were taken.
+   */
   loadKills(entries: Iterable<KillEntry>): number {
     let n = 0;
     const nowMs = this.now();
     for (const e of entries) {
       if (!validSessionId(e.id)) continue;
+      const state = e.state === 'terminated' ? TERMINATED : KILLED;
       const at = toS(e.at ?? nowMs);
       const slot = this.index.get(e.id);
       if (slot === undefined) {
-        this.alloc(e.id, KILLED, at);
-      } else if (this.u8[slot * SLOT + F_STATE] !== KILLED) {
-        this.setState(slot, KILLED);
+        this.alloc(e.id, state, at);
+      } else if (this.u8[slot * SLOT + F_STATE] !== state) {
+        this.setState(slot, state);
       }
       n++;
     }

@@ -345,8 +345,10 @@ describe('kill, terminate, resume', () => {
   it('loadKills restores kills silently and skips bad IDs', () => {
     const { table, events } = make();
     table.resolve('live', '', 0, 0, T0);
-    const n = table.loadKills([{ id: 'old', at: T0 - 86_400_000 }, { id: 'live' }, { id: 'bad id' }]);
-    expect(n).toBe(2);
+    const n = table.loadKills([{ id: 'old', at: T0 - 86_400_000 }, { id: 'live' }, { id: 'bad id' }, { id: 'ruled', state: 'terminated' }]);
+    expect(n).toBe(3);
+    const ruled = table.slotOf('ruled');
+    expect(table.refusal(ruled)).toBe('session_terminated');
     expect(table.get('old')).toMatchObject({ state: 'killed', started_at: new Date(T0 - 86_400_000).toISOString() });
     expect(table.get('live')!.state).toBe('killed');
     expect(events.map((e) => e.type)).toEqual(['started']);

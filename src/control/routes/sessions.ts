@@ -3,10 +3,13 @@
 import type { Router, RouteContext } from '../router.js';
 import { sendError, sendJson } from '../reply.js';
 import { validSessionId } from '../../sessions/identity.js';
-import { BadCursorError, type SessionControl, type SessionStateName, type SessionView } from '../../sessions/types.js';
+import { BadCursorError, type SessionControl, type SessionStateName } from '../../sessions/types.js';
 
-/** Finds a session that is no longer in the table (completed, in storage). */
-export type EndedSessionLookup = (id: string) => SessionView | undefined | Promise<SessionView | undefined>;
+/**
+ * Finds a session that is no longer in the table (completed, in storage); answered as is.
+ * Storage's `store.session(id)` fits: its EndedSession is a SessionView plus ended_at and events.
+ */
+export type EndedSessionLookup = (id: string) => object | undefined | Promise<object | undefined>;
 
 export interface SessionRouteOptions {
   fallback?: EndedSessionLookup;
@@ -54,7 +57,7 @@ export function registerSessionRoutes(router: Router, table: SessionControl, opt
   router.get('/control/sessions/:id', async ({ res, params }) => {
     const id = params.id;
     if (!checkId(res, id)) return;
-    let view = table.get(id);
+    let view: object | undefined = table.get(id);
     if (view === undefined && fallback) view = await fallback(id);
     if (view === undefined) {
       sendError(res, 404, 'not_found', 'session_not_found', `no session ${id}`);
