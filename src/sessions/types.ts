@@ -15,6 +15,8 @@ export interface SessionView {
   flags: number;
   /** set in fleet mode: the instance holding this session's live streams */
   instance?: string;
+  /** for killed/terminated: who or which rule ended it ("operator", a rule name) */
+  reason?: string;
 }
 
 /** Why in-flight work of a session must end now. */
@@ -37,4 +39,42 @@ export interface SessionRegistry {
   get(id: string): SessionView | undefined;
   /** Called with the slot whenever a session is killed or terminated, so in-flight work can be aborted. */
   onEnd(fn: (slot: number, reason: EndReason) => void): void;
+}
+
+/** Query of GET /control/sessions. `cursor` is opaque: pass back what `next_cursor` gave. */
+export interface SessionListQuery {
+  state?: SessionStateName;
+  limit: number;
+  cursor?: string;
+}
+
+export interface SessionPage {
+  sessions: SessionView[];
+  next_cursor: string | null;
+}
+
+export interface SessionCounts {
+  /** sessions in state `active` now */
+  active: number;
+  /** sessions seen since start (created by a request; kills in advance and restored kills not counted) */
+  total: number;
+  /** sessions in state `killed` now (kills in advance included) */
+  killed: number;
+}
+
+/** Thrown by list() for a cursor that this table did not hand out. */
+export class BadCursorError extends Error {
+  readonly code = 'invalid_cursor';
+}
+
+/** What the control API reads: the registry plus listing, counting and memory accounting. */
+export interface SessionControl extends SessionRegistry {
+  list(q: SessionListQuery): SessionPage;
+  stats(): SessionCounts;
+  /** bytes the table holds by its own accounting (arrays, map entries, ID strings, side maps) */
+  bytes(): number;
+  /** bytes() / live sessions, 0 when there are none */
+  bytesPerSession(): number;
+  /** live sessions (every state but completed) */
+  size(): number;
 }
