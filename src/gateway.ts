@@ -10,7 +10,6 @@ import { EventBus } from './events.js';
 import type { Logger } from './log.js';
 import { Router } from './control/router.js';
 import { createControlServer } from './control/server.js';
-import { sendError, sendJson } from './control/reply.js';
 import { Metrics, registerMetricsRoute, type RejectionType } from './control/metrics.js';
 import { DASHBOARD_PUBLIC_PATHS, registerDashboardRoutes } from './control/routes/dashboard.js';
 import { registerDebugRoutes } from './control/routes/debug.js';
@@ -26,7 +25,10 @@ import { UpstreamSet } from './proxy/upstreams.js';
 import { createWsDeps } from './proxy/websocket/deps.js';
 import { WsRegistry } from './proxy/websocket/registry.js';
 import { handleUpgrade } from './proxy/websocket/relay.js';
-import { InterimSessions, derivedSessionId, sessionIdFromJson, validSessionId } from './sessions/interim.js';
+import { SessionTable } from './sessions/table.js';
+import { derivedSessionId, sessionIdFromJson, validSessionId } from './sessions/identity.js';
+import { registerSessionRoutes } from './control/routes/sessions.js';
+import { registerStatsRoutes } from './control/routes/stats.js';
 
 /** A start-up problem the CLI reports as one line and exit 2. */
 export class StartError extends Error {}
@@ -79,20 +81,24 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   const upstreams = new UpstreamSet(cfg, log);
   const metrics = new Metrics({ upstreams: upstreams.list.map((u) => u.name) });
   metrics.attachBus(bus);
-  const sessions = new InterimSessions(upstreams.list.map((u) => u.name), bus);
+  const sessions = new SessionTable({
+    upstreams: upstreams.list.map((u) => u.name),
+    idleTimeoutMs: cfg.sessions.idle_timeout,
+    completeAfterMs: cfg.sessions.complete_after,
+    max: cfg.sessions.max,
+    bus,
+  });
   const inflight = new Inflight();
-  const wsRegistry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout });
+  const wsRegistry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout, sessions });
   // A kill or a terminate ends every HTTP exchange and every WebSocket of the session at once.
   sessions.onEnd((slot, reason) => {
     inflight.endSlot(slot, reason);
     wsRegistry.closeSession(slot, 1008, reason);
   });
   // Kills survive a restart: restore them before the first request, then persist new ones.
-  for (const k of store.loadKills()) {
-    if (k.state === 'killed') sessions.kill(k.id, false);
-    else sessions.terminateById(k.id);
-  }
+  sessions.loadKills(store.loadKills());
   store.subscribe(bus);
+  sessions.start();
 
   const ctx: ProxyContext = {
     cfg,
@@ -117,31 +123,6 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   if (cfg.health.path) upstreams.startActiveChecks(cfg.health.path, cfg.health.interval);
 
   const router = new Router();
-  router.get('/control/stats', ({ res }) => {
-    const mem = process.memoryUsage();
-    sendJson(res, 200, {
-      sessions: { active: 0, total: 0, killed: 0 },
-      requests: { total: ctx.counters.total, blocked: ctx.counters.blocked },
-      memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed, bytes_per_session: 0, pressure: ctx.pressure() },
-    });
-  });
-  router.get('/control/sessions/:id', ({ res, params }) => {
-    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', 'malformed session ID');
-    const s = sessions.get(params.id) ?? storedSession(params.id);
-    if (!s) return sendError(res, 404, 'not_found', 'session_not_found', `no session ${params.id}`);
-    sendJson(res, 200, s);
-  });
-  router.post('/control/sessions/:id/kill', ({ res, params }) => {
-    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', 'malformed session ID');
-    const s = sessions.kill(params.id);
-    sendJson(res, 200, { id: s.id, state: s.state });
-  });
-  router.post('/control/sessions/:id/resume', ({ res, params }) => {
-    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', 'malformed session ID');
-    const s = sessions.resume(params.id);
-    sendJson(res, 200, { id: s.id, state: s.state });
-  });
-
   const storedSession = (id: string) => {
     try {
       return store.session(id);
@@ -149,6 +130,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
       return undefined; // storage unreadable: the live table is all we can answer from
     }
   };
+  registerSessionRoutes(router, sessions, { fallback: storedSession });
+  registerStatsRoutes(router, { sessions, requests: () => ctx.counters, pressure: () => ctx.pressure() });
   registerHistoryRoutes(router, store);
   registerPolicyRoutes(router, policy, { preset: cfg.policy.preset, mode: cfg.mode });
   const eventStream = registerEventStreamRoute(router, bus);
@@ -223,6 +206,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
         controlServer.closeAllConnections();
         await new Promise<void>((r) => controlServer.close(() => r()));
         await upstreams.destroy();
+        sessions.stop();
         await store.close();
         log.info('stopped');
       })();

@@ -126,6 +126,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     const slot = ctx.sessions.resolve(this.sessionId, req.socket.remoteAddress ?? '', -1, this.bodyLength, now);
     if (slot < 0) return this.fail(ERR.noSlot());
     this.slot = slot;
+    ctx.sessions.hold(slot);
     const refusal = ctx.sessions.refusal(slot);
     if (refusal !== null) return this.fail(refusal === 'session_killed' ? ERR.killed() : ERR.terminated());
 
@@ -307,6 +308,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     if (this.slot >= 0) {
       ctx.inflight.remove(this);
       ctx.sessions.addBytesOut(this.slot, this.bytesOut);
+      ctx.sessions.release(this.slot);
       if (this.inspector !== null && ctx.policy !== null) {
         // end() is idempotent: on kill, abort and error paths it releases the stream's scanner state.
         this.inspector.end();

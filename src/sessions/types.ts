@@ -33,6 +33,9 @@ export interface SessionRegistry {
   /** The upstream chosen for the session's latest request (sticky balancing keeps it). */
   setUpstream(slot: number, upstream: number): void;
   idOf(slot: number): string;
+  /** A request or socket of the session is in flight: the sweep must not free the slot until release(). */
+  hold(slot: number): void;
+  release(slot: number): void;
   terminate(slot: number, reason: string): void;
   kill(id: string): SessionView;
   resume(id: string): SessionView;

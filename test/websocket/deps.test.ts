@@ -11,14 +11,15 @@ import { createLogger } from '../../src/log.js';
 import type { ProxyContext } from '../../src/proxy/context.js';
 import { Inflight } from '../../src/proxy/inflight.js';
 import { UpstreamSet } from '../../src/proxy/upstreams.js';
-import { InterimSessions, derivedSessionId, sessionIdFromJson, validSessionId } from '../../src/sessions/interim.js';
+import { derivedSessionId, sessionIdFromJson, validSessionId } from '../../src/sessions/identity.js';
+import { SessionTable } from '../../src/sessions/table.js';
 import { createWsDeps } from '../../src/proxy/websocket/deps.js';
 import { handleUpgrade } from '../../src/proxy/websocket/relay.js';
 import { WsRegistry } from '../../src/proxy/websocket/registry.js';
 import { WordInspector } from './harness.js';
 import type { Hit } from '../../src/policy/types.js';
 
-interface Setup { url: string; sessions: InterimSessions; registry: WsRegistry; events: GatewayEvent[]; close(): Promise<void> }
+interface Setup { url: string; sessions: SessionTable; registry: WsRegistry; events: GatewayEvent[]; close(): Promise<void> }
 let s: Setup | null = null;
 afterEach(async () => { await s?.close(); s = null; });
 
@@ -32,7 +33,7 @@ async function setup(action: Hit['action'] = 'block', mode: 'enforce' | 'audit' 
   const events: GatewayEvent[] = [];
   bus.subscribe((e) => events.push(e));
   const upstreams = new UpstreamSet(cfg, log);
-  const sessions = new InterimSessions(upstreams.list.map((u) => u.name));
+  const sessions = new SessionTable({ upstreams: upstreams.list.map((u) => u.name), idleTimeoutMs: 300_000, completeAfterMs: 300_000, bus });
   const ctx: ProxyContext = {
     cfg, bounds: PROFILE_BOUNDS[cfg.profile], log, bus, upstreams, sessions,
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },

@@ -51,7 +51,11 @@ export class WsRegistry {
   private readonly idleSec: number;
   private readonly sweepMs: number;
 
-  constructor(opts: { idleTimeoutMs: number; sweepIntervalMs?: number }) {
+  private readonly holder: { hold(slot: number): void; release(slot: number): void } | null;
+
+  /** `sessions`, when given, keeps a session's slot from being swept while it has a live socket. */
+  constructor(opts: { idleTimeoutMs: number; sweepIntervalMs?: number; sessions?: { hold(slot: number): void; release(slot: number): void } }) {
+    this.holder = opts.sessions ?? null;
     this.idleSec = Math.max(1, Math.ceil(opts.idleTimeoutMs / 1000));
     this.sweepMs = opts.sweepIntervalMs ?? Math.min(30_000, Math.max(1_000, Math.floor(opts.idleTimeoutMs / 4)));
   }
@@ -59,6 +63,7 @@ export class WsRegistry {
   add(c: RegisteredConn): number {
     c.id = this.nextId++;
     this.conns.set(c.id, c);
+    this.holder?.hold(c.slot);
     const head = this.bySession.get(c.slot);
     c.prevInSession = null;
     c.nextInSession = head ?? null;
@@ -75,6 +80,7 @@ export class WsRegistry {
   remove(c: RegisteredConn): void {
     if (this.conns.get(c.id) !== c) return;
     this.conns.delete(c.id);
+    this.holder?.release(c.slot);
     if (c.prevInSession) c.prevInSession.nextInSession = c.nextInSession;
     else if (c.nextInSession) this.bySession.set(c.slot, c.nextInSession);
     else this.bySession.delete(c.slot);
