@@ -118,7 +118,8 @@ export function buildProgram(): Command {
     .description('mock LLM + gateway + dashboard on loopback, offline; prints the URLs and a curl to try')
     .option('--listen <host:port>', 'proxy listener', '127.0.0.1:8080')
     .option('--control-listen <host:port>', 'control API and dashboard', '127.0.0.1:9090')
-    .action(async (opts: { listen: string; controlListen: string }) => {
+    .option('--no-traffic', 'do not run the pretend agents that keep the dashboard busy')
+    .action(async (opts: { listen: string; controlListen: string; traffic: boolean }) => {
       try {
         await runDemo(opts);
       } catch (err) {

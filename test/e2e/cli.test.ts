@@ -75,3 +75,18 @@ describe('help and version', () => {
     expect(r.stdout).toContain('--upstream');
   });
 });
+
+describe('cordon demo', () => {
+  it('runs the mock, the gateway and the dashboard, and prints a curl that works', async () => {
+    const { runCli, waitForLog } = await import('../helpers/procs.js');
+    const p = runCli(['demo', '--listen', '127.0.0.1:0', '--control-listen', '127.0.0.1:0', '--no-traffic']);
+    procs.push(p);
+    const line = await waitForLog(p, 'demo listening');
+    const proxy = `http://${String(line.proxy)}`;
+    const r = await fetch(`${proxy}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-session-id': 'demo-1' }, body: JSON.stringify({ model: 'mock-gpt', messages: [{ role: 'user', content: 'hello' }] }) });
+    expect(r.status).toBe(200);
+    const page = await fetch(`http://${String(line.control)}/`);
+    expect(page.status).toBe(200);
+    expect(p.logs.some((l) => typeof l.text === 'string' && l.text.includes('curl -s'))).toBe(true);
+  });
+});
