@@ -1,5 +1,6 @@
 // Read side of the store: history of ended sessions with their events, flagged events, one ended
 // session. Keyset paging (ended_at, rowid) so a page costs the same however deep it is.
+import type { SessionSummary } from '../events.js';
 import type { Database, Statement } from 'better-sqlite3';
 
 export class QueryError extends Error {
@@ -60,19 +61,10 @@ export const FLAGGED_LIMIT_MAX = 1000;
 /** events listed per session in one answer */
 export const EVENTS_PER_SESSION = 200;
 
-interface SessionRow {
+/** A stored session: the summary the table published, plus when it ended. */
+interface SessionRow extends SessionSummary {
   rowid: number;
-  id: string;
-  state: string;
-  upstream: string | null;
-  client_ip: string | null;
-  started_at: number;
-  last_seen_at: number;
   ended_at: number;
-  requests: number;
-  bytes_in: number;
-  bytes_out: number;
-  flags: number;
 }
 
 interface EventRow {

@@ -2,7 +2,7 @@
 // rank; when the queue is full (rows or bytes), the oldest record of the lowest rank below the
 // newcomer's is evicted, or the newcomer itself is dropped when nothing cheaper is queued. Kills
 // are never dropped: they may push the queue past its bound, and they are rare.
-import type { Direction, Severity } from '../events.js';
+import type { Direction, SessionSummary, Severity } from '../events.js';
 
 /** Value ranks, lowest first; the order in which records are given up under pressure. */
 export const RANKS = ['capture', 'event_low', 'event_medium', 'session', 'event_high', 'event_critical', 'kill'] as const;
@@ -24,19 +24,9 @@ export interface EventRecord {
   at: number;
 }
 
-export interface SessionRecord {
+export interface SessionRecord extends SessionSummary {
   t: 'session';
-  id: string;
-  state: string;
-  upstream: string | null;
-  client_ip: string | null;
-  started_at: number;
-  last_seen_at: number;
   ended_at: number;
-  requests: number;
-  bytes_in: number;
-  bytes_out: number;
-  flags: number;
 }
 
 export interface KillRecord {
