@@ -139,6 +139,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   registerDashboardRoutes(router);
   registerMetricsRoute(router, metrics);
   metrics.bind({
+    sessionsActive: () => sessions.stats().active,
+    sessionsByState: () => sessions.countsByState(),
     streamsActive: () => inflight.count,
     websocketsActive: () => wsRegistry.count(),
     storageQueueDepth: () => store.stats().queue_depth,
