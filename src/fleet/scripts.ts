@@ -1,0 +1,114 @@
+// The Lua scripts RedisFleet runs. Each one is atomic in Redis, so counters and kill versions are
+// never read, changed in Node and written back (no lost updates between instances).
+// Keys are passed in KEYS so that the scripts stay correct if the keys are ever given hash tags.
+import { createHash } from 'node:crypto';
+
+export interface Script {
+  name: string;
+  source: string;
+  sha: string;
+}
+
+function script(name: string, source: string): Script {
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Applies one batch of counter deltas, at most once.
+ * KEYS[1] = this process's ack key, KEYS[2..] = session hashes.
+ * ARGV = seq, holder (instance index), ttl ms, then per session: requests, bytes_in, bytes_out, tokens, last seen (s).
+ * A batch whose seq is not above the last applied one was applied before its reply was lost: skip it,
+ * so that resending after a dropped connection never counts twice.
+ * Session hash fields: r i o t (counters), l (last seen, epoch s), h (holder index), @<index> (served by).
+ */
+export const FLUSH = script('flush', `
+local seq = tonumber(ARGV[1])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if seq <= last then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', 86400000)
+local h = ARGV[2]
+local ttl = ARGV[3]
+local j = 4
+for n = 2, #KEYS do
+  local k = KEYS[n]
+  if ARGV[j] ~= '0' then redis.call('HINCRBY', k, 'r', ARGV[j]) end
+  if ARGV[j+1] ~= '0' then redis.call('HINCRBY', k, 'i', ARGV[j+1]) end
+  if ARGV[j+2] ~= '0' then redis.call('HINCRBY', k, 'o', ARGV[j+2]) end
+  if ARGV[j+3] ~= '0' then redis.call('HINCRBY', k, 't', ARGV[j+3]) end
+  local l = tonumber(ARGV[j+4])
+  local old = tonumber(redis.call('HGET', k, 'l') or '0')
+  if l > old then redis.call('HSET', k, 'l', ARGV[j+4]) end
+  redis.call('HSET', k, 'h', h, '@' .. h, '')
+  redis.call('PEXPIRE', k, ttl)
+  j = j + 5
+end
+return 1
+`);
+
+/**
+ * Sets or clears a kill, bumps the global kill version and publishes the change.
+ * KEYS[1] = kill hash (id -> "<version>:<k|t>"), KEYS[2] = version counter.
+ * ARGV = id, state (k = killed, t = terminated, a = active), channel, nx ('1': only if no kill is stored).
+ * Message: "<version>:<state>:<id>"; an ID may itself contain ':', so the ID is everything after the second ':'.
+ */
+export const KILL = script('kill', `
+if ARGV[4] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+local v = redis.call('INCR', KEYS[2])
+if ARGV[2] == 'a' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], v .. ':' .. ARGV[2])
+end
+redis.call('PUBLISH', ARGV[3], v .. ':' .. ARGV[2] .. ':' .. ARGV[1])
+return v
+`);
+
+/** The whole kill state and the version it is at, read in one atomic step. KEYS as for KILL. */
+export const KILL_SNAPSHOT = script('kill_snapshot', `
+return { redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1]) }
+`);
+
+/**
+ * GCRA rate limit with Redis's clock, so instances with skewed clocks still agree.
+ * KEYS[1] = the TAT key; ARGV = limit, window ms, cost. Returns {allowed 0|1, retry after ms}.
+ * Same arithmetic as gcra.ts.
+ */
+export const RATE = script('rate', `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local nxt = tat + cost * (window / limit)
+local excess = nxt - now - window
+if excess > 0.000001 then
+  local r = math.ceil(excess)
+  if r < 1 then r = 1 end
+  return {0, r}
+end
+redis.call('SET', KEYS[1], string.format('%.17g', nxt), 'PX', math.ceil(nxt - now) + 1)
+return {1, 0}
+`);
+
+/**
+ * Marks the data set with an epoch on first contact and returns it. An instance that sees a
+ * different epoch than before knows Redis lost its data (restart without persistence).
+ * KEYS[1] = epoch key; ARGV[1] = a fresh candidate.
+ */
+export const EPOCH = script('epoch', `
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
+`);
+
+/** Gives an instance id a small stable index (for the compact session hash). KEYS[1] = index hash, KEYS[2] = counter. */
+export const INSTANCE_INDEX = script('instance_index', `
+local idx = redis.call('HGET', KEYS[1], ARGV[1])
+if idx then return tonumber(idx) end
+idx = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], ARGV[1], idx, '#' .. idx, ARGV[1])
+return idx
+`);
+
+export const ALL_SCRIPTS = [FLUSH, KILL, KILL_SNAPSHOT, RATE, EPOCH, INSTANCE_INDEX];
