@@ -1,0 +1,204 @@
+// RedisFleet under failure: Redis killed and restarted mid-traffic, one instance cut off while a
+// kill is issued, refuse mode, at-most-once counter batches, and the per-session memory bound.
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisFleet } from '../../src/fleet/redis.js';
+import { FLUSH } from '../../src/fleet/scripts.js';
+import type { FleetLogger, SessionTotals } from '../../src/fleet/types.js';
+import { RedisServer, skipWithoutRedis } from '../helpers/redis-server.js';
+import { redisPair, uniquePrefix, waitFor } from './backends.js';
+import { TcpGate } from './tcp-gate.js';
+
+const skip = skipWithoutRedis();
+
+/** Collects log lines so tests can check what the fleet said it could not reconcile. */
+function memLogger(): FleetLogger & { lines: string[] } {
+  const lines: string[] = [];
+  const put = (_o: object, msg: string) => { lines.push(msg); };
+  return { lines, info: put, warn: put, error: put };
+}
+
+/** Drives one instance like a gateway would: records traffic and keeps its own per-session totals. */
+class Traffic {
+  readonly totals = new Map<string, SessionTotals>();
+  private timer: NodeJS.Timeout | null = null;
+  constructor(private readonly fleet: RedisFleet, private readonly ids: string[]) {
+    fleet.setTotalsSource(() => this.totals.values());
+  }
+  hit(id: string): void {
+    const now = Date.now();
+    this.fleet.record(id, 1, 7, 11, 2, now);
+    let t = this.totals.get(id);
+    if (!t) { t = { id, requests: 0, bytes_in: 0, bytes_out: 0, tokens: 0, last_seen_ms: 0 }; this.totals.set(id, t); }
+    t.requests++; t.bytes_in += 7; t.bytes_out += 11; t.tokens += 2; t.last_seen_ms = now;
+  }
+  start(): void {
+    let i = 0;
+    this.timer = setInterval(() => { for (let k = 0; k < 5; k++) this.hit(this.ids[i++ % this.ids.length]); }, 2);
+  }
+  stop(): void { if (this.timer) clearInterval(this.timer); }
+}
+
+describe.skipIf(skip)('RedisFleet failure behaviour', () => {
+  let server: RedisServer;
+  const cleanups: (() => Promise<void> | void)[] = [];
+
+  beforeAll(async () => { server = await RedisServer.start(); });
+  afterAll(async () => { await server?.stop(); });
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+    if (!server.running) await server.restart();
+  });
+
+  it('keeps serving while redis is killed, reconnects, restores kills and rebuilds counters', async () => {
+    const logA = memLogger();
+    const pair = await redisPair(server.url, { logger: logA });
+    cleanups.push(() => pair.close());
+    const ids = ['r1', 'r2', 'r3'];
+    const ta = new Traffic(pair.a, ids);
+    const tb = new Traffic(pair.b, ids);
+    await pair.a.kill('doomed');
+    await waitFor(() => pair.b.killState('doomed') === 'killed', 250, 'kill on B');
+
+    ta.start(); tb.start();
+    await new Promise((r) => setTimeout(r, 150));
+    await server.kill();
+    await waitFor(() => !pair.a.health().ok && !pair.b.health().ok, 2_000, 'both to notice');
+    const h = pair.a.health();
+    expect(h.ok).toBe(false);
+    if (!h.ok) expect(h.reason).toMatch(/^redis unreachable/);
+    // serving continues on local state: admit (serve mode), kill checks, rate limits per instance
+    expect(pair.a.admit()).toBe(true);
+    expect(pair.b.killState('doomed')).toBe('killed');
+    expect((await pair.a.rateLimit('down', 5, 60_000)).allowed).toBe(true);
+    // a kill made while Redis is down applies locally at once and reaches the fleet later
+    await pair.b.kill('while-down');
+    expect(pair.b.killState('while-down')).toBe('killed');
+    await new Promise((r) => setTimeout(r, 200));
+
+    await server.restart();
+    await waitFor(() => pair.a.health().ok && pair.b.health().ok, 8_000, 'both to reconnect');
+    await new Promise((r) => setTimeout(r, 100));
+    ta.stop(); tb.stop();
+    expect(await pair.a.flush()).toBe(true);
+    expect(await pair.b.flush()).toBe(true);
+
+    // the restarted Redis had no data: the kills were written back by the instances that held them
+    await waitFor(() => pair.a.killState('while-down') === 'killed', 1_000, 'A to learn the kill made on B while down');
+    const doomed = await pair.b.getSession('doomed');
+    expect(doomed?.state).toBe('killed');
+    // and counters equal the sum of what both instances served, before, during and after the outage
+    for (const id of ids) {
+      const v = await pair.a.getSession(id);
+      const want = ta.totals.get(id)!.requests + tb.totals.get(id)!.requests;
+      expect(v?.requests).toBe(want);
+      expect(v?.bytes_in).toBe(7 * want);
+      expect(v?.tokens).toBe(2 * want);
+    }
+    expect(pair.a.stats().redis_resets).toBe(1);
+    expect(pair.a.stats().reconnects).toBeGreaterThanOrEqual(1);
+    expect(logA.lines.some((l) => l.includes('redis lost its data'))).toBe(true);
+    expect(logA.lines.some((l) => l.includes('rate limits were counted per instance'))).toBe(true);
+  });
+
+  it('sees a kill issued while it was cut off, once it reconnects, and flushes what it buffered', async () => {
+    const gate = await TcpGate.start(server.port);
+    cleanups.push(() => gate.close());
+    const pair = await redisPair(server.url, {}, gate.url);
+    cleanups.push(() => pair.close());
+    const events: string[] = [];
+    pair.b.onKill((id, state) => events.push(`${id}:${state}`));
+    await pair.a.kill('resumed-later');
+    await waitFor(() => pair.b.killState('resumed-later') === 'killed', 250, 'first kill on B');
+
+    gate.cut();
+    await waitFor(() => !pair.b.health().ok, 2_000, 'B to notice the cut');
+    expect(pair.a.health().ok).toBe(true);
+    await pair.a.kill('missed');
+    await pair.a.resume('resumed-later');
+    for (let i = 0; i < 50; i++) pair.b.record('cut-sess', 1, 1, 1, 1, Date.now());
+    pair.a.record('cut-sess', 1, 1, 1, 1, Date.now());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pair.b.killState('missed')).toBeNull();
+    expect(pair.b.killState('resumed-later')).toBe('killed');
+    expect(pair.b.stats().pending_sessions).toBe(1);
+
+    gate.restore();
+    await waitFor(() => pair.b.killState('missed') === 'killed', 5_000, 'B to read the missed kill');
+    expect(pair.b.killState('resumed-later')).toBeNull();
+    expect(events).toEqual(['resumed-later:killed', 'missed:killed', 'resumed-later:active']);
+    await waitFor(() => pair.b.health().ok, 2_000, 'B healthy');
+    expect(await pair.b.flush()).toBe(true);
+    await pair.a.flush();
+    const v = await pair.a.getSession('cut-sess');
+    expect(v?.requests).toBe(51);
+    expect(v?.instances.sort()).toEqual(['A', 'B']);
+  });
+
+  it('refuses while redis is down in refuse mode, and admits again when it returns', async () => {
+    const f = new RedisFleet({ url: server.url, instanceId: 'R', prefix: uniquePrefix(), onRedisDown: 'refuse', heartbeatMs: 200 });
+    cleanups.push(() => f.close());
+    await f.start();
+    expect(f.admit()).toBe(true);
+    await server.kill();
+    await waitFor(() => !f.admit(), 2_000, 'refusal');
+    await server.restart();
+    await waitFor(() => f.admit(), 8_000, 'admission again');
+  });
+
+  it('starts without redis and catches up when it appears', async () => {
+    await server.stop();
+    const f = new RedisFleet({ url: server.url, instanceId: 'late', prefix: uniquePrefix(), heartbeatMs: 200 });
+    cleanups.push(() => f.close());
+    await f.start();
+    expect(f.health().ok).toBe(false);
+    f.record('early', 3, 0, 0, 0, Date.now());
+    await f.kill('early-kill');
+    await server.restart();
+    await waitFor(() => f.health().ok, 8_000, 'connect');
+    await f.flush();
+    expect((await f.getSession('early'))?.requests).toBe(3);
+    expect((await f.getSession('early-kill'))?.state).toBe('killed');
+  });
+
+  it('bounds the delta buffer while redis is down and counts what it drops', async () => {
+    const f = new RedisFleet({ url: server.url, instanceId: 'bounded', prefix: uniquePrefix(), maxPendingSessions: 100 });
+    cleanups.push(() => f.close());
+    await f.start();
+    await server.kill();
+    await waitFor(() => !f.health().ok, 2_000, 'down');
+    for (let i = 0; i < 150; i++) f.record(`b${i}`, 1, 0, 0, 0, Date.now());
+    f.record('b0', 1, 0, 0, 0, Date.now()); // an already buffered session still adds up
+    expect(f.stats().pending_sessions).toBe(100);
+    expect(f.stats().dropped_deltas).toBe(50);
+  });
+
+  it('applies a counter batch at most once when it is resent', async () => {
+    const c = createClient({ url: server.url, RESP: 2 });
+    await c.connect();
+    cleanups.push(() => c.destroy());
+    const p = uniquePrefix();
+    const args = ['2', `${p}ack:x`, `${p}s:once`, '1', '1', '60000', '5', '10', '20', '0', '1700000000'];
+    await c.sendCommand(['EVAL', FLUSH.source, ...args]);
+    await c.sendCommand(['EVAL', FLUSH.source, ...args]); // the resend after a lost reply
+    expect(await c.sendCommand(['HGET', `${p}s:once`, 'r'])).toBe('5');
+    args[3] = '2';
+    await c.sendCommand(['EVALSHA', FLUSH.sha, ...args]);
+    expect(await c.sendCommand(['HGET', `${p}s:once`, 'r'])).toBe('10');
+  });
+
+  it('keeps one session under 200 bytes of Redis memory', async () => {
+    const f = new RedisFleet({ url: server.url, instanceId: 'mem-host:12345', prefix: 'cordon:' });
+    cleanups.push(() => f.close());
+    await f.start();
+    const id = 'sess-3f9a1c2e-7b4d-4e5f-9a0b-1c2d3e4f5a6b';
+    f.record(id, 12, 34_567, 1_234_567, 8_901, Date.now());
+    await f.flush();
+    const c = createClient({ url: server.url, RESP: 2 });
+    await c.connect();
+    cleanups.push(() => c.destroy());
+    const bytes = Number(await c.sendCommand(['MEMORY', 'USAGE', `cordon:s:${id}`, 'SAMPLES', '0']));
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThanOrEqual(200);
+  });
+});
