@@ -152,7 +152,7 @@ export class LocalFleet implements FleetState {
   stats(): FleetStats {
     return {
       mode: 'local', instance_id: this.instanceId, connected: true, pending_sessions: 0, dropped_deltas: 0,
-      flushes: 0, flush_errors: 0, kills_received: 0, reconnects: 0, redis_resets: 0,
+      flushes: 0, flush_errors: 0, kills_received: 0, reconnects: 0, redis_resets: 0, swept_sessions: 0,
     };
   }
 }

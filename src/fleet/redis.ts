@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { createClient } from 'redis';
 import { LocalRateTable } from './gcra.js';
 import { KillSet, codeOf, stateOf } from './kill-set.js';
-import { EPOCH, FLUSH, INSTANCE_INDEX, KILL, KILL_SNAPSHOT, RATE, type Script } from './scripts.js';
+import { EPOCH, FLUSH, INSTANCE_INDEX, KILL, KILL_SNAPSHOT, RATE, SWEEP, type Script } from './scripts.js';
 import {
   silentLogger,
   type FleetHealth, type FleetKillState, type FleetLogger, type FleetSessionState, type FleetSessionView,
@@ -32,8 +32,10 @@ export interface RedisFleetOptions {
   maxPendingSessions?: number;
   /** sessions per flush script call (bounds how long one call holds Redis) */
   batchSize?: number;
-  /** a session hash expires this long after its last flush */
+  /** a session hash is deleted by the sweeper once it was last seen this long ago */
   sessionTtlMs?: number;
+  /** how often the instance holding the sweep lock scans one step of session keys */
+  sweepIntervalMs?: number;
   heartbeatMs?: number;
   commandTimeoutMs?: number;
   logger?: FleetLogger;
@@ -69,7 +71,8 @@ export class RedisFleet implements FleetState {
   private readonly flushIntervalMs: number;
   private readonly maxPending: number;
   private readonly batchSize: number;
-  private readonly ttl: string;
+  private readonly ttlMs: number;
+  private readonly sweepIntervalMs: number;
   private readonly heartbeatMs: number;
   private readonly timeoutMs: number;
   private readonly log: FleetLogger;
@@ -102,11 +105,14 @@ export class RedisFleet implements FleetState {
   private flushing: Promise<boolean> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweepCursor = '0';
+  private sweeping = false;
   private closed = false;
   private localRateDecisions = 0;
 
   private readonly counters = {
-    dropped_deltas: 0, flushes: 0, flush_errors: 0, kills_received: 0, reconnects: 0, redis_resets: 0,
+    dropped_deltas: 0, flushes: 0, flush_errors: 0, kills_received: 0, reconnects: 0, redis_resets: 0, swept_sessions: 0,
   };
 
   constructor(opts: RedisFleetOptions) {
@@ -117,7 +123,8 @@ export class RedisFleet implements FleetState {
     this.flushIntervalMs = opts.flushIntervalMs ?? 100;
     this.maxPending = opts.maxPendingSessions ?? 200_000;
     this.batchSize = opts.batchSize ?? 500;
-    this.ttl = String(opts.sessionTtlMs ?? 86_400_000);
+    this.ttlMs = opts.sessionTtlMs ?? 86_400_000;
+    this.sweepIntervalMs = opts.sweepIntervalMs ?? 1_000;
     this.heartbeatMs = opts.heartbeatMs ?? 5_000;
     this.timeoutMs = opts.commandTimeoutMs ?? 2_000;
     this.log = opts.logger ?? silentLogger;
@@ -146,8 +153,10 @@ export class RedisFleet implements FleetState {
   // --- lifecycle ---
 
   async start(): Promise<void> {
-    this.flushTimer = setInterval(() => { void this.flush(); }, this.flushIntervalMs);
+    this.flushTimer = setInterval(() => { if (!this.flushing) void this.flush(); }, this.flushIntervalMs);
     this.flushTimer.unref();
+    this.sweepTimer = setInterval(() => { void this.sweepStep(); }, this.sweepIntervalMs);
+    this.sweepTimer.unref();
     this.heartbeatTimer = setInterval(() => this.tick(), this.heartbeatMs);
     this.heartbeatTimer.unref();
     const onMessage = (msg: string) => this.onMessage(msg);
@@ -168,6 +177,7 @@ export class RedisFleet implements FleetState {
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.synced) {
       try { await this.call(['DEL', this.instanceKey(this.instanceId)]); } catch { /* it expires anyway */ }
     }
@@ -276,8 +286,9 @@ export class RedisFleet implements FleetState {
 
   // --- counters ---
 
+  /** Resolves once everything recorded before the call was written (or false if Redis did not take it). */
   flush(): Promise<boolean> {
-    if (this.flushing) return this.flushing;
+    if (this.flushing) return this.flushing.then(() => this.flush());
     if (!this.synced || (this.pending.size === 0 && this.unacked.length === 0)) return Promise.resolve(this.synced);
     this.flushing = this.doFlush().finally(() => { this.flushing = null; });
     return this.flushing;
@@ -310,7 +321,7 @@ export class RedisFleet implements FleetState {
     for (const [id, d] of deltas) {
       if (b === null || b.sessions === this.batchSize) {
         b = { seq: ++this.seq, keys: [this.ackKey()], args: [], sessions: 0 };
-        b.args.push(String(b.seq), String(this.holderIdx), this.ttl);
+        b.args.push(String(b.seq), String(this.holderIdx));
         this.unacked.push(b);
       }
       b.keys.push(this.sessionKey(id));
@@ -387,6 +398,8 @@ export class RedisFleet implements FleetState {
           if (f.startsWith('@')) v.instances.push(this.instanceNames.get(f.slice(1)) ?? `#${f.slice(1)}`);
       }
     }
+    // '@' fields appear only once a second instance served the session; the holder always did.
+    if (v.instance !== null && !v.instances.includes(v.instance)) v.instances.push(v.instance);
     return v;
   }
 
@@ -422,6 +435,34 @@ export class RedisFleet implements FleetState {
 
   health(): FleetHealth {
     return this.synced ? { ok: true } : { ok: false, reason: this.lastError };
+  }
+
+  /**
+   * One bounded step of deleting stale session hashes (instead of a per-key TTL, see FLUSH).
+   * One instance at a time does it, under a lock that expires if that instance dies.
+   */
+  private async sweepStep(): Promise<void> {
+    if (!this.synced || this.sweeping || this.closed) return;
+    this.sweeping = true;
+    try {
+      const lockKey = this.p + 'sweep';
+      const lockMs = String(this.sweepIntervalMs * 5);
+      const got = await this.call(['SET', lockKey, this.runId, 'NX', 'PX', lockMs]);
+      if (got !== 'OK') {
+        if (await this.call(['GET', lockKey]) !== this.runId) return;
+        await this.call(['PEXPIRE', lockKey, lockMs]);
+      }
+      const [after, keys] = await this.call(['SCAN', this.sweepCursor, 'MATCH', this.sessionKey('*'), 'COUNT', '1000']) as [string, string[]];
+      this.sweepCursor = after;
+      if (keys.length > 0) {
+        const cutoff = Math.floor((Date.now() - this.ttlMs) / 1000);
+        this.counters.swept_sessions += Number(await this.evalScript(SWEEP, keys, [String(cutoff)]));
+      }
+    } catch {
+      // the connection events report Redis trouble; the next step retries
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   stats(): FleetStats {

@@ -16,10 +16,13 @@ function script(name: string, source: string): Script {
 /**
  * Applies one batch of counter deltas, at most once.
  * KEYS[1] = this process's ack key, KEYS[2..] = session hashes.
- * ARGV = seq, holder (instance index), ttl ms, then per session: requests, bytes_in, bytes_out, tokens, last seen (s).
+ * ARGV = seq, holder (instance index), then per session: requests, bytes_in, bytes_out, tokens, last seen (s).
  * A batch whose seq is not above the last applied one was applied before its reply was lost: skip it,
  * so that resending after a dropped connection never counts twice.
- * Session hash fields: r i o t (counters), l (last seen, epoch s), h (holder index), @<index> (served by).
+ * Session hash fields: r i o t (counters), l (last seen, epoch s), h (index of the instance that served
+ * it last), and @<index> for each instance that served it, written only once a second instance does
+ * (most sessions stay on one instance; the field costs ~16B). No per-key TTL: an expire costs ~50B
+ * per key in Redis, more than the rest of the hash; SWEEP deletes stale sessions instead.
  */
 export const FLUSH = script('flush', `
 local seq = tonumber(ARGV[1])
@@ -27,22 +30,39 @@ local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 if seq <= last then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', 86400000)
 local h = ARGV[2]
-local ttl = ARGV[3]
-local j = 4
+local j = 3
 for n = 2, #KEYS do
   local k = KEYS[n]
   if ARGV[j] ~= '0' then redis.call('HINCRBY', k, 'r', ARGV[j]) end
   if ARGV[j+1] ~= '0' then redis.call('HINCRBY', k, 'i', ARGV[j+1]) end
   if ARGV[j+2] ~= '0' then redis.call('HINCRBY', k, 'o', ARGV[j+2]) end
   if ARGV[j+3] ~= '0' then redis.call('HINCRBY', k, 't', ARGV[j+3]) end
-  local l = tonumber(ARGV[j+4])
-  local old = tonumber(redis.call('HGET', k, 'l') or '0')
-  if l > old then redis.call('HSET', k, 'l', ARGV[j+4]) end
-  redis.call('HSET', k, 'h', h, '@' .. h, '')
-  redis.call('PEXPIRE', k, ttl)
+  local got = redis.call('HMGET', k, 'l', 'h')
+  if tonumber(ARGV[j+4]) > tonumber(got[1] or '0') then redis.call('HSET', k, 'l', ARGV[j+4]) end
+  if got[2] ~= h then
+    if got[2] then redis.call('HSET', k, '@' .. got[2], '', '@' .. h, '') end
+    redis.call('HSET', k, 'h', h)
+  end
   j = j + 5
 end
 return 1
+`);
+
+/**
+ * Deletes the given session hashes whose last-seen second is before ARGV[1]. Called by the one
+ * instance that holds the sweep lock, over a bounded SCAN step at a time.
+ */
+export const SWEEP = script('sweep', `
+local cutoff = tonumber(ARGV[1])
+local n = 0
+for i = 1, #KEYS do
+  local l = redis.call('HGET', KEYS[i], 'l')
+  if l and tonumber(l) < cutoff then
+    redis.call('DEL', KEYS[i])
+    n = n + 1
+  end
+end
+return n
 `);
 
 /**
@@ -111,4 +131,4 @@ redis.call('HSET', KEYS[1], ARGV[1], idx, '#' .. idx, ARGV[1])
 return idx
 `);
 
-export const ALL_SCRIPTS = [FLUSH, KILL, KILL_SNAPSHOT, RATE, EPOCH, INSTANCE_INDEX];
+export const ALL_SCRIPTS = [FLUSH, SWEEP, KILL, KILL_SNAPSHOT, RATE, EPOCH, INSTANCE_INDEX];

@@ -66,6 +66,8 @@ export interface FleetStats {
   reconnects: number;
   /** times Redis came back without its data (restart without persistence) */
   redis_resets: number;
+  /** stale session hashes deleted from Redis by this instance's sweeper */
+  swept_sessions: number;
 }
 
 export type KillListener = (id: string, state: FleetSessionState) => void;

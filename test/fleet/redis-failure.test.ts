@@ -178,7 +178,7 @@ describe.skipIf(skip)('RedisFleet failure behaviour', () => {
     await c.connect();
     cleanups.push(() => c.destroy());
     const p = uniquePrefix();
-    const args = ['2', `${p}ack:x`, `${p}s:once`, '1', '1', '60000', '5', '10', '20', '0', '1700000000'];
+    const args = ['2', `${p}ack:x`, `${p}s:once`, '1', '1', '5', '10', '20', '0', '1700000000'];
     await c.sendCommand(['EVAL', FLUSH.source, ...args]);
     await c.sendCommand(['EVAL', FLUSH.source, ...args]); // the resend after a lost reply
     expect(await c.sendCommand(['HGET', `${p}s:once`, 'r'])).toBe('5');
@@ -200,5 +200,34 @@ describe.skipIf(skip)('RedisFleet failure behaviour', () => {
     const bytes = Number(await c.sendCommand(['MEMORY', 'USAGE', `cordon:s:${id}`, 'SAMPLES', '0']));
     expect(bytes).toBeGreaterThan(0);
     expect(bytes).toBeLessThanOrEqual(200);
+  });
+});
+
+describe.skipIf(skip)('RedisFleet housekeeping', () => {
+  let server: RedisServer;
+  beforeAll(async () => { server = await RedisServer.start(); });
+  afterAll(async () => { await server?.stop(); });
+
+  it('sweeps session hashes not seen for sessionTtlMs, one instance at a time', async () => {
+    const prefix = uniquePrefix();
+    const opts = { url: server.url, prefix, sessionTtlMs: 5_000, sweepIntervalMs: 50 };
+    const a = new RedisFleet({ ...opts, instanceId: 'A' });
+    const b = new RedisFleet({ ...opts, instanceId: 'B' });
+    await a.start();
+    await b.start();
+    try {
+      a.record('stale', 1, 0, 0, 0, Date.now() - 60_000);
+      a.record('fresh', 1, 0, 0, 0, Date.now());
+      await a.flush();
+      expect(await a.getSession('stale')).toBeDefined();
+      await waitFor(async () => (await a.getSession('stale')) === undefined, 3_000, 'the sweep');
+      expect((await b.getSession('fresh'))?.requests).toBe(1);
+      const swept = [a.stats().swept_sessions, b.stats().swept_sessions];
+      expect(swept[0] + swept[1]).toBe(1);
+      expect(swept).toContain(0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });

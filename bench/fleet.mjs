@@ -1,0 +1,205 @@
+// Fleet benchmark: kill propagation latency between two processes, Redis memory per session,
+// counter write-behind throughput, and the hot-path cost of record()/killState() against the
+// in-process LocalFleet measured in the same run. Spawns its own redis-server on a free port.
+//   npm run build && node bench/fleet.mjs [--out bench/results/fleet.md]
+// Proxy throughput with fleet on vs off needs the gateway (see the marked section in the output).
+import { spawn, fork } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { createClient } from 'redis';
+import { RedisFleet } from '../dist/fleet/redis.js';
+import { LocalFleet } from '../dist/fleet/local.js';
+
+
+/** Instance B in its own process: reports the moment each kill arrives. */
+async function childB(url, prefix) {
+  const b = new RedisFleet({ url, instanceId: 'B', prefix });
+  b.onKill((id, state) => {
+    if (state === 'killed') process.send({ id, t: performance.timeOrigin + performance.now() });
+  });
+  await b.start();
+  process.send({ ready: true });
+  process.on('message', async (m) => {
+    if (m === 'exit') { await b.close(); process.exit(0); }
+  });
+}
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+  for (let i = 0; i < 400; i++) {
+    const ok = await new Promise((r) => { const s = connect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(false)); });
+    if (ok) return { proc, url: `redis://127.0.0.1:${port}` };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('redis-server did not start');
+}
+
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
+const fmt = (n, d = 2) => Number(n).toFixed(d);
+const uuid = (i) => `sess-${i.toString(16).padStart(8, '0')}-7b4d-4e5f-9a0b-1c2d3e4f5a6b`;
+
+async function main() {
+  const outIdx = process.argv.indexOf('--out');
+  const out = outIdx > 0 ? process.argv[outIdx + 1] : null;
+  const { proc, url } = await startRedis();
+  const rows = [];
+  const lines = [];
+  const log = (s) => { console.log(s); lines.push(s); };
+  try {
+    const raw = createClient({ url, RESP: 2 });
+    await raw.connect();
+
+    // 1. kill propagation latency, A (this process) -> B (child process), 100 kills one at a time
+    {
+      const prefix = 'kp:';
+      const a = new RedisFleet({ url, instanceId: 'A', prefix });
+      await a.start();
+      const child = fork(new URL(import.meta.url).pathname, ['--child-b', url, prefix], { stdio: 'inherit' });
+      const arrivals = new Map();
+      let waiter = null;
+      child.on('message', (m) => { if (m.id) { arrivals.set(m.id, m.t); if (waiter && waiter.id === m.id) waiter.done(); } if (m.ready && waiter) waiter.done(); });
+      await new Promise((r) => { waiter = { id: null, done: r }; });
+      const lat = [];
+      for (let i = 0; i < 100; i++) {
+        const id = `kill-${i}`;
+        const seen = new Promise((r) => { waiter = { id, done: r }; });
+        const t0 = performance.timeOrigin + performance.now();
+        await a.kill(id);
+        await Promise.race([seen, new Promise((r) => setTimeout(r, 1000))]);
+        const t = arrivals.get(id);
+        lat.push(t === undefined ? 1000 : t - t0);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      child.send('exit');
+      await a.close();
+      rows.push(['kill propagation A→B (2 processes), p50', `${fmt(pct(lat, 50))} ms`, '≤ 250 ms']);
+      rows.push(['kill propagation A→B, p99', `${fmt(pct(lat, 99))} ms`, '≤ 250 ms']);
+      rows.push(['kill propagation A→B, max', `${fmt(Math.max(...lat))} ms`, '']);
+    }
+
+    // 2. Redis memory per session, 10K sessions with 45-character IDs, default prefix and TTL
+    {
+      await raw.sendCommand(['FLUSHALL']);
+      const info = async () => Number(/used_memory:(\d+)/.exec(await raw.sendCommand(['INFO', 'memory']))[1]);
+      const f = new RedisFleet({ url, instanceId: 'host-01:12345' });
+      await f.start();
+      await f.flush();
+      const before = await info();
+      const N = 10_000;
+      for (let i = 0; i < N; i++) f.record(uuid(i), 3, 4_096, 120_000, 1_500, Date.now());
+      await f.flush();
+      const after = await info();
+      let usage = 0;
+      for (let i = 0; i < 200; i++) usage += Number(await raw.sendCommand(['MEMORY', 'USAGE', `cordon:s:${uuid(i * 50)}`, 'SAMPLES', '0']));
+      const fields = await raw.sendCommand(['HGETALL', `cordon:s:${uuid(0)}`]);
+      await f.close();
+      rows.push(['Redis memory per session, INFO used_memory delta / 10K', `${fmt((after - before) / N, 1)} B`, '≤ 200 B']);
+      rows.push(['Redis memory per session, MEMORY USAGE (mean of 200)', `${fmt(usage / 200, 1)} B`, '≤ 200 B']);
+      log(`session hash (${uuid(0).length}-char ID): ${JSON.stringify(fields)}`);
+    }
+
+    // 3. counter write-behind: 1M record() calls over 10K sessions, flushed every 100ms
+    {
+      await raw.sendCommand(['FLUSHALL']);
+      const f = new RedisFleet({ url, instanceId: 'flush', prefix: 'fl:' });
+      await f.start();
+      const N = 1_000_000;
+      const S = 10_000;
+      const ids = Array.from({ length: S }, (_, i) => uuid(i));
+      const t0 = performance.now();
+      for (let i = 0; i < N; i++) {
+        f.record(ids[i % S], 1, 100, 1000, 10, Date.now());
+        if ((i & 0x3fff) === 0) await new Promise((r) => setImmediate(r));
+      }
+      const tRec = performance.now();
+      await f.flush();
+      const t1 = performance.now();
+      const st = f.stats();
+      let total = 0;
+      for (let i = 0; i < S; i += 500) total += Number(await raw.sendCommand(['HGET', `fl:s:${ids[i]}`, 'r']));
+      rows.push(['write-behind: 1M increments over 10K sessions, end to end', `${fmt(N / ((t1 - t0) / 1000) / 1e6, 2)} M increments/s`, '']);
+      rows.push(['write-behind: final flush of 10K pending sessions', `${fmt(t1 - tRec, 1)} ms (${fmt(S / ((t1 - tRec) / 1000) / 1000, 0)}K sessions/s)`, '']);
+      rows.push(['write-behind: flush batches sent / errors', `${st.flushes} / ${st.flush_errors}`, '']);
+      log(`check: sampled sessions hold ${total} requests, expected ${(S / 500) * (N / S)}`);
+      await f.close();
+    }
+
+    // 4. hot path: record() + killState() per request, LocalFleet (baseline) vs RedisFleet, same run
+    {
+      const local = new LocalFleet({ instanceId: 'L' });
+      await local.start();
+      const red = new RedisFleet({ url, instanceId: 'R', prefix: 'hp:', flushIntervalMs: 100 });
+      await red.start();
+      const ids = Array.from({ length: 10_000 }, (_, i) => uuid(i));
+      const run = async (f) => {
+        const N = 2_000_000;
+        let k = 0;
+        const t0 = performance.now();
+        for (let i = 0; i < N; i++) {
+          const id = ids[i % 10_000];
+          if (f.killState(id) === null) f.record(id, 1, 200, 2000, 50, 1_700_000_000_000);
+          else k++;
+          if ((i & 0xffff) === 0) await new Promise((r) => setImmediate(r));
+        }
+        return ((performance.now() - t0) * 1e6) / N + k * 0;
+      };
+      await run(local); await run(red); // warm up
+      const nsLocal = await run(local);
+      const nsRedis = await run(red);
+      await red.flush();
+      await red.close();
+      await local.close();
+      rows.push(['hot path killState()+record(), LocalFleet (baseline)', `${fmt(nsLocal, 0)} ns/request`, '']);
+      rows.push(['hot path killState()+record(), RedisFleet', `${fmt(nsRedis, 0)} ns/request (×${fmt(nsRedis / nsLocal, 2)} of local)`, 'no Redis round trip']);
+    }
+
+    // 5. distributed rate limit: one Redis round trip per decision (only for metric rules)
+    {
+      const a = new RedisFleet({ url, instanceId: 'RL', prefix: 'rl:' });
+      await a.start();
+      const N = 20_000;
+      let t0 = performance.now();
+      for (let i = 0; i < N; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => a.rateLimit(`k${(i + j) % 1000}`, 1e9, 60_000)));
+      const rps = N / ((performance.now() - t0) / 1000);
+      const lat = [];
+      for (let i = 0; i < 2000; i++) { t0 = performance.now(); await a.rateLimit('lat', 1e9, 60_000); lat.push(performance.now() - t0); }
+      await a.close();
+      rows.push(['rateLimit() decisions, 100 concurrent', `${fmt(rps / 1000, 1)}K/s`, '']);
+      rows.push(['rateLimit() latency, sequential p50 / p99', `${fmt(pct(lat, 50), 3)} / ${fmt(pct(lat, 99), 3)} ms`, '']);
+    }
+    raw.destroy();
+  } finally {
+    proc.kill('SIGKILL');
+  }
+
+  const table = ['| measure | result | target |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  console.log(table);
+  if (out) {
+    const md = [
+      '# Fleet benchmark',
+      '',
+      `Date: ${new Date().toISOString()}  `,
+      `Command: \`npm run build && node bench/fleet.mjs --out ${out}\`  `,
+      `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, redis-server spawned locally (no persistence).`,
+      '',
+      table,
+      '',
+      ...lines.map((l) => `- ${l}`),
+      '',
+    ].join('\n');
+    writeFileSync(out, md);
+  }
+}
+
+const role = process.argv[2];
+if (role === '--child-b') await childB(process.argv[3], process.argv[4]);
+else await main();
