@@ -110,6 +110,10 @@ export class RedisFleet implements FleetState {
   private sweeping = false;
   private closed = false;
   private localRateDecisions = 0;
+  /** the newest kill version this instance has applied (pub/sub or snapshot) */
+  private maxVerSeen = 0;
+  /** Redis's kill version at the last heartbeat, when it was ahead of maxVerSeen */
+  private lagVer = 0;
 
   private readonly counters = {
     dropped_deltas: 0, flushes: 0, flush_errors: 0, kills_received: 0, reconnects: 0, redis_resets: 0, swept_sessions: 0,
@@ -264,6 +268,7 @@ export class RedisFleet implements FleetState {
     const v = Number(msg.slice(0, a));
     const state = stateOf(msg.slice(a + 1, b));
     if (!Number.isFinite(v) || state === null) return;
+    if (v > this.maxVerSeen) this.maxVerSeen = v;
     if (this.kills.apply(msg.slice(b + 1), state, v)) this.counters.kills_received++;
   }
 
@@ -570,13 +575,21 @@ export class RedisFleet implements FleetState {
       const s = val.slice(c + 1);
       if (s === 'k' || s === 't') snap.set(flat[i], { s, v: Number(val.slice(0, c)) });
     }
-    const changed = this.kills.applySnapshot(Number(verStr), snap);
+    const snapVer = Number(verStr);
+    if (snapVer > this.maxVerSeen) this.maxVerSeen = snapVer;
+    const changed = this.kills.applySnapshot(snapVer, snap);
     if (changed > 0) {
       this.counters.kills_received += changed;
       this.log.info({ changed }, 'fleet: kill state changed while this instance was away from redis');
     }
   }
 
+  /**
+   * Every heartbeatMs: refresh this instance's heartbeat key, notice a connection that went silent
+   * (a timed-out heartbeat counts as Redis down until a resync succeeds), and check that pub/sub did
+   * not miss a kill: if Redis's kill version stays ahead of what this instance received for a whole
+   * heartbeat, it re-reads the kill state (a half-open subscriber connection, a dropped message).
+   */
   private tick(): void {
     if (this.closed) return;
     if (!this.synced) {
@@ -584,7 +597,22 @@ export class RedisFleet implements FleetState {
       return;
     }
     if (!this.resyncing) this.kills.pruneTombstones();
-    void this.heartbeat().catch(() => { /* the connection events report it */ });
+    void this.heartbeat().then(async () => {
+      const v = Number(await this.call(['GET', this.p + 'killv']) ?? 0);
+      if (v <= this.maxVerSeen) { this.lagVer = 0; return; }
+      if (this.lagVer > this.maxVerSeen && !this.resyncing) {
+        this.log.warn({ redis_version: v, seen: this.maxVerSeen }, 'fleet: missed kill messages; re-reading kill state');
+        this.lagVer = 0;
+        this.resyncing = this.readKillSnapshot().catch(() => {}).finally(() => { this.resyncing = null; });
+        return;
+      }
+      this.lagVer = v;
+    }).catch((err: Error) => {
+      if (this.synced && !this.closed) {
+        this.lastError = `redis unreachable: heartbeat failed (${err.message})`;
+        this.onDown('heartbeat failed');
+      }
+    });
   }
 
   private async heartbeat(): Promise<void> {

@@ -231,3 +231,29 @@ describe.skipIf(skip)('RedisFleet housekeeping', () => {
     }
   });
 });
+
+describe.skipIf(skip)('RedisFleet anti-entropy', () => {
+  let server: RedisServer;
+  beforeAll(async () => { server = await RedisServer.start(); });
+  afterAll(async () => { await server?.stop(); });
+
+  it('repairs a kill whose pub/sub message it never received', async () => {
+    const prefix = uniquePrefix();
+    const f = new RedisFleet({ url: server.url, instanceId: 'B', prefix, heartbeatMs: 100 });
+    await f.start();
+    const c = createClient({ url: server.url, RESP: 2 });
+    await c.connect();
+    try {
+      // what KILL does, minus the PUBLISH: as if the message was lost on the way
+      const v = Number(await c.sendCommand(['INCR', `${prefix}killv`]));
+      await c.sendCommand(['HSET', `${prefix}kill`, 'lost-msg', `${v}:k`]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(f.killState('lost-msg')).toBeNull();
+      await waitFor(() => f.killState('lost-msg') === 'killed', 2_000, 'the repair');
+      expect(f.health().ok).toBe(true);
+    } finally {
+      c.destroy();
+      await f.close();
+    }
+  });
+});
