@@ -109,11 +109,19 @@ export class RedisFleet implements FleetState {
   private sweepCursor = '0';
   private sweeping = false;
   private closed = false;
+  /**
+   * Set once the first SUBSCRIBE is done. node-redis re-subscribes before it reports 'ready' after a
+   * reconnect, so from then on 'ready' means "messages flow": only then may the kill state be re-read,
+   * or a kill published between the read and the subscription would be missed.
+   */
+  private subscribed = false;
   private localRateDecisions = 0;
   /** the newest kill version this instance has applied (pub/sub or snapshot) */
   private maxVerSeen = 0;
   /** Redis's kill version at the last heartbeat, when it was ahead of maxVerSeen */
   private lagVer = 0;
+  private lagSince = 0;
+  private ticking = false;
 
   private readonly counters = {
     dropped_deltas: 0, flushes: 0, flush_errors: 0, kills_received: 0, reconnects: 0, redis_resets: 0, swept_sessions: 0,
@@ -168,7 +176,7 @@ export class RedisFleet implements FleetState {
     const connecting = Promise.all([
       this.cmd.connect(),
       this.sub.connect().then(() => this.sub.subscribe(this.channel(), onMessage)),
-    ]).then(() => this.onReady(), (err: unknown) => this.onError(err as Error));
+    ]).then(() => { this.subscribed = true; this.onReady(); }, (err: unknown) => this.onError(err as Error));
     const timer = new Promise<void>((r) => setTimeout(r, 2_000).unref());
     await Promise.race([connecting, timer]);
     if (this.resyncing) await Promise.race([this.resyncing, timer]);
@@ -493,7 +501,7 @@ export class RedisFleet implements FleetState {
   }
 
   private onReady(): void {
-    if (this.closed || !this.cmd.isReady || !this.sub.isReady) return;
+    if (this.closed || !this.subscribed || !this.cmd.isReady || !this.sub.isReady) return;
     if (this.resyncing) { this.resyncAgain = true; return; }
     this.resyncing = this.resync().finally(() => {
       this.resyncing = null;
@@ -593,26 +601,33 @@ export class RedisFleet implements FleetState {
   private tick(): void {
     if (this.closed) return;
     if (!this.synced) {
-      if (this.cmd.isReady && this.sub.isReady) this.onReady();
+      this.onReady();
       return;
     }
+    if (this.ticking) return;
     if (!this.resyncing) this.kills.pruneTombstones();
+    this.ticking = true;
     void this.heartbeat().then(async () => {
       const v = Number(await this.call(['GET', this.p + 'killv']) ?? 0);
+      const now = Date.now();
       if (v <= this.maxVerSeen) { this.lagVer = 0; return; }
-      if (this.lagVer > this.maxVerSeen && !this.resyncing) {
+      if (this.lagVer === 0 || this.lagVer <= this.maxVerSeen) {
+        // ahead now, maybe only because a message is on its way: look again a heartbeat later
+        this.lagVer = v;
+        this.lagSince = now;
+        return;
+      }
+      if (now - this.lagSince >= this.heartbeatMs && !this.resyncing) {
         this.log.warn({ redis_version: v, seen: this.maxVerSeen }, 'fleet: missed kill messages; re-reading kill state');
         this.lagVer = 0;
         this.resyncing = this.readKillSnapshot().catch(() => {}).finally(() => { this.resyncing = null; });
-        return;
       }
-      this.lagVer = v;
     }).catch((err: Error) => {
       if (this.synced && !this.closed) {
         this.lastError = `redis unreachable: heartbeat failed (${err.message})`;
         this.onDown('heartbeat failed');
       }
-    });
+    }).finally(() => { this.ticking = false; });
   }
 
   private async heartbeat(): Promise<void> {

@@ -245,12 +245,13 @@ describe.skipIf(skip)('RedisFleet anti-entropy', () => {
     await c.connect();
     try {
       // what KILL does, minus the PUBLISH: as if the message was lost on the way
-      const v = Number(await c.sendCommand(['INCR', `${prefix}killv`]));
-      await c.sendCommand(['HSET', `${prefix}kill`, 'lost-msg', `${v}:k`]);
+      await c.sendCommand(['EVAL', "local v = redis.call('INCR', KEYS[1]); redis.call('HSET', KEYS[2], 'lost-msg', v .. ':k')",
+        '2', `${prefix}killv`, `${prefix}kill`]);
       await new Promise((r) => setTimeout(r, 50));
       expect(f.killState('lost-msg')).toBeNull();
       await waitFor(() => f.killState('lost-msg') === 'killed', 2_000, 'the repair');
       expect(f.health().ok).toBe(true);
+      expect(f.stats().reconnects).toBe(0);
     } finally {
       c.destroy();
       await f.close();
