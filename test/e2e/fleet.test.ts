@@ -1,0 +1,158 @@
+// End-to-end fleet tests: two real `cordon start --redis URL` processes, one mock-llm, one private
+// redis-server. PENDING until the gateway lands: they skip (with a message) while
+// `cordon start --help` does not list --redis. Two assumptions to check when enabling them:
+//  - MOCK_SLOW: how mock-llm is asked to stream slowly (a header is assumed below);
+//  - /readyz in fleet mode: 200 with "degraded" in serve mode while Redis is down, 503 in refuse mode.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisServer, freePort, skipWithoutRedis } from '../helpers/redis-server.js';
+import { TcpGate } from '../fleet/tcp-gate.js';
+
+const CLI = resolve('dist/cli.js');
+const MOCK_SLOW = { 'x-mock-delay-ms': '50' }; // ASSUMPTION: per-chunk delay knob of mock-llm
+
+function gatewayHasFleet(): boolean {
+  const r = spawnSync(process.execPath, [CLI, 'start', '--help'], { encoding: 'utf8' });
+  return `${r.stdout}${r.stderr}`.includes('--redis');
+}
+
+const skipRedis = skipWithoutRedis();
+const pending = !gatewayHasFleet();
+if (pending) console.warn('PENDING test/e2e/fleet.test.ts: `cordon start --redis` is not available yet (gateway not merged); skipped');
+
+const procs: ChildProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'cordon-fleet-e2e-'));
+
+async function waitHttp(url: string, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    try { if ((await fetch(url)).ok) return; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not answer within ${ms}ms`);
+}
+
+interface Gw { proxy: string; control: string; proc: ChildProcess }
+
+async function startGateway(name: string, redisUrl: string, upstream: string, extraYaml = ''): Promise<Gw> {
+  const [p, c] = [await freePort(), await freePort()];
+  const cfg = join(dir, `${name}.yaml`);
+  writeFileSync(cfg, `fleet:\n  instance_id: ${name}\npolicy:\n  preset: off\n  rules:\n    - name: fleet-rpm\n      metric: requests\n      limit: 10\n      window: 1m\n      action: block\n${extraYaml}`);
+  const proc = spawn(process.execPath, [CLI, 'start', '--config', cfg, '--listen', `127.0.0.1:${p}`, '--control-listen', `127.0.0.1:${c}`,
+    '--upstream', upstream, '--data-dir', join(dir, name), '--redis', redisUrl], { stdio: 'ignore' });
+  procs.push(proc);
+  const gw = { proxy: `http://127.0.0.1:${p}`, control: `http://127.0.0.1:${c}`, proc };
+  await waitHttp(`${gw.control}/healthz`);
+  return gw;
+}
+
+function chat(gw: Gw, session: string, stream = false, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${gw.proxy}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-session-id': session, ...headers },
+    body: JSON.stringify({ model: 'mock', stream, messages: [{ role: 'user', content: 'hello' }] }),
+  });
+}
+
+describe.skipIf(skipRedis || pending)('fleet end to end: two gateways, one redis', () => {
+  let redis: RedisServer;
+  let gate: TcpGate;
+  let a: Gw;
+  let b: Gw;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    gate = await TcpGate.start(redis.port);
+    const mockPort = await freePort();
+    const mock = spawn(process.execPath, [CLI, 'mock-llm', '--listen', `127.0.0.1:${mockPort}`], { stdio: 'ignore' });
+    procs.push(mock);
+    const upstream = `http://127.0.0.1:${mockPort}`;
+    a = await startGateway('A', redis.url, upstream);
+    b = await startGateway('B', gate.url, upstream); // B reaches Redis through a gate the test can cut
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const p of procs) p.kill('SIGTERM');
+    await gate?.close();
+    await redis?.stop();
+  });
+
+  it('a kill on A ends a stream open on B within 250ms', async () => {
+    const res = await chat(b, 'e2e-kill', true, MOCK_SLOW);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read(); // the stream is open on B
+    const t0 = Date.now();
+    expect((await fetch(`${a.control}/control/sessions/e2e-kill/kill`, { method: 'POST' })).status).toBe(200);
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString();
+    }
+    expect(Date.now() - t0).toBeLessThan(250 + 100);
+    expect(text).toContain('event: error');
+    expect(text).toContain('session_killed');
+    const again = await chat(b, 'e2e-kill');
+    expect(again.status).toBe(403);
+    expect((await again.json()).error.type).toBe('session_killed');
+  });
+
+  it('counts requests from both gateways without losing any, and lists the session with its instance', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => chat(i % 2 ? a : b, `e2e-count-${i % 4}`).then((r) => r.arrayBuffer())));
+    await new Promise((r) => setTimeout(r, 400)); // write-behind flush
+    let total = 0;
+    for (let s = 0; s < 4; s++) {
+      const v = await (await fetch(`${a.control}/control/sessions/e2e-count-${s}`)).json();
+      total += v.requests;
+    }
+    expect(total).toBe(20);
+    const page = await (await fetch(`${b.control}/control/sessions?limit=100`)).json();
+    const one = page.sessions.find((s: { id: string }) => s.id === 'e2e-count-0');
+    expect(['A', 'B']).toContain(one.instance);
+  });
+
+  it('enforces a rate rule across both gateways', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      const r = await chat(i % 2 ? a : b, 'e2e-rate');
+      codes.push(r.status);
+      await r.arrayBuffer();
+    }
+    expect(codes.filter((c) => c === 200)).toHaveLength(10);
+    expect(codes.filter((c) => c === 429)).toHaveLength(6);
+  });
+
+  it('sees a kill issued while B was cut off from redis, once B reconnects', async () => {
+    expect((await chat(b, 'e2e-cut')).status).toBe(200);
+    gate.cut();
+    await new Promise((r) => setTimeout(r, 300));
+    const ready = await fetch(`${b.control}/readyz`);
+    expect(await ready.text()).toMatch(/redis unreachable/);
+    expect((await chat(b, 'e2e-cut-other')).status).toBe(200); // serve mode keeps serving
+    await fetch(`${a.control}/control/sessions/e2e-cut/kill`, { method: 'POST' });
+    gate.restore();
+    const t0 = Date.now();
+    let status = 200;
+    while (Date.now() - t0 < 5_000 && status !== 403) {
+      const r = await chat(b, 'e2e-cut');
+      status = r.status;
+      await r.arrayBuffer();
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(status).toBe(403);
+  });
+
+  it('keeps serving while redis is killed and restarted', async () => {
+    await redis.kill();
+    for (let i = 0; i < 10; i++) expect((await chat(a, `e2e-down-${i}`)).status).toBe(200);
+    await redis.restart();
+    await waitHttp(`${a.control}/readyz`, 10_000);
+    const fleet = await (await fetch(`${a.control}/control/fleet`)).json();
+    expect(fleet.health.ok).toBe(true);
+    expect(fleet.stats.redis_resets).toBeGreaterThanOrEqual(1);
+  });
+});
