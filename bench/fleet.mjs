@@ -195,6 +195,21 @@ async function main() {
       '',
       ...lines.map((l) => `- ${l}`),
       '',
+      '## How to read it',
+      '',
+      '- Kill propagation is measured between two processes on this box: A runs `kill()` (Lua: store + PUBLISH), B\'s subscriber applies it and calls its `onKill` listener; the figure is listener time minus call time. Within one process (the test suite) it is the same path.',
+      '- Memory per session: the INFO delta is the honest figure (key, dict entries, hash-table buckets); MEMORY USAGE counts only the key and its value. Session hashes carry no per-key TTL (an expire costs ~50B per key, measured with redis-cli on the same 10K 6-field hashes: 224B with TTL vs 179B without); a sweeper holding a lock deletes stale ones in bounded SCAN steps instead. The figure grows with the session ID length (41 characters here; an ID may have up to 128).',
+      '- Write-behind: `record()` only adds to a local Map; one Lua call per 500 sessions applies the deltas, at most once (a per-process sequence number), every 100ms.',
+      '- The hot-path rows are `killState()` + `record()` per simulated request, LocalFleet measured in the same run as the baseline; neither touches the network.',
+      '',
+      '## Pending: proxy throughput with fleet on vs off (target ≤ 10% loss)',
+      '',
+      'Needs the gateway (`cordon start --redis`). Plan: mock-llm + gateway, autocannon 10s against 127.0.0.1, same run: (1) no `--redis`, (2) `--redis` to a local redis-server; report req/s and p99 and the ratio. Expected cost per request is the hot-path row above (no network round trip), plus one Redis round trip per request only for sessions under a metric rule.',
+      '',
+      '## `--workers N` (node:cluster) on this 2-core box: a note, not a measurement',
+      '',
+      'The fleet layer makes workers possible (each worker is one instance: kills, counters and limits agree through Redis), but on 2 shared cores the proxy process already competes with the load generator, mock-llm and redis-server. A second worker can only help if one gateway process is CPU-bound below what the second core has free; with autocannon and the mock on the same box that is unlikely, and every worker adds a Redis connection pair, its own session table and heap (memory per session rises), and a second hop for kills (pub/sub between workers). The lead should measure it (req/s and p99 with N=1 vs 2, fleet on) and keep `--workers` only if N=2 wins clearly; an in-process LocalHub cannot be shared between workers, so workers require `--redis`.',
+      '',
     ].join('\n');
     writeFileSync(out, md);
   }
