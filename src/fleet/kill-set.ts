@@ -83,6 +83,18 @@ export class KillSet {
     return changed;
   }
 
+  /**
+   * Redis lost its data, and with it the version counter, which starts again from 0: held versions
+   * from before would make every new change look old. Forget them (tombstones go; kills stay, at 0).
+   */
+  rebase(): void {
+    for (const [id, e] of this.entries) {
+      if (e.v === PENDING) continue;
+      if (e.s === 'a') this.entries.delete(id);
+      else e.v = 0;
+    }
+  }
+
   /** Drops resume tombstones; only safe while no snapshot read is in flight (the caller knows). */
   pruneTombstones(): void {
     for (const [id, e] of this.entries) if (e.s === 'a' && e.v !== PENDING) this.entries.delete(id);

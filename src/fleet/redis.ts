@@ -522,10 +522,7 @@ export class RedisFleet implements FleetState {
       this.holderIdx = Number(await this.evalScript(INSTANCE_INDEX, [this.p + 'inst', this.p + 'instn'], [this.instanceId]));
       this.instanceNames.set(String(this.holderIdx), this.instanceId);
       if (reset) await this.afterReset();
-      for (const [id, state] of [...this.pendingOps]) {
-        await this.storeChange(id, state, false);
-        if (this.pendingOps.get(id) === state) this.pendingOps.delete(id);
-      }
+      await this.replayPendingOps();
       await this.readKillSnapshot();
       await this.heartbeat();
       if (this.everSynced) {
@@ -551,9 +548,23 @@ export class RedisFleet implements FleetState {
     }
   }
 
+  /** Kills and resumes that Redis has not taken yet, in the order they were made. */
+  private async replayPendingOps(): Promise<void> {
+    for (const [id, state] of [...this.pendingOps]) {
+      await this.storeChange(id, state, false);
+      if (this.pendingOps.get(id) === state) this.pendingOps.delete(id);
+    }
+  }
+
   /** Redis came back empty. Kills held here are written back; counters are rebuilt from local totals if we have them. */
   private async afterReset(): Promise<void> {
     this.counters.redis_resets++;
+    this.kills.rebase();
+    this.maxVerSeen = 0;
+    this.lagVer = 0;
+    // instance indexes are handed out afresh too
+    this.instanceNames.clear();
+    this.instanceNames.set(String(this.holderIdx), this.instanceId);
     const kills = [...this.kills.killed()];
     for (const [id, state] of kills) await this.storeChange(id, state, true);
     // The ack key went with the data: unacked batches were never applied to this data set.
@@ -608,6 +619,8 @@ export class RedisFleet implements FleetState {
     if (!this.resyncing) this.kills.pruneTombstones();
     this.ticking = true;
     void this.heartbeat().then(async () => {
+      // a kill whose store failed without the connection dropping (a timeout) is retried here
+      if (this.pendingOps.size > 0) await this.replayPendingOps();
       const v = Number(await this.call(['GET', this.p + 'killv']) ?? 0);
       const now = Date.now();
       if (v <= this.maxVerSeen) { this.lagVer = 0; return; }

@@ -57,6 +57,9 @@ describe.skipIf(skip)('RedisFleet failure behaviour', () => {
     const ids = ['r1', 'r2', 'r3'];
     const ta = new Traffic(pair.a, ids);
     const tb = new Traffic(pair.b, ids);
+    // push the kill version up without leaving kills behind, so that versions from before the
+    // reset are higher than any the emptied Redis will hand out afterwards
+    for (let i = 0; i < 30; i++) { await pair.a.kill(`churn-${i}`); await pair.a.resume(`churn-${i}`); }
     await pair.a.kill('doomed');
     await waitFor(() => pair.b.killState('doomed') === 'killed', 250, 'kill on B');
 
@@ -95,6 +98,11 @@ describe.skipIf(skip)('RedisFleet failure behaviour', () => {
       expect(v?.bytes_in).toBe(7 * want);
       expect(v?.tokens).toBe(2 * want);
     }
+    // kill versions restarted with the data: a resume after the reset must still reach everyone
+    await pair.b.resume('doomed');
+    await waitFor(() => pair.a.killState('doomed') === null, 250, 'the resume after the reset on A');
+    await pair.a.kill('after-reset');
+    await waitFor(() => pair.b.killState('after-reset') === 'killed', 250, 'a new kill after the reset on B');
     expect(pair.a.stats().redis_resets).toBe(1);
     expect(pair.a.stats().reconnects).toBeGreaterThanOrEqual(1);
     expect(logA.lines.some((l) => l.includes('redis lost its data'))).toBe(true);
