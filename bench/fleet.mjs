@@ -6,8 +6,12 @@
 import { spawn, fork } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { createClient } from 'redis';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
 import { RedisFleet } from '../dist/fleet/redis.js';
 import { LocalFleet } from '../dist/fleet/local.js';
 
@@ -43,11 +47,64 @@ async function startRedis() {
   throw new Error('redis-server did not start');
 }
 
+/**
+ * mock-llm + one gateway, autocannon against 127.0.0.1, non-streaming chat completions over 1000
+ * session IDs; fleet off and on, interleaved twice (off, on, off, on) to spread the box's noise.
+ */
+async function proxyThroughput(redisUrl, rows, log) {
+  const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+  let wired = false;
+  try { wired = readFileSync(new URL('../dist/gateway.js', import.meta.url), 'utf8').includes('createFleet'); } catch { /* no gateway */ }
+  if (!wired) {
+    rows.push(['proxy throughput, fleet on vs off', 'PENDING: the gateway does not wire src/fleet yet', '≤ 10% loss']);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'cordon-bench-fleet-'));
+  const mockPort = await freePort();
+  const mock = spawn(process.execPath, [cli, 'mock-llm', '--listen', `127.0.0.1:${mockPort}`], { stdio: 'ignore' });
+  const waitUp = async (url) => {
+    for (let i = 0; i < 200; i++) { try { await fetch(url); return; } catch { await new Promise((r) => setTimeout(r, 50)); } }
+    throw new Error(`${url} did not come up`);
+  };
+  await waitUp(`http://127.0.0.1:${mockPort}/v1/models`);
+  const once = async (fleetOn, run) => {
+    const [p, c] = [await freePort(), await freePort()];
+    const args = [cli, 'start', '--listen', `127.0.0.1:${p}`, '--control-listen', `127.0.0.1:${c}`, '--upstream', `http://127.0.0.1:${mockPort}`,
+      '--data-dir', join(dir, `${run}`), '--policy', 'off', '--log-level', 'warn'];
+    if (fleetOn) args.push('--redis', redisUrl);
+    const gw = spawn(process.execPath, args, { stdio: 'ignore' });
+    await waitUp(`http://127.0.0.1:${c}/healthz`);
+    let n = 0;
+    const body = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hello' }] });
+    const load = (duration) => autocannon({
+      url: `http://127.0.0.1:${p}/v1/chat/completions`, connections: 32, duration, method: 'POST',
+      headers: { 'content-type': 'application/json' }, body,
+      requests: [{ setupRequest: (req) => { req.headers = { ...req.headers, 'x-session-id': `bench-${n++ % 1000}` }; return req; } }],
+    });
+    await load(2); // warm-up: JIT, connection pools, session slots
+    const r = await load(5);
+    gw.kill('SIGTERM');
+    await new Promise((res) => gw.once('exit', res));
+    return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx };
+  };
+  const res = { off: [], on: [] };
+  for (let i = 0; i < 3; i++) { res.off.push(await once(false, `off${i}`)); res.on.push(await once(true, `on${i}`)); }
+  mock.kill('SIGTERM');
+  const mean = (xs, k) => xs.reduce((a, x) => a + x[k], 0) / xs.length;
+  const off = mean(res.off, 'rps');
+  const on = mean(res.on, 'rps');
+  rows.push(['proxy req/s, fleet off (baseline), mean of 3×5s', `${fmt(off, 0)} (p99 ${fmt(mean(res.off, 'p99'), 1)} ms)`, '']);
+  rows.push(['proxy req/s, fleet on (--redis), mean of 3×5s', `${fmt(on, 0)} (p99 ${fmt(mean(res.on, 'p99'), 1)} ms)`, '']);
+  rows.push(['proxy throughput change with fleet on', `${fmt((on / off - 1) * 100, 1)}%`, '≥ -10%']);
+  log(`proxy runs (req/s): off ${res.off.map((x) => fmt(x.rps, 0)).join(', ')}; on ${res.on.map((x) => fmt(x.rps, 0)).join(', ')}; errors+non-2xx: ${[...res.off, ...res.on].map((x) => x.errors).join(', ')}`);
+}
+
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
 const fmt = (n, d = 2) => Number(n).toFixed(d);
 const uuid = (i) => `sess-${i.toString(16).padStart(8, '0')}-7b4d-4e5f-9a0b-1c2d3e4f5a6b`;
 
 async function main() {
+  const loadStart = loadavg().map((x) => x.toFixed(1)).join(' ');
   const outIdx = process.argv.indexOf('--out');
   const out = outIdx > 0 ? process.argv[outIdx + 1] : null;
   const { proc, url } = await startRedis();
@@ -176,6 +233,8 @@ async function main() {
       rows.push(['rateLimit() decisions, 100 concurrent', `${fmt(rps / 1000, 1)}K/s`, '']);
       rows.push(['rateLimit() latency, sequential p50 / p99', `${fmt(pct(lat, 50), 3)} / ${fmt(pct(lat, 99), 3)} ms`, '']);
     }
+    // 6. proxy throughput, fleet off vs on (needs the gateway to wire src/fleet)
+    await proxyThroughput(url, rows, log);
     raw.destroy();
   } finally {
     proc.kill('SIGKILL');
@@ -189,7 +248,7 @@ async function main() {
       '',
       `Date: ${new Date().toISOString()}  `,
       `Command: \`npm run build && node bench/fleet.mjs --out ${out}\`  `,
-      `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, redis-server spawned locally (no persistence).`,
+      `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, redis-server spawned locally (no persistence). Load average at the start / end of the run: ${loadStart} / ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other work shares this box; compare rows within one run only).`,
       '',
       table,
       '',
@@ -202,9 +261,9 @@ async function main() {
       '- Write-behind: `record()` only adds to a local Map; one Lua call per 500 sessions applies the deltas, at most once (a per-process sequence number), every 100ms.',
       '- The hot-path rows are `killState()` + `record()` per simulated request, LocalFleet measured in the same run as the baseline; neither touches the network.',
       '',
-      '## Pending: proxy throughput with fleet on vs off (target ≤ 10% loss)',
+      '## Proxy throughput with fleet on vs off (target ≤ 10% loss)',
       '',
-      'Needs the gateway (`cordon start --redis`). Plan: mock-llm + gateway, autocannon 10s against 127.0.0.1, same run: (1) no `--redis`, (2) `--redis` to a local redis-server; report req/s and p99 and the ratio. Expected cost per request is the hot-path row above (no network round trip), plus one Redis round trip per request only for sessions under a metric rule.',
+      'Runs only when dist/gateway.js wires src/fleet (createFleet); otherwise the row says PENDING. mock-llm + one gateway (`--policy off --log-level warn`), autocannon 32 connections, 2s warm-up then 5s measured, against 127.0.0.1, non-streaming chat completions over 1000 session IDs, runs interleaved off/on three times. autocannon, mock-llm, the gateway and redis-server share the 2 cores, so treat small differences as noise. The per-request fleet cost is the hot-path row above (no network round trip); a Redis round trip per request is added only for sessions under a metric rule (not enabled here).',
       '',
       '## `--workers N` (node:cluster) on this 2-core box: a note, not a measurement',
       '',
