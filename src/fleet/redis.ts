@@ -333,12 +333,10 @@ export class RedisFleet implements FleetState {
     let b: Batch | null = null;
     for (const [id, d] of deltas) {
       if (b === null || b.sessions === this.batchSize) {
-        b = { seq: ++this.seq, keys: [this.ackKey()], args: [], sessions: 0 };
-        b.args.push(String(b.seq), String(this.holderIdx));
+        b = { seq: ++this.seq, keys: [this.ackKey()], args: [String(this.seq), String(this.holderIdx), this.sessionKey('')], sessions: 0 };
         this.unacked.push(b);
       }
-      b.keys.push(this.sessionKey(id));
-      b.args.push(String(d.r), String(d.i), String(d.o), String(d.t), String(d.l));
+      b.args.push(`${d.r} ${d.i} ${d.o} ${d.t} ${d.l} ${id}`);
       b.sessions++;
     }
   }
@@ -465,12 +463,10 @@ export class RedisFleet implements FleetState {
         if (await this.call(['GET', lockKey]) !== this.runId) return;
         await this.call(['PEXPIRE', lockKey, lockMs]);
       }
-      const [after, keys] = await this.call(['SCAN', this.sweepCursor, 'MATCH', this.sessionKey('*'), 'COUNT', '1000']) as [string, string[]];
+      const cutoff = Math.floor((Date.now() - this.ttlMs) / 1000);
+      const [after, n] = await this.evalScript(SWEEP, [], [this.sweepCursor, this.sessionKey('*'), '1000', String(cutoff)]) as [string, number];
       this.sweepCursor = after;
-      if (keys.length > 0) {
-        const cutoff = Math.floor((Date.now() - this.ttlMs) / 1000);
-        this.counters.swept_sessions += Number(await this.evalScript(SWEEP, keys, [String(cutoff)]));
-      }
+      this.counters.swept_sessions += Number(n);
     } catch {
       // the connection events report Redis trouble; the next step retries
     } finally {

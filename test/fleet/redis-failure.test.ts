@@ -186,11 +186,12 @@ describe.skipIf(skip)('RedisFleet failure behaviour', () => {
     await c.connect();
     cleanups.push(() => c.destroy());
     const p = uniquePrefix();
-    const args = ['2', `${p}ack:x`, `${p}s:once`, '1', '1', '5', '10', '20', '0', '1700000000'];
+    const args = ['1', `${p}ack:x`, '1', '1', `${p}s:`, '5 10 20 0 1700000000 once', '1 1 1 1 1700000001 other:id'];
     await c.sendCommand(['EVAL', FLUSH.source, ...args]);
     await c.sendCommand(['EVAL', FLUSH.source, ...args]); // the resend after a lost reply
     expect(await c.sendCommand(['HGET', `${p}s:once`, 'r'])).toBe('5');
-    args[3] = '2';
+    expect(await c.sendCommand(['HGETALL', `${p}s:other:id`])).toEqual(['r', '1', 'i', '1', 'o', '1', 't', '1', 'l', '1700000001', 'h', '1']);
+    args[2] = '2';
     await c.sendCommand(['EVALSHA', FLUSH.sha, ...args]);
     expect(await c.sendCommand(['HGET', `${p}s:once`, 'r'])).toBe('10');
   });
