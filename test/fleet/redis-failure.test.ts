@@ -143,6 +143,39 @@ describe.skipIf(skip)('RedisFleet failure behaviour', () => {
     expect(v?.instances.sort()).toEqual(['A', 'B']);
   });
 
+  it('counts every increment exactly once when the connection drops in the middle of a flush', async () => {
+    const gate = await TcpGate.start(server.port);
+    cleanups.push(() => gate.close());
+    const prefix = uniquePrefix();
+    const f = new RedisFleet({ url: gate.url, instanceId: 'mid', prefix, batchSize: 20, flushIntervalMs: 1_000_000 });
+    cleanups.push(() => f.close());
+    await f.start();
+    const N = 2000;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < N; i++) f.record(`m${i}`, 1, 2, 3, 4, Date.now());
+      const flushing = f.flush();
+      await new Promise((r) => setTimeout(r, 3 + round * 4));
+      gate.cut();
+      expect(await flushing).toBe(false);
+      gate.restore();
+      await waitFor(() => f.health().ok, 8_000, 'reconnect');
+      expect(await f.flush()).toBe(true);
+    }
+    const c = createClient({ url: server.url, RESP: 2 });
+    await c.connect();
+    cleanups.push(() => c.destroy());
+    const sum = Number(await c.sendCommand(['EVAL', `
+      local cur, total, n = '0', 0, 0
+      repeat
+        local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 1000)
+        cur = r[1]
+        for _, k in ipairs(r[2]) do total = total + tonumber(redis.call('HGET', k, 'r')); n = n + 1 end
+      until cur == '0'
+      return {total, n}`, '0', `${prefix}s:*`]).then((r) => (r as number[])[0]));
+    expect(sum).toBe(3 * N);
+    expect(f.stats().flush_errors).toBeGreaterThanOrEqual(1);
+  });
+
   it('refuses while redis is down in refuse mode, and admits again when it returns', async () => {
     const f = new RedisFleet({ url: server.url, instanceId: 'R', prefix: uniquePrefix(), onRedisDown: 'refuse', heartbeatMs: 200 });
     cleanups.push(() => f.close());
