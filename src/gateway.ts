@@ -28,6 +28,8 @@ import { handleUpgrade } from './proxy/websocket/relay.js';
 import { SessionTable } from './sessions/table.js';
 import { derivedSessionId, sessionIdFromJson, validSessionId } from './sessions/identity.js';
 import { registerSessionRoutes } from './control/routes/sessions.js';
+import { createFleet } from './fleet/index.js';
+import { registerFleetMetrics, registerFleetRoutes, registerFleetSessionRoutes } from './fleet/control.js';
 import { registerStatsRoutes } from './control/routes/stats.js';
 
 /** A start-up problem the CLI reports as one line and exit 2. */
@@ -99,6 +101,14 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   sessions.loadKills(store.loadKills());
   store.subscribe(bus);
   sessions.start();
+  // Fleet: a kill or resume made on any instance (this one included) lands in the local table,
+  // which ends in-flight work through onEnd above. The hot path only asks the local table.
+  const fleet = createFleet(cfg, log);
+  fleet.onKill((id, state) => {
+    if (state === 'active') sessions.resume(id);
+    else sessions.kill(id); // 'terminated' elsewhere: refused here as killed (no terminate-by-ID yet)
+  });
+  await fleet.start();
 
   const ctx: ProxyContext = {
     cfg,
@@ -110,6 +120,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
     policy: policy.hasRequestRules || policy.hasResponseRules ? policy : null,
     inflight,
+    fleet,
     capture: cfg.profile === 'forensics' ? { open: (id, dir) => store.openCapture(id, dir) } : null,
     counters: { total: 0, blocked: 0 },
     accessLog: log.isLevelEnabled('info'),
@@ -130,6 +141,10 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
       return undefined; // storage unreadable: the live table is all we can answer from
     }
   };
+  // Before the session routes: the first registered route wins, so kill, resume and (in Redis mode)
+  // the listings answer fleet-wide.
+  registerFleetSessionRoutes(router, fleet, { local: (id) => sessions.get(id), stored: storedSession });
+  registerFleetRoutes(router, fleet);
   registerSessionRoutes(router, sessions, { fallback: storedSession });
   registerStatsRoutes(router, { sessions, requests: () => ctx.counters, pressure: () => ctx.pressure() });
   registerHistoryRoutes(router, store);
@@ -138,6 +153,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   if (cfg.debug_endpoints) registerDebugRoutes(router);
   registerDashboardRoutes(router);
   registerMetricsRoute(router, metrics);
+  registerFleetMetrics(metrics.registry, fleet);
   metrics.bind({
     sessionsActive: () => sessions.stats().active,
     sessionsByState: () => sessions.countsByState(),
@@ -164,12 +180,18 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   const controlServer = createControlServer({
     router, token, log,
     publicPaths: DASHBOARD_PUBLIC_PATHS,
-    notReady: () => (upstreams.anyHealthy() ? null : 'no healthy upstream'),
+    notReady: () => {
+      if (!upstreams.anyHealthy()) return 'no healthy upstream';
+      const f = fleet.health();
+      return f.ok || cfg.fleet.on_redis_down === 'serve' ? null : f.reason;
+    },
     readyDetail: () => {
       const h = store.health();
+      const f = fleet.health();
       // Write failures keep the gateway serving (SPEC: storage still open), so readiness stays
       // green and says storage is degraded; the queue counts what it drops meanwhile.
-      return { storage: h.ok ? 'ok' : `degraded: ${h.reason}` };
+      // Likewise a lost Redis in `on_redis_down: serve` mode (in `refuse` mode notReady says it).
+      return { storage: h.ok ? 'ok' : `degraded: ${h.reason}`, fleet: f.ok ? 'ok' : `degraded: ${f.reason}` };
     },
   });
 
@@ -185,6 +207,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     }
   } catch (err) {
     await upstreams.destroy();
+    await fleet.close();
     await store.close();
     throw err;
   }
@@ -209,6 +232,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
         await new Promise<void>((r) => controlServer.close(() => r()));
         await upstreams.destroy();
         sessions.stop();
+        await fleet.close();
         await store.close();
         log.info('stopped');
       })();

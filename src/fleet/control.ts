@@ -3,7 +3,51 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Router } from '../control/router.js';
 import { sendError, sendJson } from '../control/reply.js';
+import type { SessionView } from '../sessions/types.js';
+import { validSessionId } from '../sessions/identity.js';
 import type { FleetState, FleetStats } from './types.js';
+
+const BAD_ID = 'a session ID is 1-128 characters of A-Z a-z 0-9 . _ : -';
+
+/**
+ * Kill and resume through the fleet (stored in Redis and published, so every instance ends the
+ * session's work); in Redis mode the session list and one session show fleet-wide counters and the
+ * instance holding the session. Register before the session table's routes: the first match wins.
+ */
+export function registerFleetSessionRoutes(
+  router: Router,
+  fleet: FleetState,
+  views: { local(id: string): SessionView | undefined; stored(id: string): unknown },
+): void {
+  router.post('/control/sessions/:id/kill', async ({ res, params }) => {
+    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', BAD_ID);
+    await fleet.kill(params.id);
+    sendJson(res, 200, { id: params.id, state: 'killed' });
+  });
+  router.post('/control/sessions/:id/resume', async ({ res, params }) => {
+    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', BAD_ID);
+    await fleet.resume(params.id);
+    sendJson(res, 200, { id: params.id, state: 'active' });
+  });
+  if (fleet.mode !== 'redis') return;
+  router.get('/control/sessions', ({ res, query }) => sendFleetSessions(res, fleet, query));
+  router.get('/control/sessions/:id', async ({ res, params }) => {
+    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', BAD_ID);
+    const local = views.local(params.id);
+    let f;
+    try { f = await fleet.getSession(params.id); } catch { /* Redis down: answer from the local view */ }
+    if (!f) {
+      const view = local ?? views.stored(params.id);
+      return view ? sendJson(res, 200, view) : sendError(res, 404, 'not_found', 'session_not_found', `no session ${params.id}`);
+    }
+    const at = (ms: number) => new Date(ms).toISOString();
+    sendJson(res, 200, {
+      ...(local ?? { id: params.id, state: f.state, upstream: null, client_ip: null, started_at: at(f.last_seen_ms), flags: 0 }),
+      last_seen_at: at(Math.max(f.last_seen_ms, local ? Date.parse(local.last_seen_at) : 0)),
+      requests: f.requests, bytes_in: f.bytes_in, bytes_out: f.bytes_out, instance: f.instance ?? undefined,
+    });
+  });
+}
 
 /** GET /control/fleet → {mode, instance_id, health, instances, stats}. */
 export function registerFleetRoutes(router: Router, fleet: FleetState): void {

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { PolicyEngine } from '../policy/types.js';
 import type { SessionRegistry } from '../sessions/types.js';
 import type { CaptureWriter } from './exchange.js';
+import type { FleetState } from '../fleet/types.js';
 import type { Inflight } from './inflight.js';
 import type { UpstreamSet } from './upstreams.js';
 
@@ -32,6 +33,8 @@ export interface ProxyContext {
   readonly identity: Identity;
   readonly policy: PolicyEngine | null;
   readonly inflight: Inflight;
+  /** shared state across instances; LocalFleet without --redis */
+  readonly fleet: FleetState;
   readonly capture: CaptureSink | null;
   readonly counters: { total: number; blocked: number };
   readonly accessLog: boolean;

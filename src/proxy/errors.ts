@@ -50,6 +50,7 @@ export function sseErrorEvent(type: string, code: string, message: string): stri
 
 export const ERR = {
   draining: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'draining', message: 'the gateway is shutting down; retry on another instance', retryAfter: 1 }),
+  fleetDown: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'fleet_unavailable', message: 'the fleet store is unreachable and this gateway refuses meanwhile (fleet.on_redis_down: refuse); retry later', retryAfter: 2 }),
   overloaded: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'memory_pressure', message: 'the gateway is under critical memory pressure; retry later', retryAfter: 5 }),
   badSessionId: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_session_id', message: 'X-Session-ID must be 1-128 characters of A-Z a-z 0-9 . _ : -' }),
   badJson: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_json', message: 'the request body is not valid JSON, and the policy must read it' }),

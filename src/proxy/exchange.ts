@@ -129,6 +129,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     ctx.sessions.hold(slot);
     const refusal = ctx.sessions.refusal(slot);
     if (refusal !== null) return this.fail(refusal === 'session_killed' ? ERR.killed() : ERR.terminated());
+    if (!ctx.fleet.admit()) return this.fail(ERR.fleetDown());
 
     if (policy !== null && policy.hasRequestRules) {
       if (jsonFailed && ctx.cfg.mode === 'enforce') return this.fail(ERR.badJson());
@@ -308,6 +309,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     if (this.slot >= 0) {
       ctx.inflight.remove(this);
       ctx.sessions.addBytesOut(this.slot, this.bytesOut);
+      ctx.fleet.record(this.sessionId!, 1, this.bodyLength, this.bytesOut, this.inspector?.tokens ?? 0, Date.now());
       ctx.sessions.release(this.slot);
       if (this.inspector !== null && ctx.policy !== null) {
         // end() is idempotent: on kill, abort and error paths it releases the stream's scanner state.
