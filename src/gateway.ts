@@ -121,6 +121,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     policy: policy.hasRequestRules || policy.hasResponseRules ? policy : null,
     inflight,
     fleet,
+    fleetRates: fleet.mode === 'redis' ? policy.windowedRequestRules() : [],
     capture: cfg.profile === 'forensics' ? { open: (id, dir) => store.openCapture(id, dir) } : null,
     counters: { total: 0, blocked: 0 },
     accessLog: log.isLevelEnabled('info'),

@@ -1,7 +1,7 @@
 // The policy engine the proxy calls: compiled rules shared by every stream, a request inspector
 // that scans only the turns new since the session's last request, per-response stream inspectors,
 // and metric rules that enforce. Per-session state is in lazy side maps keyed by slot.
-import type { Direction } from '../events.js';
+import type { Direction, RuleAction, Severity } from '../events.js';
 import type { ProfileBounds } from '../config/profiles.js';
 import type { Preset } from '../config/schema.js';
 import { emitText, HASH_SEED, hashValue, splitRequest, type TextSink } from '../protocols/llm-request.js';
@@ -137,6 +137,12 @@ class Engine implements PolicyEngine, InspectorHost {
   openResponse(slot: number, contentType: string | undefined, _path: string): StreamInspector | null {
     if (!this.hasResponseRules) return null;
     return new ResponseInspector(this, slot, bodyKind(contentType));
+  }
+
+  windowedRequestRules(): ReadonlyArray<{ name: string; limit: number; windowMs: number; action: RuleAction; severity: Severity }> {
+    return this.policy.metricRules
+      .filter((r) => r.metric === 'requests' && r.windowMs > 0 && r.action !== 'flag')
+      .map((r) => ({ name: r.name, limit: r.limit, windowMs: r.windowMs, action: r.action, severity: r.severity }));
   }
 
   openMessage(slot: number, direction: Direction, contentType: string | undefined): StreamInspector | null {

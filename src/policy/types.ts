@@ -55,6 +55,13 @@ export interface PolicyEngine {
   /** A session's slot was freed: drop any per-session side state. */
   releaseSession(slot: number): void;
   rules(): RuleStat[];
+  /**
+   * Request-rate rules with a window that refuse (block/terminate): in fleet mode the proxy also
+   * enforces these across instances through the shared store, since a local count sees one instance.
+   */
+  windowedRequestRules(): ReadonlyArray<{ name: string; limit: number; windowMs: number; action: RuleAction; severity: Severity }>;
+  /** Count hits the proxy found on the engine's behalf (fleet-wide rate limits). */
+  countHits(hits: Hit[]): void;
   /** bytes held by per-session and per-stream state */
   bytes(): number;
 }

@@ -35,6 +35,8 @@ export interface ProxyContext {
   readonly inflight: Inflight;
   /** shared state across instances; LocalFleet without --redis */
   readonly fleet: FleetState;
+  /** request-rate rules enforced fleet-wide (empty unless fleet mode is on Redis) */
+  readonly fleetRates: ReturnType<PolicyEngine['windowedRequestRules']>;
   readonly capture: CaptureSink | null;
   readonly counters: { total: number; blocked: number };
   readonly accessLog: boolean;

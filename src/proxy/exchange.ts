@@ -139,8 +139,48 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
         if (verdict !== null) return this.refuse(verdict);
       }
     }
+    if (ctx.fleetRates.length > 0) {
+      this.checkFleetRates();
+      return;
+    }
     // Registered before dispatch so that a kill arriving from now on reaches this exchange.
     ctx.inflight.add(this);
+    this.dispatch(null);
+  }
+
+  /**
+   * Fleet mode: request-rate rules count across every instance through the shared store. This is
+   * the one round trip to Redis on the request path, taken only when such rules are configured.
+   */
+  private checkFleetRates(): void {
+    const { ctx } = this;
+    const sid = this.sessionId!;
+    const rules = ctx.fleetRates;
+    Promise.all(rules.map((r) => ctx.fleet.rateLimit(`${r.name}:${sid}`, r.limit, r.windowMs))).then((results) => {
+      if (this.stage === Stage.Done) return;
+      let hits: Hit[] | null = null;
+      for (let i = 0; i < rules.length; i++) {
+        if (results[i].allowed) continue;
+        const r = rules[i];
+        (hits ??= []).push({ rule: r.name, severity: r.severity, action: r.action, direction: 'request', excerpt: '', retry_after: results[i].retryAfterMs / 1000 });
+      }
+      if (hits !== null) {
+        ctx.policy?.countHits(hits);
+        const v = applyHits(ctx, this.slot, sid, hits, 'request');
+        if (v !== null) return this.refuse(v);
+      }
+      this.admitted();
+    }, () => {
+      // The store failed: the local count of the same rules already applied.
+      if (this.stage !== Stage.Done) this.admitted();
+    });
+  }
+
+  /** Past the request phase; a kill may have landed while a fleet check was in flight. */
+  private admitted(): void {
+    const refusal = this.ctx.sessions.refusal(this.slot);
+    if (refusal !== null) return this.fail(refusal === 'session_killed' ? ERR.killed() : ERR.terminated());
+    this.ctx.inflight.add(this);
     this.dispatch(null);
   }
 

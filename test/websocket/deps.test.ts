@@ -38,7 +38,7 @@ async function setup(action: Hit['action'] = 'block', mode: 'enforce' | 'audit' 
   const ctx: ProxyContext = {
     cfg, bounds: PROFILE_BOUNDS[cfg.profile], log, bus, upstreams, sessions,
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
-    policy: null, inflight: new Inflight(), fleet: new LocalFleet(), capture: null, counters: { total: 0, blocked: 0 }, accessLog: false,
+    policy: null, inflight: new Inflight(), fleet: new LocalFleet(), fleetRates: [], capture: null, counters: { total: 0, blocked: 0 }, accessLog: false,
     draining: false, pressure: () => 'normal', observe: () => {}, onHit: () => {},
   };
   const registry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout });
