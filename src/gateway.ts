@@ -32,6 +32,9 @@ import { createFleet } from './fleet/index.js';
 import { registerFleetMetrics, registerFleetRoutes, registerFleetSessionRoutes } from './fleet/control.js';
 import { registerStatsRoutes } from './control/routes/stats.js';
 
+/** The reason on a terminate that came from another instance, so it is not sent back out. */
+const FLEET_REASON = 'fleet';
+
 /** A start-up problem the CLI reports as one line and exit 2. */
 export class StartError extends Error {}
 
@@ -106,7 +109,19 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   const fleet = createFleet(cfg, log);
   fleet.onKill((id, state) => {
     if (state === 'active') sessions.resume(id);
-    else sessions.kill(id); // 'terminated' elsewhere: refused here as killed (no terminate-by-ID yet)
+    else if (state === 'killed') sessions.kill(id);
+    else {
+      // A rule terminated the session on some instance: terminate it here too.
+      const slot = sessions.slotOf(id);
+      if (slot < 0) sessions.loadKills([{ id, state: 'terminated' }]);
+      else sessions.terminate(slot, FLEET_REASON);
+    }
+  });
+  // A rule's terminate on this instance reaches the others too (as a stored, published kill state).
+  bus.subscribe((ev) => {
+    if (ev.kind === 'session' && ev.type === 'terminated' && ev.reason !== FLEET_REASON) {
+      fleet.kill(ev.session_id, 'terminated').catch(() => undefined);
+    }
   });
   await fleet.start();
 
