@@ -21,8 +21,13 @@ export interface GovernorOptions {
   hysteresis?: number;
   /** sampling period at normal pressure (Config.memory.sample_interval, default 1000) */
   sampleIntervalMs?: number;
-  /** sampling period while not normal: faster, so a burst is caught and recovery seen sooner */
+  /**
+   * sampling period while not normal, or normal but within `approach` of warning: faster, so that a
+   * burst is caught before it overshoots and recovery is seen sooner (default min(100, sampleIntervalMs))
+   */
   pressuredIntervalMs?: number;
+  /** how far below warning (as a ratio of the limit) fast sampling starts (default 0.15) */
+  approach?: number;
   log?: MemoryLog;
   /** where readings come from; tests inject a fake */
   sampler?: MemorySampler;
@@ -97,6 +102,7 @@ export class MemoryGovernor {
   readonly hysteresis: number;
   readonly sampleIntervalMs: number;
   readonly pressuredIntervalMs: number;
+  readonly approach: number;
   readonly retryAfterSeconds: number;
 
   private level: PressureLevel = 'normal';
@@ -129,7 +135,9 @@ export class MemoryGovernor {
     this.critical = critical;
     this.hysteresis = opts.hysteresis ?? 0.05;
     this.sampleIntervalMs = opts.sampleIntervalMs ?? 1000;
-    this.pressuredIntervalMs = opts.pressuredIntervalMs ?? Math.min(250, this.sampleIntervalMs);
+    // Reading RSS costs microseconds (one read of /proc/self/stat), so sampling at 100ms is cheap.
+    this.pressuredIntervalMs = opts.pressuredIntervalMs ?? Math.min(100, this.sampleIntervalMs);
+    this.approach = opts.approach ?? 0.15;
     this.retryAfterSeconds = opts.retryAfterSeconds ?? 5;
     this.log = opts.log ?? silentLog;
     this.sampler = opts.sampler ?? processSampler;
@@ -184,7 +192,8 @@ export class MemoryGovernor {
   }
 
   private schedule(): void {
-    const ms = this.level === 'normal' ? this.sampleIntervalMs : this.pressuredIntervalMs;
+    const near = this.level !== 'normal' || this.rssBytes >= (this.warning - this.approach) * this.limitBytes;
+    const ms = near ? this.pressuredIntervalMs : this.sampleIntervalMs;
     this.timer = setTimeout(this.tick, ms);
     this.timer.unref();
   }

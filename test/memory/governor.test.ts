@@ -76,6 +76,25 @@ describe('MemoryGovernor', () => {
     expect(g.pressure).toBe('normal'); // stopped: no more samples
   });
 
+  it('samples faster when approaching warning, slower when far from it', () => {
+    vi.useFakeTimers();
+    const mem = new FakeMemory();
+    const g = governor(mem, { sampleIntervalMs: 1000, pressuredIntervalMs: 100, approach: 0.15 });
+    let n = 0;
+    g.onSample(() => n++);
+    mem.rss = 10 * MiB;
+    g.start();
+    vi.advanceTimersByTime(1000);
+    expect(n).toBe(2); // start + one at 1000ms
+    mem.rss = 70 * MiB; // above 0.8 - 0.15 of the limit, still normal
+    vi.advanceTimersByTime(1000); // the sample at 2000ms sees 70MiB and switches to 100ms
+    n = 0;
+    vi.advanceTimersByTime(1000);
+    expect(g.pressure).toBe('normal');
+    expect(n).toBe(10);
+    g.stop();
+  });
+
   it('keeps the sampling timer unref\'d so it never holds the process open', () => {
     const mem = new FakeMemory();
     const g = governor(mem);
