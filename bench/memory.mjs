@@ -314,7 +314,12 @@ export async function overloadRun({ slowReaders = 400, slowUploads = 1500, burst
       if (rss > peak) peak = rss;
     } catch { /* process gone: recorded as a crash below */ }
   }, 50);
-  const pollPressure = async () => (await getJson(`${gw.control}/control/memory`)).body?.pressure ?? null;
+  let atPeak = null;
+  const pollPressure = async () => {
+    const body = (await getJson(`${gw.control}/control/memory`)).body;
+    if (body && (!atPeak || body.rss_bytes > atPeak.rss_bytes)) atPeak = body;
+    return body?.pressure ?? null;
+  };
   const pressureTimer = setInterval(() => { pollPressure().then((p) => p && pressureSeen.add(p), () => {}); }, 250);
   const startRss = await settledRss(gw.pid, 500);
   const t0 = performance.now();
@@ -365,6 +370,7 @@ export async function overloadRun({ slowReaders = 400, slowUploads = 1500, burst
     limit, startRss, peak, hwm, peakRatio: Math.max(peak, hwm || 0) / limit,
     slowReaders: r.opened, slowUploads: u.opened, readerStatuses: r.statuses, burstCounts,
     backToNormalS, lastPressure, alive, health, pressureSeen: [...pressureSeen],
+    atPeak: atPeak && { rss: atPeak.rss_bytes, heap_used: atPeak.heap_used_bytes, heap_total: atPeak.heap_total_bytes, external: atPeak.external_bytes },
     transitions: mem?.transitions ?? null, endRss: mem?.rss_bytes, endHeapUsed: mem?.heap_used_bytes, endHeapTotal: mem?.heap_total_bytes, governor: mem !== null && mem !== undefined,
     stderr: alive ? '' : gw.stderr(),
   };
@@ -415,6 +421,8 @@ function report(density, overload, opts) {
     lines.push(`| burst statuses | ${JSON.stringify(o.burstCounts)} | 200 or 503 | |`);
     lines.push(`| pressure levels seen | ${o.pressureSeen.join(', ') || 'n/a (no /control/memory)'} | | |`);
     lines.push(`| transitions | ${o.transitions ? JSON.stringify(o.transitions) : 'n/a'} | | |`);
+    if (o.atPeak) lines.push(`| at the highest /control/memory reading | RSS ${fmtM(o.atPeak.rss)}, V8 heap used ${fmtM(o.atPeak.heap_used)} of ${fmtM(o.atPeak.heap_total)}, external ${fmtM(o.atPeak.external)} | | |`);
+    if (o.endRss) lines.push(`| at the end | RSS ${fmtM(o.endRss)}, V8 heap used ${fmtM(o.endHeapUsed)} of ${fmtM(o.endHeapTotal)} | | |`);
     lines.push('');
     if (!o.governor) lines.push('/control/memory was not served: the governor is not wired into this build, so pressure was judged from RSS alone.', '');
     if (o.stderr) lines.push('```', o.stderr.trim(), '```', '');

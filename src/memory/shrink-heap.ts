@@ -53,7 +53,9 @@ export class HeapShrinker {
   constructor(opts: HeapShrinkerOptions = {}) {
     this.gc = opts.gc === undefined ? exposeGc() : opts.gc;
     this.minInterval = opts.minIntervalMs ?? 2000;
-    this.maxInterval = opts.maxIntervalMs ?? 30_000;
+    // Kept short: when load ends, the garbage it left must be collected within seconds for pressure to
+    // fall back (the 15s recovery target), and a full GC every 4s costs ~1% of a core.
+    this.maxInterval = opts.maxIntervalMs ?? 4000;
     this.usefulRatio = opts.usefulRatio ?? 0.05;
     this.heapUsed = opts.heapUsed ?? (() => v8.getHeapStatistics().used_heap_size);
     this.now = opts.now ?? Date.now;
