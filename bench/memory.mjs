@@ -22,6 +22,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 export const MiB = 1024 * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** extra environment for the spawned cordon processes (--env K=V), e.g. NODE_OPTIONS or MALLOC_ARENA_MAX */
+export const GATEWAY_ENV = {};
 
 // ── process plumbing ─────────────────────────────────────────────────────────────────────
 
@@ -51,7 +53,7 @@ export function fdLimit() {
 /** Spawns `node dist/cli.js ...` through a shell that raises ulimit -n, and waits for a JSON log line that has `key`. */
 export async function startCli(cliArgs, key, { nodeArgs = [] } = {}) {
   const line = `ulimit -n 65535 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${shellQuote(process.execPath)} ${nodeArgs.map(shellQuote).join(' ')} ${shellQuote(CLI)} ${cliArgs.map(shellQuote).join(' ')}`;
-  const proc = spawn('sh', ['-c', line], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('sh', ['-c', line], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...GATEWAY_ENV } });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
   let buf = '';
@@ -387,7 +389,7 @@ const fmtM = (b) => `${(b / MiB).toFixed(1)} MiB`;
 function report(density, overload, opts) {
   const lines = [];
   lines.push(`## ${new Date().toISOString()} — \`node bench/memory.mjs ${process.argv.slice(2).join(' ')}\``, '');
-  lines.push(`Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), RLIMIT_NOFILE ${fdLimit()}.`, '');
+  lines.push(`Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), RLIMIT_NOFILE ${fdLimit()}${Object.keys(GATEWAY_ENV).length ? `, gateway env ${JSON.stringify(GATEWAY_ENV)}` : ''}.`, '');
   if (density.length) {
     lines.push('### Bytes per item through the real gateway (VmRSS delta from outside / n)', '');
     lines.push('| profile | item | n held | RSS before | RSS after | RSS per item | V8 heap per item | load time |');
@@ -439,6 +441,7 @@ function parseArgs(argv) {
     else if (a === '--only') o.only = argv[++i];
     else if (a === '--kinds') o.kinds = argv[++i].split(',');
     else if (a === '--out') o.out = argv[++i];
+    else if (a === '--env') { const [k, ...v] = argv[++i].split('='); GATEWAY_ENV[k] = v.join('='); }
     else { console.error(`unknown argument ${a}`); process.exit(2); }
   }
   return o;
