@@ -110,11 +110,12 @@ async function main() {
   await gw.stop();
   await stopProc(mock.proc);
 
-  // RSS at the end of warm-up: the median of the last three samples up to it, to avoid landing on a GC peak.
+  // RSS at the end of warm-up and at the end: the median of the samples in the 60s before, so that neither
+  // lands on a GC dip or a peak (a 10-minute run showed a 15 MiB dip right at the 120s mark).
   const warmS = warmMs / 1000;
-  const around = samples.filter((s) => s.t <= warmS + 2.5).slice(-3).map((s) => s.rss).sort((a, b) => a - b);
+  const around = samples.filter((s) => s.t <= warmS + 2.5 && s.t > warmS - 60).map((s) => s.rss).sort((a, b) => a - b);
   const warmRss = around.length ? around[Math.floor(around.length / 2)] : samples[0].rss;
-  const tail = samples.slice(-3).map((s) => s.rss).sort((a, b) => a - b);
+  const tail = samples.filter((s) => s.t > end.t - 60).map((s) => s.rss).sort((a, b) => a - b);
   const endRss = tail.length ? tail[Math.floor(tail.length / 2)] : end.rss;
   const growth = (endRss - warmRss) / warmRss;
   // Least-squares slope of RSS after warm-up, in MiB per hour: a leak shows here before it shows in the end figure.
