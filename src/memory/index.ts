@@ -11,4 +11,6 @@ export { minimumStartBytes, checkMemoryLimit, MemoryLimitError, START_RSS_BYTES,
 export { HeapShrinker, exposeGc } from './shrink-heap.js';
 export type { HeapShrinkerOptions } from './shrink-heap.js';
 export { registerMemoryMetrics } from './metrics.js';
+export { createMemory } from './setup.js';
+export type { Memory } from './setup.js';
 export * from './types.js';
