@@ -10,7 +10,9 @@ const MiB = 1024 * 1024;
  * Measured 2026-11-23 on Node 20.20 (x64 Linux): a process that imports every runtime dependency
  * (undici, better-sqlite3, pino, zod, prom-client, ws, re2, yaml, commander, redis), opens a SQLite
  * database and binds an HTTP listener reads 89–91MiB VmRSS (three runs; bare `node -e` reads 39MiB).
- * Rounded up to 96MiB. Re-measure with `node bench/memory.mjs --startup` when the dependencies change.
+ * `cordon start` itself (main at 2026-11-23 11:29, with policy, storage and dashboard) reads 91.6MiB at its
+ * first governor sample after binding. Rounded up to 96MiB. Re-measure (GET /control/memory → rss_bytes of an
+ * idle gateway) when the dependencies change; checkMemoryLimit also uses the live RSS when that is higher.
  */
 export const START_RSS_BYTES = 96 * MiB;
 
