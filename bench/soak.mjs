@@ -64,7 +64,10 @@ async function main() {
   let sent = 0, inflight = 0, skipped = 0;
   const t0 = performance.now();
   samples.push({ t: 0, rss: procMem(gw.pid).rss });
-  const sampler = setInterval(() => samples.push({ t: (performance.now() - t0) / 1000, rss: procMem(gw.pid).rss }), 5000);
+  let died = null;
+  const alive = () => gw.proc.exitCode === null && gw.proc.signalCode === null;
+  gw.proc.once('exit', (code, sig) => { died = `exit ${code ?? sig}: ${gw.stderr().trim().split('\n').slice(-5).join(' | ')}`; });
+  const sampler = setInterval(() => { if (alive()) samples.push({ t: (performance.now() - t0) / 1000, rss: procMem(gw.pid).rss }); }, 5000);
 
   const one = async (i) => {
     inflight++;
@@ -86,7 +89,7 @@ async function main() {
   const perTick = o.rate / 20;
   let owed = 0;
   let lastReport = 0;
-  while (performance.now() - t0 < durationMs) {
+  while (performance.now() - t0 < durationMs && died === null) {
     owed += perTick;
     while (owed >= 1) {
       owed--;
@@ -96,16 +99,17 @@ async function main() {
     const el = performance.now() - t0;
     if (el - lastReport > 60_000) {
       lastReport = el;
-      console.error(`soak ${(el / 60_000).toFixed(1)}min: sent ${sent}, RSS ${(procMem(gw.pid).rss / MiB).toFixed(1)} MiB`);
+      console.error(`soak ${(el / 60_000).toFixed(1)}min: sent ${sent}, RSS ${(samples[samples.length - 1].rss / MiB).toFixed(1)} MiB`);
     }
     await sleep(50);
   }
   while (inflight > 0) await sleep(20);
   clearInterval(sampler);
-  const end = { t: (performance.now() - t0) / 1000, rss: procMem(gw.pid).rss };
-  samples.push(end);
-  const mem = await getJson(`${gw.control}/control/memory`);
-  const alive = gw.proc.exitCode === null;
+  if (died !== null) console.error(`gateway died: ${died}`);
+  const end = died === null ? { t: (performance.now() - t0) / 1000, rss: procMem(gw.pid).rss } : samples[samples.length - 1];
+  if (died === null) samples.push(end);
+  const mem = died === null ? await getJson(`${gw.control}/control/memory`) : { body: null };
+  const isAlive = died === null;
   await pool.close();
   await gw.stop();
   await stopProc(mock.proc);
@@ -141,7 +145,7 @@ async function main() {
     `| RSS at end | ${(endRss / MiB).toFixed(1)} MiB | | |`,
     `| growth after warm-up | ${(growth * 100).toFixed(2)}% | < 5% | ${ok ? 'pass' : '**FAIL**'} |`,
     `| RSS trend after warm-up | ${slope.toFixed(2)} MiB/hour | | |`,
-    `| gateway alive at end | ${alive} | true | ${alive ? 'pass' : '**FAIL**'} |`,
+    `| gateway alive at end | ${isAlive}${died ? ` (${died})` : ''} | true | ${isAlive ? 'pass' : '**FAIL**'} |`,
     `| leak watch suspects at end | ${mem.body ? JSON.stringify(mem.body.leak_suspects.map((s) => s.series)) : 'n/a'} | | |`,
     '',
     `RSS samples (s, MiB): ${samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 24)) === 0).map((s) => `${Math.round(s.t)}:${(s.rss / MiB).toFixed(1)}`).join(' ')}`,
@@ -150,7 +154,7 @@ async function main() {
   const text = lines.join('\n');
   process.stdout.write(`${text}\n`);
   if (o.out) appendFileSync(o.out, `${text}\n`);
-  process.exit(ok && alive ? 0 : 1);
+  process.exit(ok && isAlive ? 0 : 1);
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });
