@@ -66,7 +66,8 @@ async function main() {
   samples.push({ t: 0, rss: procMem(gw.pid).rss });
   let died = null;
   const alive = () => gw.proc.exitCode === null && gw.proc.signalCode === null;
-  gw.proc.once('exit', (code, sig) => { died = `exit ${code ?? sig}: ${gw.stderr().trim().split('\n').slice(-5).join(' | ')}`; });
+  const onExit = (code, sig) => { died = `exit ${code ?? sig}: ${gw.stderr().trim().split('\n').slice(-5).join(' | ')}`; };
+  gw.proc.once('exit', onExit);
   const sampler = setInterval(() => { if (alive()) samples.push({ t: (performance.now() - t0) / 1000, rss: procMem(gw.pid).rss }); }, 5000);
 
   const one = async (i) => {
@@ -111,6 +112,7 @@ async function main() {
   const mem = died === null ? await getJson(`${gw.control}/control/memory`) : { body: null };
   const isAlive = died === null;
   await pool.close();
+  gw.proc.off('exit', onExit); // our own SIGKILL below is not a death
   await gw.stop();
   await stopProc(mock.proc);
 
