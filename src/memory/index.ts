@@ -1,0 +1,16 @@
+// memory/: one budget, a pressure ladder, buffer pools, per-component accounting, a leak watch.
+export { MemoryGovernor, nextLevel, processSampler } from './governor.js';
+export type { GovernorOptions, MemorySnapshot, ComponentFigures, PressureListener, SampleListener } from './governor.js';
+export { PressureActions } from './actions.js';
+export type { PressureAction, ActionState } from './actions.js';
+export { BufferPool, SIZE_CLASSES } from './buffer-pool.js';
+export type { BufferPoolOptions, BufferPoolStats } from './buffer-pool.js';
+export { LeakWatch, TrendWindow, DEFAULT_LEAK_WATCH } from './trend.js';
+export type { LeakSuspect, LeakWatchOptions, TrendFit } from './trend.js';
+export { minimumStartBytes, checkMemoryLimit, MemoryLimitError, START_RSS_BYTES, START_HEADROOM_BYTES } from './minimum.js';
+export { HeapShrinker, exposeGc } from './shrink-heap.js';
+export type { HeapShrinkerOptions } from './shrink-heap.js';
+export { registerMemoryMetrics } from './metrics.js';
+export { createMemory } from './setup.js';
+export type { Memory } from './setup.js';
+export * from './types.js';

@@ -1,0 +1,46 @@
+// One call that builds memory/ from the validated config, for src/gateway.ts: the start-up floor
+// check, the governor, the actions registry with the actions memory/ owns (trim pools, shrink heap),
+// and the shared buffer pool. Parts then register their components and add their own actions.
+import type { Config } from '../config/schema.js';
+import { PressureActions } from './actions.js';
+import { BufferPool } from './buffer-pool.js';
+import { MemoryGovernor } from './governor.js';
+import { checkMemoryLimit } from './minimum.js';
+import { HeapShrinker } from './shrink-heap.js';
+import type { MemoryLog } from './types.js';
+
+export interface Memory {
+  governor: MemoryGovernor;
+  actions: PressureActions;
+  buffers: BufferPool;
+  shrinker: HeapShrinker;
+}
+
+/** Throws MemoryLimitError (one line for the CLI, exit 2) when the limit is below what cordon needs. */
+export function createMemory(cfg: Pick<Config, 'memory_limit' | 'memory'>, log: MemoryLog): Memory {
+  checkMemoryLimit(cfg.memory_limit);
+  const governor = new MemoryGovernor({
+    limitBytes: cfg.memory_limit,
+    warning: cfg.memory.warning,
+    critical: cfg.memory.critical,
+    sampleIntervalMs: cfg.memory.sample_interval,
+    log,
+  });
+  const buffers = new BufferPool();
+  governor.register('buffers', buffers);
+  const actions = new PressureActions(governor, log);
+  // Pools follow the ladder: a quarter of their free lists at warning, none at critical.
+  actions.add('trim_buffer_pools', {
+    level: 'warning',
+    enter: () => buffers.setPressure(governor.pressure),
+    tick: () => buffers.setPressure(governor.pressure),
+    leave: () => buffers.setPressure('normal'),
+  });
+  const shrinker = new HeapShrinker();
+  actions.add('shrink_heap', {
+    level: 'warning',
+    enter: () => { shrinker.reset(); shrinker.shrink(); },
+    tick: () => { shrinker.shrink(); },
+  });
+  return { governor, actions, buffers, shrinker };
+}

@@ -1,0 +1,86 @@
+// The shrink-heap action (Envoy's `envoy.overload_actions.shrink_heap`): under pressure, ask V8 for a
+// full collection so that the garbage of a burst is freed and its pages returned, instead of waiting
+// for V8's own heuristics, which after a burst can keep RSS high for minutes with no allocation to
+// trigger a GC. A full GC blocks the loop for tens of milliseconds, so it is rate-limited and backs off
+// while it frees little (the memory is live, not garbage).
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+let cached: (() => void) | null | undefined;
+
+/** V8's gc(), exposed at run time when the process was not started with --expose-gc; null if unavailable. */
+export function exposeGc(): (() => void) | null {
+  if (cached !== undefined) return cached;
+  try {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (typeof g === 'function') {
+      cached = g;
+    } else {
+      v8.setFlagsFromString('--expose-gc');
+      // A fresh context is created after the flag, so it has `gc` as a global.
+      cached = vm.runInNewContext('gc') as () => void;
+    }
+  } catch {
+    cached = null;
+  }
+  return cached;
+}
+
+export interface HeapShrinkerOptions {
+  /** shortest time between two collections */
+  minIntervalMs?: number;
+  /** longest back-off while collections free little */
+  maxIntervalMs?: number;
+  /** a collection that frees less than this share of the used heap doubles the interval */
+  usefulRatio?: number;
+  gc?: (() => void) | null;
+  heapUsed?: () => number;
+  now?: () => number;
+}
+
+export class HeapShrinker {
+  private readonly gc: (() => void) | null;
+  private readonly minInterval: number;
+  private readonly maxInterval: number;
+  private readonly usefulRatio: number;
+  private readonly heapUsed: () => number;
+  private readonly now: () => number;
+  private interval: number;
+  private lastAt = -Infinity;
+  runs = 0;
+  freedBytes = 0;
+
+  constructor(opts: HeapShrinkerOptions = {}) {
+    this.gc = opts.gc === undefined ? exposeGc() : opts.gc;
+    this.minInterval = opts.minIntervalMs ?? 2000;
+    // Kept short: when load ends, the garbage it left must be collected within seconds for pressure to
+    // fall back (the 15s recovery target), and a full GC every 4s costs ~1% of a core.
+    this.maxInterval = opts.maxIntervalMs ?? 4000;
+    this.usefulRatio = opts.usefulRatio ?? 0.05;
+    this.heapUsed = opts.heapUsed ?? (() => v8.getHeapStatistics().used_heap_size);
+    this.now = opts.now ?? Date.now;
+    this.interval = this.minInterval;
+  }
+
+  get available(): boolean { return this.gc !== null; }
+
+  /** Collects if the interval allows. Returns the bytes freed, or -1 when it did not run. */
+  shrink(): number {
+    const gc = this.gc;
+    const at = this.now();
+    if (!gc || at - this.lastAt < this.interval) return -1;
+    this.lastAt = at;
+    const before = this.heapUsed();
+    gc();
+    const freed = Math.max(0, before - this.heapUsed());
+    this.runs++;
+    this.freedBytes += freed;
+    this.interval = freed < before * this.usefulRatio
+      ? Math.min(this.maxInterval, this.interval * 2)
+      : this.minInterval;
+    return freed;
+  }
+
+  /** Back to the short interval: a new episode of pressure starts afresh. */
+  reset(): void { this.interval = this.minInterval; }
+}
