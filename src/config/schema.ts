@@ -4,21 +4,21 @@
 import { z } from 'zod';
 import { parseDuration, parseHostPort, parseSize, type HostPort } from './units.js';
 
-const size = (what: string) =>
+const size = () =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const n = parseSize(v);
     if (n === null) {
-      ctx.addIssue({ code: 'custom', message: `${what}: not a size (try 10MB, 512KiB, 1GB)` });
+      ctx.addIssue({ code: 'custom', message: `not a size (try 10MB, 512KiB, 1GB)` });
       return z.NEVER;
     }
     return n;
   });
 
-const duration = (what: string) =>
+const duration = () =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const n = parseDuration(v);
     if (n === null) {
-      ctx.addIssue({ code: 'custom', message: `${what}: not a duration (try 500ms, 10s, 5m, 7d)` });
+      ctx.addIssue({ code: 'custom', message: `not a duration (try 500ms, 10s, 5m, 7d)` });
       return z.NEVER;
     }
     return n;
@@ -63,7 +63,7 @@ export const ruleSchema = z.strictObject({
   /** metric rules: at most `limit` of `metric` per `window` (window omitted = per session). */
   metric: z.enum(['requests', 'bytes', 'tokens', 'duration', 'tool_calls']).optional(),
   limit: z.number().positive().optional(),
-  window: duration('window').optional(),
+  window: duration().optional(),
   description: z.string().optional(),
 }).superRefine((r, ctx) => {
   const hasPatterns = (r.patterns?.length ?? 0) + (r.literals?.length ?? 0) > 0;
@@ -87,27 +87,27 @@ export const configSchema = z.strictObject({
   data_dir: z.string().min(1).default('./data'),
   profile: z.enum(PROFILES).default('standard'),
   mode: z.enum(['enforce', 'audit']).default('enforce'),
-  memory_limit: size('memory_limit').optional(),
-  max_body: size('max_body').default(10 * 1024 * 1024),
+  memory_limit: size().optional(),
+  max_body: size().default(10 * 1024 * 1024),
   redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
-  drain_timeout: duration('drain_timeout').default(10_000),
+  drain_timeout: duration().default(10_000),
   /** benchmark-only control endpoints (allocation profiling); never on in production */
   debug_endpoints: z.boolean().default(false),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   timeouts: z.strictObject({
-    connect: duration('connect').default(5_000),
-    headers: duration('headers').default(60_000),
+    connect: duration().default(5_000),
+    headers: duration().default(60_000),
     /** longest silence between two body chunks from the upstream */
-    body: duration('body').default(300_000),
+    body: duration().default(300_000),
     /** idle keep-alive sockets to an upstream are closed after this */
-    keep_alive: duration('keep_alive').default(30_000),
+    keep_alive: duration().default(30_000),
   }).default({ connect: 5_000, headers: 60_000, body: 300_000, keep_alive: 30_000 }),
   health: z.strictObject({
     eject_after: z.number().int().min(1).default(3),
-    cooloff: duration('cooloff').default(10_000),
+    cooloff: duration().default(10_000),
     /** active check: GET this path on each upstream every `interval`; off when unset */
     path: z.string().startsWith('/').optional(),
-    interval: duration('interval').default(5_000),
+    interval: duration().default(5_000),
   }).default({ eject_after: 3, cooloff: 10_000, interval: 5_000 }),
   upstream_pool: z.strictObject({
     /** sockets per upstream; 0 = unlimited. Each live SSE stream holds one, so a cap queues streams. */
@@ -116,20 +116,20 @@ export const configSchema = z.strictObject({
     tls_verify: z.boolean().default(true),
   }).default({ connections: 0, pipelining: 1, tls_verify: true }),
   sessions: z.strictObject({
-    idle_timeout: duration('idle_timeout').default(300_000),
+    idle_timeout: duration().default(300_000),
     /** an idle session is completed and its slot freed after this much more silence */
-    complete_after: duration('complete_after').default(300_000),
+    complete_after: duration().default(300_000),
     max: z.number().int().min(100).max(50_000_000).optional(),
   }).default({ idle_timeout: 300_000, complete_after: 300_000 }),
   storage: z.strictObject({
-    retention: duration('retention').default(7 * 86_400_000),
-    flush_interval: duration('flush_interval').default(50),
+    retention: duration().default(7 * 86_400_000),
+    flush_interval: duration().default(50),
     queue_max: z.number().int().min(100).max(10_000_000).default(50_000),
   }).default({ retention: 7 * 86_400_000, flush_interval: 50, queue_max: 50_000 }),
   memory: z.strictObject({
     warning: z.number().gt(0).lt(1).default(0.8),
     critical: z.number().gt(0).lt(1).default(0.95),
-    sample_interval: duration('sample_interval').default(1_000),
+    sample_interval: duration().default(1_000),
   }).default({ warning: 0.8, critical: 0.95, sample_interval: 1_000 }).refine(
     (m) => m.warning < m.critical, { message: 'warning must be below critical' }),
   policy: z.strictObject({
@@ -137,9 +137,9 @@ export const configSchema = z.strictObject({
     rules: z.array(ruleSchema).default([]),
   }).default({ preset: 'standard', rules: [] }),
   websocket: z.strictObject({
-    max_frame: size('max_frame').default(1024 * 1024),
+    max_frame: size().default(1024 * 1024),
     permessage_deflate: z.boolean().default(false),
-    idle_timeout: duration('idle_timeout').default(600_000),
+    idle_timeout: duration().default(600_000),
   }).default({ max_frame: 1024 * 1024, permessage_deflate: false, idle_timeout: 600_000 }),
   fleet: z.strictObject({
     on_redis_down: z.enum(['serve', 'refuse']).default('serve'),

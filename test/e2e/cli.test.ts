@@ -21,7 +21,7 @@ describe('cordon start: bad input exits 2', () => {
   it('a bad upstream URL', async () => expectExit2(await runToExit(['start', '--upstream', 'not a url']), /upstreams\[0\]\.url: not a URL/));
   it('a non-http upstream', async () => expectExit2(await runToExit(['start', '--upstream', 'ftp://x']), /must be http:\/\/ or https:\/\//));
   it('an unknown preset', async () => expectExit2(await runToExit(['start', '--upstream', 'http://127.0.0.1:1', '--policy', 'lax']), /argument 'lax' is invalid/));
-  it('a nonsense size', async () => expectExit2(await runToExit(['start', '--upstream', 'http://127.0.0.1:1', '--max-body', 'lots']), /max_body: max_body: not a size/));
+  it('a nonsense size', async () => expectExit2(await runToExit(['start', '--upstream', 'http://127.0.0.1:1', '--max-body', 'lots']), /max_body: not a size/));
   it('bad YAML, with line and column', async () => {
     const p = file('bad.yaml', 'listen: 127.0.0.1:0\nupstreams: [\n  - url: x\n');
     expectExit2(await runToExit(['start', '--config', p]), new RegExp(`${p}:\\d+:\\d+: `));
@@ -63,7 +63,7 @@ describe('cordon check-config', () => {
   it('reports every error as path: message', async () => {
     const p = file('bad2.yaml', 'upstreams: []\nmax_body: -3\nstorage:\n  retention: forever\n');
     const r = await runToExit(['check-config', p]);
-    expectExit2(r, /upstreams: at least one upstream/, /max_body: /, /storage\.retention: retention: not a duration/);
+    expectExit2(r, /upstreams: at least one upstream/, /max_body: /, /storage\.retention: not a duration/);
   });
   it('an unreadable file', async () => expectExit2(await runToExit(['check-config', `${dir}/missing.yaml`]), /missing\.yaml: cannot read \(ENOENT\)/));
 });
