@@ -45,9 +45,11 @@ async function startCordon(upstreamPort, extra = []) {
   const dataDir = mkdtempSync(join(tmpdir(), 'cordon-bench-data-'));
   const cfgPath = join(dataDir, 'bench.yaml');
   writeFileSync(cfgPath, 'debug_endpoints: true\n');
+  // Ready when the control port answers: with --log-level warn the 'cordon listening' line is not printed.
   const child = await start(process.execPath, [CLI, 'start', '--config', cfgPath, '--listen', `127.0.0.1:${port}`, '--control-listen', `127.0.0.1:${control}`,
-    '--upstream', `http://127.0.0.1:${upstreamPort}`, '--data-dir', dataDir, ...extra], { ready: 'cordon listening' });
+    '--upstream', `http://127.0.0.1:${upstreamPort}`, '--data-dir', dataDir, ...extra]);
   children.push(child);
+  await waitForPort(control);
   return { child, port, control };
 }
 

@@ -12,6 +12,7 @@ import { ERR, sendProxyError, sseErrorEvent, type ProxyError } from './errors.js
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { InflightNode } from './inflight.js';
 import { applyHits, type Verdict } from './verdict.js';
+import { createAccessLog, type AccessLog } from '../log.js';
 
 const kExchange = Symbol('cordon.exchange');
 type Tagged = { [kExchange]?: Exchange };
@@ -368,16 +369,24 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       (this.upstreamStartedAt === 0 ? end : this.upstreamStartedAt) - this.startedAt,
       this.upstreamHeadersAt === 0 ? 0 : this.upstreamHeadersAt - this.upstreamStartedAt);
     if (ctx.accessLog) {
-      ctx.log.info({
-        session: this.sessionId, method: this.req.method, path: this.req.url, status: this.status || this.res.statusCode,
-        upstream: this.upstream?.name ?? null, bytes_in: this.bodyLength, bytes_out: this.bytesOut,
-        ms: Math.round((end - this.startedAt) * 100) / 100, outcome,
-      }, 'request');
+      accessLogFor(ctx)?.write(this.sessionId, this.req.method ?? 'GET', this.req.url ?? '/', this.status || this.res.statusCode,
+        this.upstream?.name ?? null, this.bodyLength, this.bytesOut, Math.round((end - this.startedAt) * 100) / 100, outcome);
     }
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+
+// The access-log writer of the (usually only) context, made once rather than looked up per request.
+let accessCtx: ProxyContext | null = null;
+let accessWriter: AccessLog | null = null;
+function accessLogFor(ctx: ProxyContext): AccessLog | null {
+  if (ctx !== accessCtx) {
+    accessCtx = ctx;
+    accessWriter = createAccessLog(ctx.log);
+  }
+  return accessWriter;
+}
 
 function isJsonType(ct: string | undefined): boolean {
   return ct === undefined || ct.includes('json');
