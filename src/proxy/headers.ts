@@ -17,37 +17,84 @@ function connectionTokens(value: string | undefined): Set<string> | null {
   return set;
 }
 
-export interface ForwardHeaderInput {
-  raw: string[];
-  host: string;
-  clientIp: string;
-  /** body length we will send, or -1 to keep none (no body) */
-  contentLength: number;
+// Names dropped from a request, by length, so that most headers are passed on after one length
+// check and none is lower-cased into a new string.
+const REQUEST_DROP_BY_LENGTH: string[][] = [];
+for (const name of [...HOP_BY_HOP, 'x-forwarded-for']) (REQUEST_DROP_BY_LENGTH[name.length] ??= []).push(name);
+
+/** `name` equals `lower` (an all-lower-case header name) ignoring ASCII case. */
+function equalsLower(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    // Header names are tokens: `| 0x20` folds A-Z onto a-z and maps no other token character onto a letter.
+    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
-/** Builds the upstream request's headers as a flat [k, v, k, v] array. */
-export function upstreamRequestHeaders(input: ForwardHeaderInput): string[] {
-  const { raw } = input;
-  let connection: string | undefined;
-  let xff: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i].toLowerCase();
-    if (k === 'connection') connection = raw[i + 1];
-    else if (k === 'x-forwarded-for') xff = xff === undefined ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
-  }
+function droppedFromRequest(name: string): boolean {
+  const candidates = REQUEST_DROP_BY_LENGTH[name.length];
+  if (candidates === undefined) return false;
+  for (let i = 0; i < candidates.length; i++) if (equalsLower(name, candidates[i])) return true;
+  return false;
+}
+
+/**
+ * Builds the upstream request's headers as a flat [k, v, k, v] array from node's rawHeaders.
+ * `connection` and `xff` are the request's Connection and X-Forwarded-For values as node joined
+ * them (req.headers, which node builds for every request anyway). `contentLength` is the body
+ * length we will send, or -1 to send none (no body).
+ */
+export function upstreamRequestHeaders(raw: string[], host: string, clientIp: string, contentLength: number,
+  connection: string | undefined, xff: string | undefined): string[] {
   const extra = connectionTokens(connection);
-  const out: string[] = ['host', input.host];
+  const out: string[] = ['host', host];
   for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i].toLowerCase();
-    if (HOP_BY_HOP.has(k) || k === 'x-forwarded-for' || (extra !== null && extra.has(k))) continue;
-    out.push(raw[i], raw[i + 1]);
+    const k = raw[i];
+    if (droppedFromRequest(k) || (extra !== null && extra.has(k.toLowerCase()))) continue;
+    out.push(k, raw[i + 1]);
   }
-  out.push('x-forwarded-for', xff === undefined ? input.clientIp : `${xff}, ${input.clientIp}`);
-  if (input.contentLength >= 0) out.push('content-length', String(input.contentLength));
+  out.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
+  if (contentLength >= 0) out.push('content-length', String(contentLength));
   return out;
 }
 
 const RESPONSE_DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-session-id']);
+
+const enum NameKind { Keep, Drop, Connection, ContentType }
+
+/**
+ * Response header names as undici hands them over (Buffers), interned: an upstream sends the same
+ * few names on every response, so a small table keyed by a hash of the bytes turns each into the
+ * same string (and its kind) without a toString and a toLowerCase per header. A slot holds the last
+ * name that hashed to it; a miss just converts and takes the slot.
+ */
+const NAME_SLOTS = 128;
+const nameBytes: (Buffer | null)[] = new Array<Buffer | null>(NAME_SLOTS).fill(null);
+const nameStr: string[] = new Array<string>(NAME_SLOTS).fill('');
+const nameKind = new Uint8Array(NAME_SLOTS);
+let slotOfLast = 0;
+
+function internName(b: Buffer): string {
+  const n = b.length;
+  let h = n;
+  for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + b[i]) | 0;
+  const slot = (h >>> 0) & (NAME_SLOTS - 1);
+  slotOfLast = slot;
+  const known = nameBytes[slot];
+  if (known !== null && known.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) if (known[i] !== b[i]) { same = false; break; }
+    if (same) return nameStr[slot];
+  }
+  const str = b.toString('latin1');
+  const lower = str.toLowerCase();
+  nameBytes[slot] = Buffer.from(b); // a copy: undici may reuse the bytes behind `b`
+  nameStr[slot] = str;
+  nameKind[slot] = lower === 'connection' ? NameKind.Connection : RESPONSE_DROP.has(lower) ? NameKind.Drop
+    : lower === 'content-type' ? NameKind.ContentType : NameKind.Keep;
+  return str;
+}
 
 /**
  * Converts undici's raw response headers (Buffers) into a flat string array for res.writeHead,
@@ -58,12 +105,12 @@ export function downstreamResponseHeaders(raw: Buffer[], sessionId: string, out:
   const headers: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i].toString('latin1');
+    const k = internName(raw[i]);
+    const kind = nameKind[slotOfLast];
+    if (kind === NameKind.Drop) continue; // its value is never turned into a string
     const v = raw[i + 1].toString('latin1');
-    const lk = k.toLowerCase();
-    if (lk === 'connection') connection = v;
-    if (RESPONSE_DROP.has(lk)) continue;
-    if (lk === 'content-type') out.contentType = v;
+    if (kind === NameKind.Connection) { connection = v; continue; }
+    if (kind === NameKind.ContentType) out.contentType = v;
     headers.push(k, v);
   }
   const extra = connectionTokens(connection);
