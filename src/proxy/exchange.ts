@@ -32,6 +32,8 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
 
   private stage = Stage.ReadingBody;
   private sessionId: string | null = null;
+  private readingBody = false;
+  /** the second and later chunks of a body that came in several */
   private chunks: Buffer[] | null = null;
   private bodyLength = 0;
   private body: Buffer | null = null;
@@ -40,6 +42,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | null = null;
   private inspector: StreamInspector | null = null;
   private isSse = false;
+  private drainListening = false;
   private status = 0;
   private bytesOut = 0;
   private retried = false;
@@ -61,7 +64,6 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     const { ctx, req, res } = this;
     ctx.counters.total++;
     res.on('close', onResClose);
-    res.on('drain', onResDrain);
     if (ctx.draining) return this.fail(ERR.draining());
     if (ctx.pressure() === 'critical') return this.fail(ERR.overloaded());
     const headerId = req.headers['x-session-id'];
@@ -79,30 +81,37 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       this.requestPhase();
       return;
     }
-    this.chunks = [];
+    this.readingBody = true;
     req.on('data', onReqData);
     req.on('end', onReqEnd);
   }
 
   onBodyChunk(chunk: Buffer): void {
-    if (this.stage !== Stage.ReadingBody) return;
+    if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
     this.bodyLength += chunk.length;
     if (this.bodyLength > this.ctx.cfg.max_body) {
+      this.readingBody = false;
       this.chunks = null;
+      this.body = null;
       this.res.shouldKeepAlive = false;
       this.fail(ERR.tooLarge(this.ctx.cfg.max_body));
       this.req.removeListener('data', onReqData);
       this.req.resume(); // discard the rest so the 413 can be read by the client
       return;
     }
-    this.chunks!.push(chunk);
+    // Most bodies arrive in one chunk: keep it as is; an array only from the second chunk on.
+    if (this.body === null) this.body = chunk;
+    else if (this.chunks === null) this.chunks = [this.body, chunk];
+    else this.chunks.push(chunk);
   }
 
   onBodyEnd(): void {
-    if (this.stage !== Stage.ReadingBody || this.chunks === null) return;
-    const c = this.chunks;
-    this.body = c.length === 1 ? c[0] : c.length === 0 ? null : Buffer.concat(c, this.bodyLength);
-    this.chunks = null;
+    if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
+    this.readingBody = false;
+    if (this.chunks !== null) {
+      this.body = Buffer.concat(this.chunks, this.bodyLength);
+      this.chunks = null;
+    }
     this.requestPhase();
   }
 
@@ -270,7 +279,14 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       }
     }
     if (this.capture !== null) this.capture.write(chunk);
-    return this.res.write(chunk);
+    if (this.res.write(chunk)) return true;
+    // Backpressure: undici pauses until 'drain'. Most responses never get here, so the
+    // listener is added on the first full buffer rather than for every request.
+    if (!this.drainListening) {
+      this.drainListening = true;
+      this.res.on('drain', onResDrain);
+    }
+    return false;
   }
 
   onComplete(): void {

@@ -9,6 +9,8 @@ const HOP_BY_HOP = new Set([
 
 function connectionTokens(value: string | undefined): Set<string> | null {
   if (!value) return null;
+  // The usual values name no header: answer without splitting.
+  if (equalsLower(value, 'keep-alive') || equalsLower(value, 'close')) return null;
   let set: Set<string> | null = null;
   for (const t of value.split(',')) {
     const k = t.trim().toLowerCase();
