@@ -1,9 +1,14 @@
 // bench:proxy — throughput and latency of cordon against direct, nginx proxy_pass and a naive
 // Node proxy, all in one run, all on 127.0.0.1; plus heap bytes allocated per request and the RSS
 // cost of 2,000 concurrent slow SSE streams.
-// Usage: node bench/proxy.mjs [--seconds 10] [--connections 50] [--streams 2000] [--out bench/results/proxy.md]
+// Usage: node bench/proxy.mjs [--seconds 10] [--connections 50] [--streams 2000] [--runs 1]
+//          [--compare path/to/other/dist/cli.js] [--out bench/results/proxy.md]
+// --runs N repeats the timed runs, targets interleaved, and reports medians (the machine is shared).
+// --compare adds another build of cordon (e.g. main's) as a target, measured in the same run.
+// CPU µs/req is the server's own CPU time (user+sys, with its child processes) per request served:
+// on a loaded box it moves much less than req/s, because it does not count time spent waiting for a core.
 import http from 'node:http';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT, freePort, start, stop, waitForPort, wrk, rssOf, fmt, table, CHAT_BODY } from './lib.mjs';
@@ -13,6 +18,8 @@ const SECONDS = Number(args.seconds ?? 10);
 const CONNS = Number(args.connections ?? 50);
 const STREAMS = Number(args.streams ?? 2000);
 const OUT = args.out ?? join(ROOT, 'bench/results/proxy.md');
+const RUNS = Number(args.runs ?? 1);
+const COMPARE = args.compare;
 const children = [];
 process.on('exit', () => { for (const c of children) try { c.kill('SIGKILL'); } catch {} });
 
@@ -39,14 +46,14 @@ http {
 `;
 }
 
-async function startCordon(upstreamPort, extra = []) {
+async function startCordon(upstreamPort, extra = [], cli = CLI) {
   const port = await freePort();
   const control = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'cordon-bench-data-'));
   const cfgPath = join(dataDir, 'bench.yaml');
   writeFileSync(cfgPath, 'debug_endpoints: true\n');
   // Ready when the control port answers: with --log-level warn the 'cordon listening' line is not printed.
-  const child = await start(process.execPath, [CLI, 'start', '--config', cfgPath, '--listen', `127.0.0.1:${port}`, '--control-listen', `127.0.0.1:${control}`,
+  const child = await start(process.execPath, [cli, 'start', '--config', cfgPath, '--listen', `127.0.0.1:${port}`, '--control-listen', `127.0.0.1:${control}`,
     '--upstream', `http://127.0.0.1:${upstreamPort}`, '--data-dir', dataDir, ...extra]);
   children.push(child);
   await waitForPort(control);
@@ -110,6 +117,30 @@ async function sseStreams(cordon, mockPort, n) {
   return { before, during, perStream: (during - before) / n };
 }
 
+/** CPU ms (user+sys) of a process and its direct children (nginx's worker), from /proc. */
+function cpuMs(pid) {
+  const one = (p) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10; // utime + stime in 100 Hz ticks
+    } catch { return 0; }
+  };
+  let ms = one(pid);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(pid)) ms += one(d);
+    } catch { /* gone */ }
+  }
+  return ms;
+}
+
+const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
 async function main() {
   const upPort = await freePort();
   const up = await start(process.execPath, [join(ROOT, 'bench/fixtures/upstream.mjs'), String(upPort)], { ready: 'upstream ready' });
@@ -135,30 +166,59 @@ async function main() {
 
   const cordon = await startCordon(upPort, ['--policy', 'off']);
   const cordonPolicy = await startCordon(upPort, ['--policy', 'standard']);
+  const other = COMPARE ? await startCordon(upPort, ['--policy', 'off'], COMPARE) : null;
 
   const targets = [
-    ['direct', upPort],
-    ...(nginx ? [['nginx proxy_pass', nginxPort]] : []),
-    ['naive node proxy', naivePort],
-    ['cordon (policy off)', cordon.port],
-    ['cordon (policy standard)', cordonPolicy.port],
+    ['direct', upPort, up.pid],
+    ...(nginx ? [['nginx proxy_pass', nginxPort, nginx.pid]] : []),
+    ['naive node proxy', naivePort, naive.pid],
+    ...(other ? [['cordon, --compare build (policy off)', other.port, other.child.pid]] : []),
+    ['cordon (policy off)', cordon.port, cordon.child.pid],
+    ['cordon (policy standard)', cordonPolicy.port, cordonPolicy.child.pid],
   ];
-  const results = {};
+  const runs = {};
   for (const [name, port] of targets) {
     wrk(`http://127.0.0.1:${port}/v1/chat/completions`, { connections: CONNS, seconds: 2 }); // warm-up
-    results[name] = wrk(`http://127.0.0.1:${port}/v1/chat/completions`, { connections: CONNS, seconds: SECONDS });
-    console.error(`${name}: ${fmt(results[name].rps, 0)} req/s p50 ${fmt(results[name].p50)}ms p99 ${fmt(results[name].p99)}ms`);
+    runs[name] = [];
   }
+  for (let r = 0; r < RUNS; r++) {
+    for (const [name, port, pid] of targets) {
+      const c0 = cpuMs(pid);
+      const w = wrk(`http://127.0.0.1:${port}/v1/chat/completions`, { connections: CONNS, seconds: SECONDS });
+      const cpu = cpuMs(pid) - c0;
+      w.cpuUs = (cpu * 1000) / (w.rps * SECONDS);
+      runs[name].push(w);
+      console.error(`run ${r + 1} ${name}: ${fmt(w.rps, 0)} req/s p50 ${fmt(w.p50)}ms p99 ${fmt(w.p99)}ms cpu ${fmt(w.cpuUs, 1)}us/req`);
+    }
+  }
+  const results = {};
+  for (const [name] of targets) {
+    const rs = runs[name];
+    // Ratios are taken per run (same conditions), then the median of those.
+    results[name] = { rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)),
+      cpuUs: median(rs.map((x) => x.cpuUs)), non2xx: rs.reduce((a, x) => a + x.non2xx, 0), runs: rs };
+  }
+  const ratio = (name, base) => median(runs[name].map((x, i) => x.rps / runs[base][i].rps));
+
   console.error('1-connection latency...');
-  const c1 = {};
-  for (const [name, port] of [['direct', upPort], ['cordon (policy off)', cordon.port], ['cordon (policy standard)', cordonPolicy.port]]) {
-    wrk(`http://127.0.0.1:${port}/v1/chat/completions`, { connections: 1, threads: 1, seconds: 2 });
-    c1[name] = wrk(`http://127.0.0.1:${port}/v1/chat/completions`, { connections: 1, threads: 1, seconds: Math.max(5, SECONDS / 2) });
+  const c1targets = [['direct', upPort], ...(other ? [['cordon, --compare build (policy off)', other.port]] : []), ['cordon (policy off)', cordon.port], ['cordon (policy standard)', cordonPolicy.port]];
+  const c1runs = Object.fromEntries(c1targets.map(([n]) => [n, []]));
+  for (const [, port] of c1targets) wrk(`http://127.0.0.1:${port}/v1/chat/completions`, { connections: 1, threads: 1, seconds: 2 });
+  for (let r = 0; r < RUNS; r++) {
+    for (const [name, port] of c1targets) {
+      c1runs[name].push(wrk(`http://127.0.0.1:${port}/v1/chat/completions`, { connections: 1, threads: 1, seconds: Math.max(3, Math.round(SECONDS / 2)) }));
+    }
   }
+  // Added latency per run (cordon − direct of the same run), then the median.
+  const added = (name, key) => median(c1runs[name].map((x, i) => x[key] - c1runs.direct[i][key]));
+  const c1 = (name, key) => median(c1runs[name].map((x) => x[key]));
+
   console.error('measuring allocations per request...');
   const alloc = await allocPerRequest(cordon);
   const allocPolicy = await allocPerRequest(cordonPolicy);
+  const allocOther = other ? await allocPerRequest(other) : NaN;
   await stop(cordonPolicy.child);
+  if (other) await stop(other.child);
 
   // Slow SSE streams against the mock LLM.
   const mockPort = await freePort();
@@ -168,26 +228,28 @@ async function main() {
   console.error(`opening ${STREAMS} slow SSE streams...`);
   const sse = await sseStreams(sseGw, mockPort, STREAMS);
 
-  const naiveR = results['naive node proxy'];
-  const nginxR = results['nginx proxy_pass'];
+  const hasNginx = Boolean(results['nginx proxy_pass']);
   const cord = results['cordon (policy off)'];
   const cordP = results['cordon (policy standard)'];
   const rows = targets.map(([name]) => {
     const r = results[name];
-    return [name, fmt(r.rps, 0), fmt(r.p50), fmt(r.p99), naiveR ? fmt(r.rps / naiveR.rps) : 'n/a', nginxR ? fmt(r.rps / nginxR.rps) : 'n/a', String(r.non2xx)];
+    return [name, fmt(r.rps, 0), fmt(r.p50), fmt(r.p99), fmt(r.cpuUs, 1), fmt(ratio(name, 'naive node proxy')), hasNginx ? fmt(ratio(name, 'nginx proxy_pass')) : 'n/a', String(r.non2xx)];
   });
+  const c1line = (name) => `${name}: p50 ${fmt(added(name, 'p50'), 3)}ms, p99 ${fmt(added(name, 'p99'), 3)}ms`;
   const md = [
     `### bench:proxy — ${new Date().toISOString().slice(0, 10)}`,
     '',
-    `Command: \`npm run bench:proxy\` (wrk, ${CONNS} connections, ${SECONDS}s per target, POST of a ${Buffer.byteLength(CHAT_BODY)}B chat body, fixed-reply node:http upstream in its own process; one nginx worker; Node ${process.version}; 2 shared cores — compare ratios, not absolutes).`,
+    `Command: \`node bench/proxy.mjs ${process.argv.slice(2).join(' ')}\` (wrk, ${CONNS} connections, ${SECONDS}s per target per run, ${RUNS} run(s) with targets interleaved, medians; POST of a ${Buffer.byteLength(CHAT_BODY)}B chat body, fixed-reply node:http upstream in its own process; one nginx worker; Node ${process.version}; 2 shared cores — compare ratios, not absolutes).`,
     '',
-    table(['target', 'req/s', 'p50 ms', 'p99 ms', '× naive', '× nginx', 'non-2xx'], rows),
+    table(['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', '× naive', '× nginx', 'non-2xx'], rows),
     '',
-    `Added latency at 1 connection (cordon − direct): policy off p50 ${fmt(c1['cordon (policy off)'].p50 - c1.direct.p50, 3)}ms, p99 ${fmt(c1['cordon (policy off)'].p99 - c1.direct.p99, 3)}ms; policy standard p50 ${fmt(c1['cordon (policy standard)'].p50 - c1.direct.p50, 3)}ms, p99 ${fmt(c1['cordon (policy standard)'].p99 - c1.direct.p99, 3)}ms (direct p50 ${fmt(c1.direct.p50, 3)}ms, p99 ${fmt(c1.direct.p99, 3)}ms).`,
+    `× naive and × nginx are medians of the per-run ratios. Load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
+    '',
+    `Added latency at 1 connection (cordon − direct, per run, median): ${c1targets.slice(1).map(([n]) => c1line(n)).join('; ')} (direct p50 ${fmt(c1('direct', 'p50'), 3)}ms, p99 ${fmt(c1('direct', 'p99'), 3)}ms).`,
     '',
     `Policy standard vs off throughput: ${fmt((1 - cordP.rps / cord.rps) * 100, 1)}% loss.`,
     '',
-    `Heap bytes allocated per proxied request (v8.GCProfiler over 20,000 requests): policy off ${fmt(alloc, 0)} B, policy standard ${fmt(allocPolicy, 0)} B.`,
+    `Heap bytes allocated per proxied request (v8.GCProfiler over 20,000 requests): policy off ${fmt(alloc, 0)} B, policy standard ${fmt(allocPolicy, 0)} B${other ? `, --compare build (policy off) ${fmt(allocOther, 0)} B` : ''}.`,
     '',
     `${STREAMS} concurrent slow SSE streams through cordon: RSS ${fmt(sse.before / 1048576, 1)} MiB → ${fmt(sse.during / 1048576, 1)} MiB, ${fmt(sse.perStream / 1024, 1)} KiB per stream (both legs: client socket, upstream socket, exchange state).`,
     '',

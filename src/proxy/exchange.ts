@@ -13,7 +13,6 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import type { InflightNode } from './inflight.js';
 import { applyHits, type Verdict } from './verdict.js';
 import { createAccessLog, type AccessLog } from '../log.js';
-import { sessionIdFromBody } from '../sessions/body-id.js';
 
 const kExchange = Symbol('cordon.exchange');
 type Tagged = { [kExchange]?: Exchange };
@@ -123,12 +122,12 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     let json: unknown;
     let jsonFailed = false;
     const policy = ctx.policy;
-    const rulesNeedJson = policy !== null && policy.hasRequestRules;
-    const jsonBody = body !== null && isJsonType(req.headers['content-type']);
-    // Only request rules need the parsed tree. For the session ID alone the body's bytes are
-    // scanned for `user` / `metadata.user_id` (sessions/body-id.ts): no string of the whole body,
-    // no objects, about a tenth of JSON.parse's allocation on a chat body.
-    if (jsonBody && rulesNeedJson) {
+    // The body is parsed for the session ID (no X-Session-ID) or for request rules. Measured: the
+    // byte scanner sessions/body-id.ts (sessionIdFromBody) allocates about the same as JSON.parse
+    // on a chat body but takes 2-3x its CPU (4.4 vs 2.0 µs at 267 B, 236 vs 75 µs at 34 KB), so
+    // JSON.parse stays until the scanner is faster (bench/results/proxy-perf.md).
+    const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules));
+    if (wantsJson && isJsonType(req.headers['content-type'])) {
       try {
         json = JSON.parse(body.toString('utf8'));
       } catch {
@@ -136,8 +135,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       }
     }
     if (this.sessionId === null) {
-      const fromBody = !jsonBody ? undefined : rulesNeedJson ? ctx.identity.fromJson(json) : sessionIdFromBody(body);
-      this.sessionId = fromBody ?? ctx.identity.derive(req.socket.remoteAddress ?? '', req.headers['user-agent'] ?? '', now);
+      this.sessionId = ctx.identity.fromJson(json) ?? ctx.identity.derive(req.socket.remoteAddress ?? '', req.headers['user-agent'] ?? '', now);
     }
     const slot = ctx.sessions.resolve(this.sessionId, req.socket.remoteAddress ?? '', -1, this.bodyLength, now);
     if (slot < 0) return this.fail(ERR.noSlot());
