@@ -4,7 +4,7 @@
 // the string itself and one Map entry (~150B in all; bench/sessions.mjs measures it).
 //
 // Layout and rules:
-// - The record layout is described at SLOT below.
+// - The record layout is described at SLOT in slot-layout.ts.
 // - Slots are reused through an intrusive free list threaded through the requests field (a free slot
 //   has no request count to keep). The buffer grows by doubling and never
 //   shrinks; indices never move, which is what keeps list() cursors stable.
@@ -15,9 +15,10 @@
 // - Lifecycle: active → idle after idle_timeout without requests → completed (slot freed, a
 //   `completed` event with the summary published) after complete_after more. killed and
 //   terminated are sticky: sweep never touches them; only resume ends them.
-import { EventBus, type SessionEvent, type SessionSummary } from '../events.js';
+//
+// Files: slot-layout.ts (record layout, constants), slot-records.ts (slots, index, side maps,
+// views), lifecycle.ts (sweep, evict, timer), list-cursor.ts (paging); this file the public API.
 import {
-  BadCursorError,
   type EndReason,
   type SessionControl,
   type SessionCounts,
@@ -27,73 +28,18 @@ import {
   type SessionView,
 } from './types.js';
 import { validSessionId } from './identity.js';
-import { flatten, mapBytes, parseIpv4, stringBytes } from './compact.js';
+import { parseIpv4 } from './compact.js';
+import { decodeCursor, encodeCursor } from './list-cursor.js';
+import { SessionLifecycle } from './lifecycle.js';
+import {
+  ACTIVE, COUNTED, F_BYTES_IN, F_BYTES_OUT, F_FLAGS, F_INFLIGHT, F_LAST_SEEN, F_META, F_RATE_LAST, F_RATE_NOW,
+  F_RATE_WINDOW, F_REQUESTS, F_STATE, F_UPSTREAM, FREE, IDLE, KILLED, NO_UPSTREAM, RATE_WINDOW_S, SLOT, SLOT_F64,
+  SLOT_U16, SLOT_U32, STATE_CODES, STATE_NAMES, TERMINATED, U16_MAX, toS,
+} from './slot-layout.js';
 
 export { parseIpv4 };
-
-/** Seconds of the epoch base: timestamps are stored as uint32 seconds after it. */
-export const EPOCH_S = 1_600_000_000;
-
-const FREE = 0;
-const ACTIVE = 1;
-const IDLE = 2;
-const KILLED = 3;
-const TERMINATED = 4;
-const STATE_NAMES: readonly SessionStateName[] = ['completed', 'active', 'idle', 'killed', 'terminated'];
-const STATE_CODES: Record<string, number> = { active: ACTIVE, idle: IDLE, killed: KILLED, terminated: TERMINATED };
-
-// One 48-byte record per slot in one buffer (array of structs): a request touches one or two
-// cache lines instead of one per field, which at 1M sessions is what lookup+update costs.
-//   byte 0 state u8 | 1 meta u8 | 2 upstream u16 | 4 started u32 | 8 last seen u32 | 12 requests u32
-//   16 flags u32 | 20 IPv4 u32 | 24 rate window u16 | 26 this window u16 | 28 last window u16
-//   30 in-flight u16
-//   32 bytes in f64 | 40 bytes out f64 (f64: exact to 2^53)
-const SLOT = 48;
-const SLOT_U16 = SLOT / 2;
-const SLOT_U32 = SLOT / 4;
-const SLOT_F64 = SLOT / 8;
-// field offsets, in units of the view that reads them
-const F_STATE = 0; // u8
-const F_META = 1; // u8
-const F_UPSTREAM = 1; // u16
-const F_STARTED = 1; // u32
-const F_LAST_SEEN = 2; // u32
-const F_REQUESTS = 3; // u32 (the free-list link while the slot is free)
-const F_FLAGS = 4; // u32
-const F_IPV4 = 5; // u32
-const F_RATE_WINDOW = 12; // u16
-const F_RATE_NOW = 13; // u16
-const F_RATE_LAST = 14; // u16
-const F_INFLIGHT = 15; // u16: requests holding the slot (hold/release)
-const F_BYTES_IN = 4; // f64
-const F_BYTES_OUT = 5; // f64
-
-const NO_UPSTREAM = 0xffff;
-// meta bits
-const IP_V4 = 1;
-const IP_MAPPED = 2; // the client address was ::ffff:a.b.c.d
-const IP_OTHER = 4; // in the ipOther side map
-const COUNTED = 8; // created by a request (counts in stats().total)
-
-const RATE_WINDOW_S = 60;
-// slots per step of a timer-driven sweep (~1ms of work per step)
-const SWEEP_CHUNK = 65_536;
-const U16_MAX = 0xffff;
-
-export interface SessionTableOptions {
-  /** upstream names (base URLs), indexed by the proxy's upstream number */
-  upstreams: readonly string[];
-  idleTimeoutMs: number;
-  completeAfterMs: number;
-  bus?: EventBus;
-  /** most live sessions; resolve() returns -1 beyond it (kills are always taken) */
-  max?: number;
-  initialCapacity?: number;
-  /** the clock, for tests */
-  now?: () => number;
-  /** how often start() sweeps; default idle_timeout / 4, within 250ms..5s */
-  sweepIntervalMs?: number;
-}
+export { EPOCH_S } from './slot-layout.js';
+export type { SessionTableOptions } from './table-options.js';
 
 export interface KillEntry {
   id: string;
@@ -103,52 +49,8 @@ export interface KillEntry {
   at?: number;
 }
 
-export class SessionTable implements SessionControl {
-  private cap: number;
-  private hwm = 0; // slots [0, hwm) have been used at least once
-  private freeHead = -1;
-  // four views of one buffer; see SLOT for the record layout
-  private u8!: Uint8Array;
-  private u16!: Uint16Array;
-  private u32!: Uint32Array;
-  private f64!: Float64Array;
-  private ids: string[];
-  private readonly index = new Map<string, number>();
-  private ipOther: Map<number, string> | undefined;
-  private reasons: Map<number, string> | undefined;
-
-  private readonly counts = new Uint32Array(5);
-  private totalSeen = 0;
-  private idBytes = 0;
-  private sideBytes = 0;
-  private clockS = 0;
-
-  private readonly upstreams: readonly string[];
-  private readonly idleS: number;
-  private readonly completeS: number;
-  private readonly bus: EventBus | undefined;
-  private readonly max: number;
-  private readonly now: () => number;
-  private readonly sweepMs: number;
+export class SessionTable extends SessionLifecycle implements SessionControl {
   private readonly endListeners: Array<(slot: number, reason: EndReason) => void> = [];
-  private timer: NodeJS.Timeout | undefined;
-  private passTimer: NodeJS.Immediate | undefined;
-  private passAt = -1; // next slot of a timer-driven sweep pass, -1 when none runs
-
-  constructor(opts: SessionTableOptions) {
-    this.upstreams = opts.upstreams;
-    this.idleS = Math.max(1, Math.ceil(opts.idleTimeoutMs / 1000));
-    this.completeS = Math.max(0, Math.ceil(opts.completeAfterMs / 1000));
-    this.bus = opts.bus;
-    this.max = opts.max ?? Number.MAX_SAFE_INTEGER;
-    this.now = opts.now ?? Date.now;
-    this.sweepMs = opts.sweepIntervalMs ?? Math.min(5_000, Math.max(250, Math.floor(opts.idleTimeoutMs / 4)));
-    const cap = Math.max(16, opts.initialCapacity ?? 1024);
-    this.cap = cap;
-    this.setBuffer(new ArrayBuffer(cap * SLOT));
-    this.ids = new Array<string>(cap).fill('');
-    this.clockS = toS(this.now());
-  }
 
   // ---- the hot path ----------------------------------------------------------------------
 
@@ -379,270 +281,14 @@ export class SessionTable implements SessionControl {
     return this.cap;
   }
 
-  /**
-   * The table's own accounting: typed arrays by byteLength, the slot → ID pointer array, the
-   * Map's hash table (V8's OrderedHashMap: a bucket word per two entries and three words per entry,
-   * capacity a power of two), the ID strings (16-byte header + one byte a char, 8-aligned) and
-   * side maps. 64-bit pointers, as in Node's official builds (no pointer compression).
-   */
-  bytes(): number {
-    const arrays = this.u8.byteLength;
-    const idArray = 16 + this.ids.length * 8;
-    let side = this.sideBytes;
-    if (this.ipOther) side += mapBytes(this.ipOther.size);
-    if (this.reasons) side += mapBytes(this.reasons.size);
-    return arrays + idArray + mapBytes(this.index.size) + this.idBytes + side;
-  }
+  // bytes(), the table's own accounting, is in slot-records.ts
 
   bytesPerSession(): number {
     const n = this.live();
     return n === 0 ? 0 : Math.round(this.bytes() / n);
   }
 
-  // ---- lifecycle ------------------------------------------------------------------------------
-
-  /**
-   * active → idle after idle_timeout without traffic; idle → completed after complete_after
-   * more (slot freed, summary published). Both steps may happen in one pass. O(slots used).
-   */
-  sweep(nowMs: number): { idled: number; completed: number } {
-    return this.sweepRange(0, this.hwm, nowMs);
-  }
-
-  private sweepRange(from: number, to: number, nowMs: number): { idled: number; completed: number } {
-    const nowS = toS(nowMs);
-    this.clockS = nowS;
-    const idleS = this.idleS;
-    const doneS = this.idleS + this.completeS;
-    let idled = 0;
-    let completed = 0;
-    const end = Math.min(to, this.hwm);
-    for (let i = from; i < end; i++) {
-      const s = this.u8[i * SLOT + F_STATE];
-      if (s !== ACTIVE && s !== IDLE) continue;
-      if (this.u16[i * SLOT_U16 + F_INFLIGHT] !== 0) continue; // a long request is still running
-      const silent = nowS - this.u32[i * SLOT_U32 + F_LAST_SEEN];
-      if (s === ACTIVE && silent >= idleS) {
-        this.setState(i, IDLE);
-        idled++;
-        if (this.bus) this.emit('idle', this.ids[i], nowMs);
-      }
-      if (silent >= doneS) {
-        this.complete(i, nowMs, undefined);
-        completed++;
-      }
-    }
-    return { idled, completed };
-  }
-
-  /** Frees up to n idle sessions, least recently seen first (memory pressure). Returns how many. */
-  evictIdle(n: number, nowMs = this.now()): number {
-    if (n <= 0 || this.counts[IDLE] === 0) return 0;
-    const idle = new Uint32Array(this.counts[IDLE]);
-    let k = 0;
-    for (let i = 0; i < this.hwm && k < idle.length; i++) if (this.u8[i * SLOT + F_STATE] === IDLE) idle[k++] = this.u32[i * SLOT_U32 + F_LAST_SEEN];
-    idle.sort();
-    const threshold = idle[Math.min(n, k) - 1];
-    let freed = 0;
-    for (let i = 0; i < this.hwm && freed < n; i++) {
-      if (this.u8[i * SLOT + F_STATE] === IDLE && this.u32[i * SLOT_U32 + F_LAST_SEEN] <= threshold) {
-        this.complete(i, nowMs, 'evicted');
-        freed++;
-      }
-    }
-    return freed;
-  }
-
-  /**
-   * Sweeps every sweep interval on an unref-ed timer. A pass goes SWEEP_CHUNK slots at a time with
-   * setImmediate in between, so a million sessions never stall the event loop for one whole scan.
-   */
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.beginPass(), this.sweepMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    if (this.passTimer) clearImmediate(this.passTimer);
-    this.passTimer = undefined;
-    this.passAt = -1;
-  }
-
-  private beginPass(): void {
-    if (this.passAt >= 0) return; // the last pass is still going
-    this.passAt = 0;
-    this.passStep();
-  }
-
-  private passStep(): void {
-    this.passTimer = undefined;
-    const from = this.passAt;
-    if (from < 0) return;
-    this.sweepRange(from, from + SWEEP_CHUNK, this.now());
-    if (from + SWEEP_CHUNK >= this.hwm) {
-      this.passAt = -1;
-      return;
-    }
-    this.passAt = from + SWEEP_CHUNK;
-    this.passTimer = setImmediate(() => this.passStep());
-    this.passTimer.unref();
-  }
-
   // ---- internals ------------------------------------------------------------------------------
-
-  private live(): number {
-    const c = this.counts;
-    return c[ACTIVE] + c[IDLE] + c[KILLED] + c[TERMINATED];
-  }
-
-  private alloc(id: string, state: number, nowS: number): number {
-    let slot: number;
-    if (this.freeHead >= 0) {
-      slot = this.freeHead;
-      this.freeHead = this.u32[slot * SLOT_U32 + F_REQUESTS] - 1;
-    } else {
-      if (this.hwm === this.cap) this.grow();
-      slot = this.hwm++;
-    }
-    const flat = flatten(id);
-    this.ids[slot] = flat;
-    this.index.set(flat, slot);
-    this.idBytes += stringBytes(flat.length);
-    this.u8[slot * SLOT + F_STATE] = state;
-    this.counts[state]++;
-    this.u8[slot * SLOT + F_META] = 0;
-    this.u16[slot * SLOT_U16 + F_UPSTREAM] = NO_UPSTREAM;
-    this.u32[slot * SLOT_U32 + F_STARTED] = nowS;
-    this.u32[slot * SLOT_U32 + F_LAST_SEEN] = nowS;
-    this.u32[slot * SLOT_U32 + F_REQUESTS] = 0;
-    this.u32[slot * SLOT_U32 + F_FLAGS] = 0;
-    this.u32[slot * SLOT_U32 + F_IPV4] = 0;
-    this.f64[slot * SLOT_F64 + F_BYTES_IN] = 0;
-    this.f64[slot * SLOT_F64 + F_BYTES_OUT] = 0;
-    this.u16[slot * SLOT_U16 + F_RATE_WINDOW] = Math.floor(nowS / RATE_WINDOW_S) & U16_MAX;
-    this.u16[slot * SLOT_U16 + F_RATE_NOW] = state === ACTIVE ? 1 : 0;
-    this.u16[slot * SLOT_U16 + F_RATE_LAST] = 0;
-    this.u16[slot * SLOT_U16 + F_INFLIGHT] = 0;
-    return slot;
-  }
-
-  private complete(slot: number, nowMs: number, reason: string | undefined): void {
-    const id = this.ids[slot];
-    if (this.bus) {
-      const ev: SessionEvent = { kind: 'session', type: 'completed', session_id: id, at: nowMs, summary: this.summary(slot) };
-      if (reason !== undefined) ev.reason = reason;
-      this.bus.publish(ev);
-    }
-    this.free(slot);
-  }
-
-  private free(slot: number): void {
-    const id = this.ids[slot];
-    this.index.delete(id);
-    this.idBytes -= stringBytes(id.length);
-    this.ids[slot] = '';
-    if (this.u8[slot * SLOT + F_META] & IP_OTHER) {
-      const ip = this.ipOther!.get(slot);
-      if (ip !== undefined) this.sideBytes -= stringBytes(ip.length);
-      this.ipOther!.delete(slot);
-    }
-    this.reasons?.delete(slot);
-    this.counts[this.u8[slot * SLOT + F_STATE]]--;
-    this.u8[slot * SLOT + F_STATE] = FREE;
-    this.u8[slot * SLOT + F_META] = 0;
-    this.u32[slot * SLOT_U32 + F_REQUESTS] = this.freeHead + 1;
-    this.freeHead = slot;
-  }
-
-  private setState(slot: number, state: number): void {
-    this.counts[this.u8[slot * SLOT + F_STATE]]--;
-    this.counts[state]++;
-    this.u8[slot * SLOT + F_STATE] = state;
-  }
-
-  private setReason(slot: number, reason: string): void {
-    (this.reasons ??= new Map()).set(slot, reason);
-  }
-
-  private setIp(slot: number, ip: string): void {
-    if (ip === '') return;
-    let v4 = ip;
-    let mapped = 0;
-    if (ip.length > 7 && ip.charCodeAt(0) === 58 /* : */ && ip.startsWith('::ffff:')) {
-      v4 = ip.slice(7);
-      mapped = IP_MAPPED;
-    }
-    const n = parseIpv4(v4);
-    if (n >= 0) {
-      this.u32[slot * SLOT_U32 + F_IPV4] = n;
-      this.u8[slot * SLOT + F_META] |= IP_V4 | mapped;
-      return;
-    }
-    const flat = flatten(ip);
-    (this.ipOther ??= new Map()).set(slot, flat);
-    this.sideBytes += stringBytes(flat.length);
-    this.u8[slot * SLOT + F_META] |= IP_OTHER;
-  }
-
-  private ipOf(slot: number): string | null {
-    const m = this.u8[slot * SLOT + F_META];
-    if (m & IP_V4) {
-      const n = this.u32[slot * SLOT_U32 + F_IPV4];
-      const s = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-      return m & IP_MAPPED ? '::ffff:' + s : s;
-    }
-    if (m & IP_OTHER) return this.ipOther?.get(slot) ?? null;
-    return null;
-  }
-
-  private view(slot: number): SessionView {
-    const u = this.u16[slot * SLOT_U16 + F_UPSTREAM];
-    const v: SessionView = {
-      id: this.ids[slot],
-      state: STATE_NAMES[this.u8[slot * SLOT + F_STATE]],
-      upstream: u === NO_UPSTREAM ? null : (this.upstreams[u] ?? null),
-      client_ip: this.ipOf(slot),
-      started_at: new Date((this.u32[slot * SLOT_U32 + F_STARTED] + EPOCH_S) * 1000).toISOString(),
-      last_seen_at: new Date((this.u32[slot * SLOT_U32 + F_LAST_SEEN] + EPOCH_S) * 1000).toISOString(),
-      requests: this.u32[slot * SLOT_U32 + F_REQUESTS],
-      bytes_in: this.f64[slot * SLOT_F64 + F_BYTES_IN],
-      bytes_out: this.f64[slot * SLOT_F64 + F_BYTES_OUT],
-      flags: this.u32[slot * SLOT_U32 + F_FLAGS],
-    };
-    const r = this.reasons?.get(slot);
-    if (r !== undefined) v.reason = r;
-    return v;
-  }
-
-  private phantom(id: string): SessionView {
-    const at = new Date(this.now()).toISOString();
-    return { id, state: 'active', upstream: null, client_ip: null, started_at: at, last_seen_at: at, requests: 0, bytes_in: 0, bytes_out: 0, flags: 0 };
-  }
-
-  private summary(slot: number): SessionSummary {
-    const u = this.u16[slot * SLOT_U16 + F_UPSTREAM];
-    return {
-      id: this.ids[slot],
-      state: 'completed',
-      upstream: u === NO_UPSTREAM ? null : (this.upstreams[u] ?? null),
-      client_ip: this.ipOf(slot),
-      started_at: (this.u32[slot * SLOT_U32 + F_STARTED] + EPOCH_S) * 1000,
-      last_seen_at: (this.u32[slot * SLOT_U32 + F_LAST_SEEN] + EPOCH_S) * 1000,
-      requests: this.u32[slot * SLOT_U32 + F_REQUESTS],
-      bytes_in: this.f64[slot * SLOT_F64 + F_BYTES_IN],
-      bytes_out: this.f64[slot * SLOT_F64 + F_BYTES_OUT],
-      flags: this.u32[slot * SLOT_U32 + F_FLAGS],
-    };
-  }
-
-  private emit(type: SessionEvent['type'], id: string, at: number, reason?: string): void {
-    const ev: SessionEvent = { kind: 'session', type, session_id: id, at };
-    if (reason !== undefined) ev.reason = reason;
-    this.bus!.publish(ev);
-  }
 
   private fireEnd(slot: number, reason: EndReason): void {
     for (const fn of this.endListeners) {
@@ -653,42 +299,8 @@ export class SessionTable implements SessionControl {
       }
     }
   }
-
-  private setBuffer(buf: ArrayBuffer): void {
-    this.u8 = new Uint8Array(buf);
-    this.u16 = new Uint16Array(buf);
-    this.u32 = new Uint32Array(buf);
-    this.f64 = new Float64Array(buf);
-  }
-
-  private grow(): void {
-    const cap = this.cap * 2;
-    const old = this.u8;
-    this.setBuffer(new ArrayBuffer(cap * SLOT));
-    this.u8.set(old);
-    const ids = new Array<string>(cap).fill('');
-    for (let i = 0; i < this.hwm; i++) ids[i] = this.ids[i];
-    this.ids = ids;
-    this.cap = cap;
-  }
-}
-
-function toS(ms: number): number {
-  const s = Math.floor(ms / 1000) - EPOCH_S;
-  return s < 0 ? 0 : s > 0xffffffff ? 0xffffffff : s;
 }
 
 function assertId(id: string): void {
   if (!validSessionId(id)) throw new TypeError('invalid session id');
 }
-
-// A cursor is the next slot to look at: slots never move, so a session that lives through the
-// whole paging is listed exactly once, whatever is inserted meanwhile.
-function encodeCursor(slot: number): string {
-  return 's' + slot.toString(36);
-}
-function decodeCursor(c: string): number {
-  if (!/^s[0-9a-z]{1,7}$/.test(c)) throw new BadCursorError('cursor is not one this server gave out');
-  return parseInt(c.slice(1), 36);
-}
-

@@ -2,6 +2,7 @@
 // session. Keyset paging (ended_at, rowid) so a page costs the same however deep it is.
 import type { SessionSummary } from '../events.js';
 import type { Database, Statement } from 'better-sqlite3';
+import type { EventRecord } from './queue.js';
 
 export class QueryError extends Error {
   override readonly name = 'QueryError';
@@ -10,15 +11,9 @@ export class QueryError extends Error {
   }
 }
 
-export interface StoredEvent {
-  id: string;
-  kind: 'policy' | 'session';
-  session_id: string;
-  rule: string;
-  severity: string;
-  action: string;
+/** An event as the API lists it: the row as it was written, with its time in ISO 8601. */
+export interface StoredEvent extends Omit<EventRow, 'direction' | 'at'> {
   direction: string | null;
-  excerpt: string;
   /** ISO 8601 */
   at: string;
 }
@@ -67,17 +62,8 @@ interface SessionRow extends SessionSummary {
   ended_at: number;
 }
 
-interface EventRow {
-  id: string;
-  kind: 'policy' | 'session';
-  session_id: string;
-  rule: string;
-  severity: string;
-  action: string;
-  direction: string | null;
-  excerpt: string;
-  at: number;
-}
+/** A row of the events table: what the writer stored (queue.ts EventRecord), read back. */
+type EventRow = Omit<EventRecord, 't'>;
 
 const SESSION_COLS = 'rowid, id, state, upstream, client_ip, started_at, last_seen_at, ended_at, requests, bytes_in, bytes_out, flags';
 const EVENT_COLS = 'id, kind, session_id, rule, severity, action, direction, excerpt, at';
