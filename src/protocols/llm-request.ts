@@ -61,7 +61,10 @@ export function emitText(v: unknown, sink: TextSink, tool = false, depth = 0): v
     else sink.text(v);
     return;
   }
-  if (v === null || typeof v !== 'object' || depth >= MAX_DEPTH) return;
+  if (v === null || typeof v !== 'object') return;
+  // Deeper than this, an explicit stack takes over: text nested 65 levels down must still be
+  // scanned (skipping it let a prompt through unscanned), and 100k levels must not blow the stack.
+  if (depth >= MAX_DEPTH) return emitDeep(v, sink, tool);
   if (Array.isArray(v)) {
     for (const x of v) emitText(x, sink, tool, depth + 1);
     return;
@@ -73,6 +76,36 @@ export function emitText(v: unknown, sink: TextSink, tool = false, depth = 0): v
   }
 }
 
+/** emitText without recursion, in the same order; only for the rare, deeply nested value. */
+function emitDeep(root: object, sink: TextSink, rootTool: boolean): void {
+  const values: unknown[] = [root];
+  const tools: boolean[] = [rootTool];
+  while (values.length > 0) {
+    const v = values.pop();
+    const tool = tools.pop()!;
+    if (typeof v === 'string') {
+      if (v.length === 0 || v.startsWith('data:')) continue;
+      if (tool) sink.tool(v);
+      else sink.text(v);
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    // children pushed last-first so that they pop in document order
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) { values.push(v[i]); tools.push(tool); }
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i];
+      if (META.has(k)) continue;
+      values.push(o[k]);
+      tools.push(tool || TOOL.has(k));
+    }
+  }
+}
+
 /** A 32-bit FNV-1a over a value's strings and shape: equal turns hash equal, cheaply. */
 export function hashValue(v: unknown, h: number, depth = 0): number {
   if (typeof v === 'string') {
@@ -81,7 +114,10 @@ export function hashValue(v: unknown, h: number, depth = 0): number {
     return h >>> 0;
   }
   if (typeof v === 'number' || typeof v === 'boolean') return Math.imul(h ^ (Number(v) | 0) ^ 0x6e, 16777619) >>> 0;
-  if (v === null || typeof v !== 'object' || depth >= MAX_DEPTH) return Math.imul(h ^ 0x30, 16777619) >>> 0;
+  if (v === null || typeof v !== 'object') return Math.imul(h ^ 0x30, 16777619) >>> 0;
+  // Deep values are hashed in full too: a turn that differs only below this depth must not pass
+  // for one scanned before (it would be skipped as already seen).
+  if (depth >= MAX_DEPTH) return hashDeep(v, h);
   if (Array.isArray(v)) {
     h = Math.imul(h ^ 0x5b, 16777619);
     for (const x of v) h = hashValue(x, h, depth + 1);
@@ -94,6 +130,34 @@ export function hashValue(v: unknown, h: number, depth = 0): number {
     h = hashValue(o[k], h, depth + 1);
   }
   return Math.imul(h ^ 0x7d, 16777619) >>> 0;
+}
+
+/** A marker on hashDeep's stack: the closing byte of an array or object. */
+class Close { constructor(readonly byte: number) {} }
+const CLOSE_ARRAY = new Close(0x5d);
+const CLOSE_OBJECT = new Close(0x7d);
+
+/** hashValue without recursion, giving the same hash; only for the rare, deeply nested value. */
+function hashDeep(root: object, h: number): number {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v instanceof Close) { h = Math.imul(h ^ v.byte, 16777619) >>> 0; continue; }
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') { h = hashValue(v, h); continue; }
+    if (v === null || typeof v !== 'object') { h = Math.imul(h ^ 0x30, 16777619) >>> 0; continue; }
+    if (Array.isArray(v)) {
+      h = Math.imul(h ^ 0x5b, 16777619);
+      stack.push(CLOSE_ARRAY);
+      for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+      continue;
+    }
+    h = Math.imul(h ^ 0x7b, 16777619);
+    stack.push(CLOSE_OBJECT);
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    for (let i = keys.length - 1; i >= 0; i--) { stack.push(o[keys[i]]); stack.push(keys[i]); }
+  }
+  return h >>> 0;
 }
 
 export const HASH_SEED = 2166136261;
