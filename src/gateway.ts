@@ -21,6 +21,7 @@ import { createPolicyEngine, registerPolicyRoutes } from './policy/index.js';
 import type { ProxyContext } from './proxy/context.js';
 import { Inflight } from './proxy/inflight.js';
 import { createProxyServer, drain } from './proxy/listener.js';
+import { answerConnect } from './proxy/client-error.js';
 import { UpstreamSet } from './proxy/upstreams.js';
 import { createWsDeps } from './proxy/websocket/deps.js';
 import { WsRegistry } from './proxy/websocket/registry.js';
@@ -225,6 +226,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   }
   const wsDeps = createWsDeps(ctx, wsRegistry);
   proxyServer.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, wsDeps));
+  // CONNECT (a forward-proxy tunnel) is not served: answered 405 instead of node's silent close.
+  proxyServer.on('connect', answerConnect);
   const controlServer = createControlServer({
     router, token, log,
     publicPaths: DASHBOARD_PUBLIC_PATHS,

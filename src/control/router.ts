@@ -44,7 +44,8 @@ export class Router {
       const params = match(route.segments, parts);
       if (!params) continue;
       if (route.method !== req.method && !(route.method === 'GET' && req.method === 'HEAD')) {
-        allowed.push(route.method);
+        // Two parts may register the same route (the fleet's kill before the table's): name it once.
+        if (!allowed.includes(route.method)) allowed.push(route.method);
         continue;
       }
       await route.handler({ req, res, params, query: url.searchParams });

@@ -2,6 +2,7 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../log.js';
+import { answerClientError, answerConnect } from '../proxy/client-error.js';
 import { sendError, sendJson } from './reply.js';
 import type { Router } from './router.js';
 
@@ -50,6 +51,8 @@ export function createControlServer(deps: ControlDeps): Server {
       else res.destroy();
     });
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
+  // A malformed request, oversized headers or CONNECT get an answer in the error shape, not a bare close.
+  server.on('clientError', answerClientError);
+  server.on('connect', answerConnect);
   return server;
 }

@@ -1,0 +1,60 @@
+// Answers for what node:http refuses before a request handler runs (a malformed request line or
+// headers, headers over the size limit, a header timeout) and for CONNECT, which neither listener
+// serves. Every such client gets a status and a JSON body in the SPEC error shape, not a bare close.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorBody } from './errors.js';
+
+interface Answer { status: number; reason: string; type: string; code: string; message: string }
+
+const HEADERS_TOO_LARGE: Answer = {
+  status: 431, reason: 'Request Header Fields Too Large', type: 'invalid_request', code: 'headers_too_large',
+  message: 'the request headers are over the size limit',
+};
+const TIMEOUT: Answer = {
+  status: 408, reason: 'Request Timeout', type: 'invalid_request', code: 'request_timeout',
+  message: 'the request was not received in time',
+};
+const BAD_HTTP: Answer = {
+  status: 400, reason: 'Bad Request', type: 'invalid_request', code: 'bad_http', message: 'the request is not valid HTTP',
+};
+
+/** Which answer a node:http parser or server error gets. */
+export function clientErrorAnswer(code: string | undefined): Answer {
+  if (code === 'HPE_HEADER_OVERFLOW') return HEADERS_TOO_LARGE;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') return TIMEOUT;
+  return BAD_HTTP;
+}
+
+function rawResponse(a: Answer): string {
+  const body = errorBody(a.type, a.code, a.message);
+  return `HTTP/1.1 ${a.status} ${a.reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * The 'clientError' handler: `server.on('clientError', answerClientError)`. Nothing is written when
+ * the peer is gone, or when a response on this connection already sent its head: the error bytes
+ * would land inside that response's body (node's own handler makes the same check).
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (!socket.writable || err.code === 'ECONNRESET' || (inFlight != null && inFlight.headersSent === true)) {
+    socket.destroy();
+    return;
+  }
+  socket.end(rawResponse(clientErrorAnswer(err.code)));
+}
+
+const CONNECT: Answer = {
+  status: 405, reason: 'Method Not Allowed', type: 'invalid_request', code: 'method_not_allowed',
+  message: 'CONNECT is not supported: cordon is a gateway, not a forward proxy',
+};
+
+/** The 'connect' handler: without one node closes the socket with no answer at all. */
+export function answerConnect(_req: IncomingMessage, socket: Duplex): void {
+  socket.on('error', destroySelf);
+  if (!socket.writable) { socket.destroy(); return; }
+  socket.end(rawResponse(CONNECT));
+}
+
+function destroySelf(this: Duplex): void { this.destroy(); }
