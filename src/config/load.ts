@@ -67,15 +67,29 @@ export function parseYaml(text: string, file: string): Obj {
     throw new ConfigError(doc.errors.map((e) => {
       const pos = lineCounter.linePos(e.pos[0]);
       const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
-      return `${where}: ${e.message.split('\n')[0]}`;
+      return `${where}: ${yamlFailure(e)}`;
     }));
   }
-  const value = doc.toJS() as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    // The yaml library refuses alias bombs here; a deeply nested document overflows its recursion.
+    throw new ConfigError([`${file}: ${yamlFailure(err)}`]);
+  }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError([`${file}: the top level must be a mapping of settings`]);
   }
   return value as Obj;
+}
+
+/** One line for a YAML failure; the engine's own words for stack exhaustion mean nothing to an operator. */
+function yamlFailure(err: unknown): string {
+  const msg = String((err as { message?: unknown })?.message ?? err).split('\n')[0];
+  if (err instanceof RangeError || /call stack/i.test(msg)) return 'nested too deeply';
+  if (/alias count/i.test(msg)) return 'too many alias expansions (a YAML alias bomb?)';
+  return msg;
 }
 
 /** Formats a zod path the way SPEC.md shows it: policy.rules[2].action */

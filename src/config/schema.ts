@@ -14,11 +14,27 @@ const size = () =>
     return n;
   });
 
-const duration = () =>
+/** The longest delay a Node timer takes: beyond it node fires after 1ms (with a warning) instead. */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
+/**
+ * A duration in milliseconds. `timer` for values that go to setTimeout/setInterval or undici
+ * (at most TIMER_MAX_MS, about 24 days); `interval` for periods that must also not be 0, which
+ * would make a timer fire every millisecond.
+ */
+const duration = (kind: 'any' | 'timer' | 'interval' = 'any') =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const n = parseDuration(v);
     if (n === null) {
       ctx.addIssue({ code: 'custom', message: `not a duration (try 500ms, 10s, 5m, 7d)` });
+      return z.NEVER;
+    }
+    if (kind !== 'any' && n > TIMER_MAX_MS) {
+      ctx.addIssue({ code: 'custom', message: 'must be at most 24d (2147483647ms)' });
+      return z.NEVER;
+    }
+    if (kind === 'interval' && n < 1) {
+      ctx.addIssue({ code: 'custom', message: 'must be at least 1ms' });
       return z.NEVER;
     }
     return n;
@@ -90,24 +106,24 @@ export const configSchema = z.strictObject({
   memory_limit: size().optional(),
   max_body: size().default(10 * 1024 * 1024),
   redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
-  drain_timeout: duration().default(10_000),
+  drain_timeout: duration('timer').default(10_000),
   /** benchmark-only control endpoints (allocation profiling); never on in production */
   debug_endpoints: z.boolean().default(false),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   timeouts: z.strictObject({
-    connect: duration().default(5_000),
-    headers: duration().default(60_000),
+    connect: duration('timer').default(5_000),
+    headers: duration('timer').default(60_000),
     /** longest silence between two body chunks from the upstream */
-    body: duration().default(300_000),
+    body: duration('timer').default(300_000),
     /** idle keep-alive sockets to an upstream are closed after this */
-    keep_alive: duration().default(30_000),
+    keep_alive: duration('timer').default(30_000),
   }).default({ connect: 5_000, headers: 60_000, body: 300_000, keep_alive: 30_000 }),
   health: z.strictObject({
     eject_after: z.number().int().min(1).default(3),
     cooloff: duration().default(10_000),
     /** active check: GET this path on each upstream every `interval`; off when unset */
     path: z.string().startsWith('/').optional(),
-    interval: duration().default(5_000),
+    interval: duration('interval').default(5_000),
   }).default({ eject_after: 3, cooloff: 10_000, interval: 5_000 }),
   upstream_pool: z.strictObject({
     /** sockets per upstream; 0 = unlimited. Each live SSE stream holds one, so a cap queues streams. */
@@ -123,13 +139,13 @@ export const configSchema = z.strictObject({
   }).default({ idle_timeout: 300_000, complete_after: 300_000 }),
   storage: z.strictObject({
     retention: duration().default(7 * 86_400_000),
-    flush_interval: duration().default(50),
+    flush_interval: duration('interval').default(50),
     queue_max: z.number().int().min(100).max(10_000_000).default(50_000),
   }).default({ retention: 7 * 86_400_000, flush_interval: 50, queue_max: 50_000 }),
   memory: z.strictObject({
     warning: z.number().gt(0).lt(1).default(0.8),
     critical: z.number().gt(0).lt(1).default(0.95),
-    sample_interval: duration().default(1_000),
+    sample_interval: duration('interval').default(1_000),
   }).default({ warning: 0.8, critical: 0.95, sample_interval: 1_000 }).refine(
     (m) => m.warning < m.critical, { message: 'warning must be below critical' }),
   policy: z.strictObject({
@@ -139,7 +155,7 @@ export const configSchema = z.strictObject({
   websocket: z.strictObject({
     max_frame: size().default(1024 * 1024),
     permessage_deflate: z.boolean().default(false),
-    idle_timeout: duration().default(600_000),
+    idle_timeout: duration('timer').default(600_000),
   }).default({ max_frame: 1024 * 1024, permessage_deflate: false, idle_timeout: 600_000 }),
   fleet: z.strictObject({
     on_redis_down: z.enum(['serve', 'refuse']).default('serve'),
