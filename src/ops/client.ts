@@ -46,6 +46,11 @@ export class ControlClient {
     if (!u.pathname.endsWith('/')) u.pathname += '/';
     this.base = u;
     this.token = env.token && env.token !== '' ? env.token : undefined;
+    // A newline or a non-Latin-1 character cannot travel in a header: fetch would fail with a bare
+    // "network error" (exit 1), when the fix is in the invocation.
+    if (this.token !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(this.token)) {
+      throw new OpsError('bad_input', 'CORDON_CONTROL_TOKEN contains a character an HTTP header cannot carry (a newline or control character?)', 2);
+    }
   }
 
   get<T>(path: string): Promise<T> {
