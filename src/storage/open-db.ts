@@ -3,7 +3,8 @@
 // writes with are prepared once. Every failure is a StorageError naming the path at fault.
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { StorageError, describeError } from './errors.js';
 import { migrate } from './migrations.js';
 import { SQL, writeBatch, type WireBatch } from './sql.js';
@@ -47,9 +48,28 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
+/**
+ * `mkdir -p` one level at a time. Node's `mkdirSync(dir, { recursive: true })` never returns for a
+ * path under /proc (it retries the parent forever), so `--data-dir /proc/x` hung the start silently.
+ */
+function mkdirParents(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    try {
+      mkdirSync(missing[i]);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 export function prepareDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirParents(dir);
   } catch (err) {
     throw new StorageError('data_dir_unusable', dir, `cannot create data directory (${describeError(err)})`);
   }

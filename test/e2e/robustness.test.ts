@@ -2,7 +2,7 @@
 // shape, nothing prints a stack trace, and the process keeps serving.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, startMockLlm, type GatewayProc, type MockProc } from '../helpers/procs.js';
+import { runToExit, startGateway, startMockLlm, type GatewayProc, type MockProc } from '../helpers/procs.js';
 
 let mock: MockProc;
 let gw: GatewayProc;
@@ -79,5 +79,14 @@ describe('hostile input against the running gateway', () => {
     await r.arrayBuffer();
     expect(r.status).toBeLessThan(600);
     await alive();
+  });
+});
+
+describe('hostile start-up input', () => {
+  it('a data dir under /proc is exit 2 with one line, not a silent hang', async () => {
+    const r = await runToExit(['start', '--upstream', mock.url, '--listen', '127.0.0.1:0', '--control-listen', '127.0.0.1:0', '--data-dir', '/proc/cordon-nope/data'], {}, 15_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^cordon: \/proc\/cordon-nope\/data: cannot create data directory/);
   });
 });
