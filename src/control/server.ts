@@ -2,7 +2,7 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../log.js';
-import { answerClientError, answerConnect } from '../proxy/client-error.js';
+import { answerClientError, answerConnect, answerUpgradeRefused } from '../proxy/client-error.js';
 import { sendError, sendJson } from './reply.js';
 import type { Router } from './router.js';
 
@@ -54,5 +54,6 @@ export function createControlServer(deps: ControlDeps): Server {
   // A malformed request, oversized headers or CONNECT get an answer in the error shape, not a bare close.
   server.on('clientError', answerClientError);
   server.on('connect', answerConnect);
+  server.on('upgrade', answerUpgradeRefused);
   return server;
 }

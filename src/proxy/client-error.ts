@@ -58,3 +58,15 @@ export function answerConnect(_req: IncomingMessage, socket: Duplex): void {
 }
 
 function destroySelf(this: Duplex): void { this.destroy(); }
+
+const NO_UPGRADE: Answer = {
+  status: 400, reason: 'Bad Request', type: 'invalid_request', code: 'upgrade_not_supported',
+  message: 'this listener does not take protocol upgrades (the live event feed is Server-Sent Events: GET /control/events)',
+};
+
+/** The control listener's 'upgrade' handler: without one node closes the socket with no answer. */
+export function answerUpgradeRefused(_req: IncomingMessage, socket: Duplex): void {
+  socket.on('error', destroySelf);
+  if (!socket.writable) { socket.destroy(); return; }
+  socket.end(rawResponse(NO_UPGRADE));
+}

@@ -5,17 +5,21 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { createControlServer } from '../../src/control/server.js';
+import { registerEventStreamRoute } from '../../src/control/routes/events.js';
+import { EventBus } from '../../src/events.js';
 import { Router } from '../../src/control/router.js';
 import { sendJson } from '../../src/control/reply.js';
 import { answerClientError, clientErrorAnswer } from '../../src/proxy/client-error.js';
 
 let server: ReturnType<typeof createControlServer>;
 let port = 0;
+let hub: ReturnType<typeof registerEventStreamRoute>;
 
 beforeAll(async () => {
   const router = new Router();
   router.post('/control/sessions/:id/kill', ({ res }) => sendJson(res, 200, { first: true }));
   router.post('/control/sessions/:id/kill', ({ res }) => sendJson(res, 200, { second: true }));
+  hub = registerEventStreamRoute(router, new EventBus());
   server = createControlServer({ router, token: undefined, log: pino({ level: 'silent' }), notReady: () => null });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   port = (server.address() as AddressInfo).port;
@@ -63,6 +67,19 @@ describe('control listener: requests node refuses', () => {
     const r = parse(await raw('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
     expect(r.status).toBe(405);
     expect(r.body.error.code).toBe('method_not_allowed');
+  });
+
+  it('a WebSocket upgrade gets 400 upgrade_not_supported, not a bare close', async () => {
+    const r = parse(await raw('GET /control/events HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'));
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('upgrade_not_supported');
+  });
+
+  it('HEAD /control/events answers the head and ends, holding no client slot', async () => {
+    const resp = await raw('HEAD /control/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(resp).toMatch(/^HTTP\/1\.1 200 /);
+    expect(resp.toLowerCase()).toContain('content-type: text/event-stream');
+    expect(hub.clients.size).toBe(0);
   });
 
   it('the listener still serves afterwards', async () => {

@@ -132,7 +132,16 @@ export class EventStreamHub {
 
 export function registerEventStreamRoute(router: Router, bus: EventBus, opts?: EventStreamOptions): EventStreamHub {
   const hub = new EventStreamHub(bus, opts);
-  router.get('/control/events', ({ res }) => hub.attach(res));
+  router.get('/control/events', ({ req, res }) => {
+    // HEAD (the router maps it to GET) gets the stream's head only: attached, it would never end and
+    // would hold one of the client slots with nothing flushed to the client.
+    if (req.method === 'HEAD') {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
+    hub.attach(res);
+  });
   return hub;
 }
 
