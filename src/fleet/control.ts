@@ -8,6 +8,7 @@ import { validSessionId } from '../sessions/identity.js';
 import type { FleetState, FleetStats } from './types.js';
 
 const BAD_ID = 'a session ID is 1-128 characters of A-Z a-z 0-9 . _ : -';
+const STATES: ReadonlySet<string> = new Set(['active', 'idle', 'killed', 'terminated', 'completed']);
 
 /**
  * Kill and resume through the fleet (stored in Redis and published, so every instance ends the
@@ -68,12 +69,19 @@ export function registerFleetRoutes(router: Router, fleet: FleetState): void {
  * Answers 503 `fleet_unavailable` while Redis is unreachable (the local table can still be listed).
  */
 export async function sendFleetSessions(res: import('node:http').ServerResponse, fleet: FleetState, query: URLSearchParams): Promise<void> {
-  const limit = Number.parseInt(query.get('limit') ?? '100', 10);
-  if (!Number.isFinite(limit) || limit < 1 || limit > 1000) {
-    sendError(res, 400, 'invalid_request', 'bad_limit', 'limit must be an integer from 1 to 1000');
+  // The same checks and codes as the local listing: one endpoint answers alike in both modes
+  // (parseInt took "5abc" as 5 and an unknown state filtered everything out silently).
+  const rawLimit = query.get('limit');
+  const limit = rawLimit === null || rawLimit === '' ? 100 : /^\d{1,7}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+  if (!(limit >= 1 && limit <= 1000)) {
+    sendError(res, 400, 'invalid_request', 'invalid_limit', 'limit must be an integer from 1 to 1000');
     return;
   }
   const stateFilter = query.get('state');
+  if (stateFilter !== null && stateFilter !== '' && !STATES.has(stateFilter)) {
+    sendError(res, 400, 'invalid_request', 'invalid_state', `state must be one of ${[...STATES].join(', ')}`);
+    return;
+  }
   try {
     const page = await fleet.listSessions({ limit, cursor: query.get('cursor') });
     const sessions = page.sessions

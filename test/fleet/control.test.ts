@@ -36,9 +36,12 @@ describe('fleet control', () => {
       id: 's1', state: 'active', last_seen_at: '2023-11-14T22:13:20.000Z', requests: 2, bytes_in: 10, bytes_out: 20,
       tokens: 5, instance: 'A', instances: ['A'],
     }]);
-    const bad = await fetch(`${base}/control/sessions?limit=0`);
-    expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe('bad_limit');
+    for (const [q, code] of [['limit=0', 'invalid_limit'], ['limit=5abc', 'invalid_limit'], ['limit=1e3', 'invalid_limit'], ['limit=-1', 'invalid_limit'],
+      ['state=bogus', 'invalid_state']]) {
+      const bad = await fetch(`${base}/control/sessions?${q}`);
+      expect(bad.status, q).toBe(400);
+      expect((await bad.json()).error.code, q).toBe(code);
+    }
   });
 
   it('exports fleet gauges', async () => {
