@@ -53,6 +53,10 @@ export const ERR = {
   fleetDown: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'fleet_unavailable', message: 'the fleet store is unreachable and this gateway refuses meanwhile (fleet.on_redis_down: refuse); retry later', retryAfter: 2 }),
   overloaded: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'memory_pressure', message: 'the gateway is under critical memory pressure; retry later', retryAfter: 5 }),
   badSessionId: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_session_id', message: 'X-Session-ID must be 1-128 characters of A-Z a-z 0-9 . _ : -' }),
+  /** a request-target that is not a path or an http(s) URL (`*`, `host:port`): see request-target.ts */
+  badTarget: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'bad_request_target', message: 'the request target must be a path such as /v1/chat/completions' }),
+  /** a request undici refuses to send (its checks are stricter than node's parser): the request's fault, not the upstream's */
+  unsendable: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'bad_request', message: 'the request cannot be forwarded as it is (invalid path or header)' }),
   badJson: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_json', message: 'the request body is not valid JSON, and the policy must read it' }),
   tooLarge: (limit: number): ProxyError => ({ status: 413, type: 'request_too_large', code: 'request_too_large', message: `the request body is over the ${limit}-byte limit` }),
   killed: (): ProxyError => ({ status: 403, type: 'session_killed', code: 'session_killed', message: 'this session was killed by an operator' }),
