@@ -3,7 +3,7 @@
 // Every usage or configuration problem exits 2 with one line per problem and no stack trace.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, loadConfig, type StartFlags } from './config/load.js';
+import { ConfigError, loadConfig, readConfigText, type StartFlags } from './config/load.js';
 import { checkPolicy, presetRules } from './policy/index.js';
 import { formatHostPort, parseHostPort } from './config/units.js';
 import { createLogger } from './log.js';
@@ -79,13 +79,8 @@ export function buildProgram(): Command {
     .description('validate a config file; exit 0, or exit 2 with every error as `path: message`')
     .argument('<file>', 'YAML config file')
     .action(async (file: string) => {
-      let text: string;
       try {
-        text = readFileSync(file, 'utf8');
-      } catch (err) {
-        fail([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
-      }
-      try {
+        const text = readConfigText(file);
         // The file alone must be complete: env and flags are not consulted here.
         const cfg = await loadConfig({ flags: { config: file }, env: {}, fileText: text });
         checkPolicy(presetRules(cfg.policy.preset), cfg.policy.rules);

@@ -1,7 +1,6 @@
 // Builds one validated Config from, in order of precedence: CLI flags > CORDON_* env > YAML file > defaults.
 // Nothing else in the program reads process.env; it is passed in here.
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import os from 'node:os';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -57,6 +56,38 @@ function setPath(obj: Obj, path: string[], value: unknown): void {
     cur = cur[path[i]] as Obj;
   }
   cur[path[path.length - 1]] = value;
+}
+
+/** The largest config file read; a bigger one (or an endless device such as /dev/zero) is refused. */
+export const CONFIG_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a config file, at most CONFIG_MAX_BYTES: `readFile('/dev/zero')` never ends and grows
+ * memory until the process dies. Pipes (/dev/stdin) still work. Throws ConfigError `FILE: ...`.
+ */
+export function readConfigText(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(CONFIG_MAX_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > CONFIG_MAX_BYTES) throw new ConfigError([`${file}: larger than ${CONFIG_MAX_BYTES / 1024 / 1024}MiB; not a config file?`]);
+    }
+    return buf.toString('utf8', 0, n);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Parses YAML text; syntax errors come back with line and column. */
@@ -160,11 +191,7 @@ export async function loadConfig(input: LoadInput): Promise<Config> {
   if (configFile) {
     let text = input.fileText;
     if (text === undefined) {
-      try {
-        text = await readFile(configFile, 'utf8');
-      } catch (err) {
-        throw new ConfigError([`${configFile}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
-      }
+      text = readConfigText(configFile);
     }
     raw = parseYaml(text, configFile);
   }

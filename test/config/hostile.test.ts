@@ -1,6 +1,9 @@
 // Config files that try to hurt the loader: alias bombs, deep nesting, timer values node cannot take.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseYaml, validate } from '../../src/config/load.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, parseYaml, readConfigText, validate } from '../../src/config/load.js';
 
 function problems(fn: () => unknown): string[] {
   try {
@@ -52,5 +55,22 @@ describe('durations that go to timers', () => {
     const cfg = validate({ ...base, storage: { retention: '365d' }, timeouts: { body: 0 } });
     expect(cfg.storage.retention).toBe(365 * 86_400_000);
     expect(cfg.timeouts.body).toBe(0);
+  });
+});
+
+describe('reading the config file', () => {
+  it('an endless device is refused after a bounded read, not read until memory runs out', () => {
+    expect(problems(() => readConfigText('/dev/zero'))).toEqual(['/dev/zero: larger than 4MiB; not a config file?']);
+  });
+  it('a directory and a missing file are one line each', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cordon-cfg-'));
+    expect(problems(() => readConfigText(dir))).toEqual([`${dir}: cannot read (EISDIR)`]);
+    expect(problems(() => readConfigText(join(dir, 'nope.yaml')))).toEqual([`${join(dir, 'nope.yaml')}: cannot read (ENOENT)`]);
+  });
+  it('an ordinary file reads in full', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cordon-cfg-')), 'c.yaml');
+    const text = `upstreams:\n  - url: http://127.0.0.1:1\n# ${'x'.repeat(200_000)}\n`;
+    writeFileSync(file, text);
+    expect(readConfigText(file)).toBe(text);
   });
 });

@@ -89,4 +89,10 @@ describe('hostile start-up input', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^cordon: \/proc\/cordon-nope\/data: cannot create data directory/);
   });
+
+  it('check-config on an endless device is exit 2 at once, not a process that eats memory', async () => {
+    const r = await runToExit(['check-config', '/dev/zero'], {}, 15_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('cordon: /dev/zero: larger than 4MiB; not a config file?\n');
+  });
 });
