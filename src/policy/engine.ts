@@ -84,6 +84,10 @@ class Engine implements PolicyEngine, InspectorHost {
   }
 
   inspectRequest(slot: number, body: Buffer, json: unknown, _path: string, nowMs: number): Hit[] | null {
+    // A JSON body sent under another content type (text/plain) is not parsed by the proxy, but a
+    // backend that ignores the content type still reads it as JSON: scanned as raw text, its
+    // escapes ("instru\u0063tions") hid a match. Scan what the backend would decode.
+    if (json === undefined) json = jsonInDisguise(body);
     const parts = json === undefined ? null : splitRequest(json);
     let hits = this.metrics.checkRequest(slot, body.length, parts?.mcpToolCall ?? false, nowMs);
     if (hits && hits.some((h) => h.action !== 'flag')) {
@@ -190,6 +194,18 @@ class Engine implements PolicyEngine, InspectorHost {
   /** Bytes of the compiled, shared tables (not per session). */
   compiledBytes(): number {
     return this.policy.ac ? this.policy.ac.bytes() : 0;
+  }
+}
+
+/** The parsed body when it is JSON whatever its content type said, else undefined. */
+function jsonInDisguise(body: Buffer): unknown {
+  let i = 0;
+  while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
+  if (i === body.length || (body[i] !== 0x7b && body[i] !== 0x5b)) return undefined; // { or [
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
   }
 }
 
