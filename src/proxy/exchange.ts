@@ -12,6 +12,7 @@ import { ERR, sendProxyError, sseErrorEvent, type ProxyError } from './errors.js
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { InflightNode } from './inflight.js';
 import { applyHits, type Verdict } from './verdict.js';
+import { originForm } from './request-target.js';
 import { createAccessLog, type AccessLog } from '../log.js';
 
 const kExchange = Symbol('cordon.exchange');
@@ -51,6 +52,8 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   private capture: CaptureWriter | null = null;
   private readonly contentTypeOut: { contentType: string | undefined } = { contentType: undefined };
   private outcome: string | null = null;
+  /** the request-target in origin-form (absolute-form reduced to its path); set by start() */
+  private target = '/';
 
   constructor(private readonly ctx: ProxyContext, readonly req: IncomingMessage, readonly res: ServerResponse) {
     this.startedAt = performance.now();
@@ -65,6 +68,9 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     res.on('close', onResClose);
     if (ctx.draining) return this.fail(ERR.draining());
     if (ctx.pressure() === 'critical') return this.fail(ERR.overloaded());
+    const target = originForm(req.url ?? '/');
+    if (target === null) return this.fail(ERR.badTarget(), false);
+    this.target = target;
     const headerId = req.headers['x-session-id'];
     if (headerId !== undefined) {
       if (typeof headerId !== 'string' || !ctx.identity.valid(headerId)) return this.fail(ERR.badSessionId(), false);
@@ -147,7 +153,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
 
     if (policy !== null && policy.hasRequestRules) {
       if (jsonFailed && ctx.cfg.mode === 'enforce') return this.fail(ERR.badJson());
-      const hits = policy.inspectRequest(slot, body ?? EMPTY, jsonFailed ? undefined : json, req.url ?? '/', now);
+      const hits = policy.inspectRequest(slot, body ?? EMPTY, jsonFailed ? undefined : json, this.target, now);
       if (hits !== null) {
         const verdict = applyHits(ctx, this.slot, this.sessionId, hits, 'request');
         if (verdict !== null) return this.refuse(verdict);
@@ -226,7 +232,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     }
     up.pool.dispatch({
       method: req.method ?? 'GET',
-      path: up.targetPath(req.url ?? '/'),
+      path: up.targetPath(this.target),
       headers,
       body: this.body,
       // POSTs to an LLM are not idempotent: never replay them on a pipelined socket.
@@ -252,7 +258,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     const ct = this.contentTypeOut.contentType;
     this.isSse = ct !== undefined && ct.startsWith('text/event-stream');
     if (ctx.policy !== null && ctx.policy.hasResponseRules) {
-      this.inspector = ctx.policy.openResponse(this.slot, ct, this.req.url ?? '/');
+      this.inspector = ctx.policy.openResponse(this.slot, ct, this.target);
     }
     if (ctx.capture !== null) this.capture = ctx.capture.open(this.sessionId!, 'response');
     res.writeHead(statusCode, headers);
@@ -304,6 +310,12 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     const now = Date.now();
     if (this.stage === Stage.Dispatched) {
       up.outstanding--;
+      // undici refused to send the request (a path or header its checks reject): the request's
+      // fault, so it does not count against the upstream's health.
+      if (code === 'UND_ERR_INVALID_ARG') {
+        this.upstream = null;
+        return this.fail(ERR.unsendable());
+      }
       const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
       this.ctx.upstreams.failed(up, now, code || err.message);
       // A refused or failed connection never reached the backend: safe to try another once.

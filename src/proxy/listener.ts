@@ -3,7 +3,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import type { Duplex } from 'node:stream';
 import type { ProxyContext } from './context.js';
 import { Exchange } from './exchange.js';
-import { errorBody } from './errors.js';
+import { answerClientError } from './client-error.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -12,14 +12,13 @@ export function createProxyServer(ctx: ProxyContext, server: Server = http.creat
     new Exchange(ctx, req, res).start();
   });
   // A malformed request line or headers: answer 400 in the SPEC shape instead of Node's bare close.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable || err.code === 'ECONNRESET') { socket.destroy(); return; }
-    const body = errorBody('invalid_request', 'bad_http', 'the request is not valid HTTP');
-    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  });
+  // 431 for oversized headers, 408 for a header timeout; nothing written into a response in progress.
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  server.requestTimeout = 0; // streams may run for a long time; the body timeout bounds silence instead
+  // Bounds how long receiving one request (headers and body) may take, so a slow upload cannot hold
+  // its buffer forever; node's timer stops once the request is in, so long responses are not cut.
+  server.requestTimeout = ctx.cfg.timeouts.body;
   return server;
 }
 
