@@ -193,9 +193,15 @@ export class SessionTable extends SessionLifecycle implements SessionControl {
     if (slot === undefined) return this.phantom(id);
     const s = this.u8[slot * SLOT + F_STATE];
     if (s === KILLED || s === TERMINATED) {
+      if (this.bus) this.emit('resumed', id, this.now());
+      // A kill made in advance and lifted before the session ever sent a request leaves nothing
+      // behind: an entry with no traffic would count as active but never as seen.
+      if (this.u32[slot * SLOT_U32 + F_REQUESTS] === 0 && this.u16[slot * SLOT_U16 + F_INFLIGHT] === 0) {
+        this.free(slot);
+        return this.phantom(id);
+      }
       this.setState(slot, ACTIVE);
       this.reasons?.delete(slot);
-      if (this.bus) this.emit('resumed', id, this.now());
     }
     return this.view(slot);
   }

@@ -269,6 +269,15 @@ describe('kill, terminate, resume', () => {
     expect(events.map((e) => e.type)).toEqual(['killed']);
   });
 
+  it('a kill in advance lifted before any request leaves no session behind', () => {
+    const { table, events } = make();
+    table.kill('never-came');
+    expect(table.resume('never-came').state).toBe('active');
+    expect(table.get('never-came')).toBeUndefined();
+    expect(table.stats()).toEqual({ active: 0, total: 0, killed: 0 });
+    expect(events.map((e) => e.type)).toEqual(['killed', 'resumed']);
+  });
+
   it('kill and resume are idempotent and end consistent in any interleaving', () => {
     const { table, events } = make();
     const ended: number[] = [];
