@@ -65,6 +65,8 @@ export interface CompiledPolicy {
   readonly setPat: Int32Array;
   /** longest window a Set pattern needs */
   readonly setWindow: number;
+  /** union of the masks of the Set patterns' rules: a context outside it never runs the Set */
+  readonly setMask: number;
   /** bounded per-stream tail, from the profile */
   readonly tail: number;
   /** union of rule masks, to skip whole directions */
@@ -194,11 +196,13 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
   }
   let mask = 0;
   for (const p of compiled) mask |= finalRules[p.rule].mask;
+  let setMask = 0;
+  for (const id of setPat) setMask |= finalRules[compiled[id].rule].mask;
   return {
     rules: finalRules,
     patterns: compiled,
     metricRules: finalRules.filter((r) => r.metric !== null),
-    ac, atomStart, atomPat, set, setPat: Int32Array.from(setPat), setWindow,
+    ac, atomStart, atomPat, set, setPat: Int32Array.from(setPat), setWindow, setMask,
     tail: Math.max(32, input.tailBytes),
     mask,
   };

@@ -27,13 +27,23 @@ export class ScanContext implements AtomSink {
   private out: Hit[] | null = null;
   /** characters of text fed, for token estimates */
   chars = 0;
+  /**
+   * whether end() must run the Set again: text came since the last Set run, or that run left a
+   * candidate unconfirmed (a match touching the end of the text waits for the final run). When
+   * false, a final run could only find what the last run found, all of it confirmed or reported.
+   */
+  private setDirty = false;
+  /** the RE2.Set applies to this context's channel at all */
+  private readonly useSet: boolean;
 
   constructor(
     private readonly policy: CompiledPolicy,
     private readonly mask: number,
     private readonly direction: Direction,
     private readonly excerptBytes: number,
-  ) {}
+  ) {
+    this.useSet = policy.set !== null && (policy.setMask & mask) !== 0;
+  }
 
   /** Scans one more piece of the stream. Returns hits confirmed by it, or null. */
   write(text: string): Hit[] | null {
@@ -47,7 +57,7 @@ export class ScanContext implements AtomSink {
     this.bufLen = from + text.length;
     if (p.ac) this.state = p.ac.scan(text, 0, text.length, this.state, this);
     if (this.pending) this.confirmPending(false);
-    if (p.set) this.scanSet(from, false);
+    if (this.useSet) this.scanSet(from, false);
     // Keep only the bounded tail, as a copy that does not pin the caller's (possibly big) string.
     if (text.length >= p.tail) {
       this.tail = copy(text.slice(text.length - p.tail));
@@ -79,7 +89,7 @@ export class ScanContext implements AtomSink {
     this.bufLen = this.piece.length;
     if (this.pending) this.confirmPending(true);
     // matches that touched the end of the text could not be taken before: take them now
-    if (this.policy.set && this.bufLen > 0) this.scanSet(Math.max(0, this.bufLen - this.policy.setWindow), true);
+    if (this.setDirty && this.bufLen > 0) this.scanSet(Math.max(0, this.bufLen - this.policy.setWindow), true);
     this.tail = this.piece;
     this.piece = '';
     this.buf = null;
@@ -147,14 +157,17 @@ export class ScanContext implements AtomSink {
     const p = this.policy;
     const start = Math.max(0, from - p.setWindow);
     const buf = this.buffer();
-    const text = start === 0 ? buf : buf.slice(start);
-    const ids = p.set!.match(text);
+    // RE2 converts a string argument to UTF-8 on every call, slower than Buffer.from does it;
+    // the Set reports pattern ids only, so byte offsets do not matter here.
+    const ids = p.set!.match(Buffer.from(start === 0 ? buf : buf.slice(start), 'utf8'));
+    let waiting = false;
     for (const i of ids) {
       const pat = p.patterns[p.setPat[i]];
       if ((p.rules[pat.rule].mask & this.mask) === 0 || this.wasReported(pat.rule)) continue;
       // the window reaches the end of the text seen so far: a match touching it waits (see confirm)
-      this.confirm(pat, start, final ? this.bufLen : this.bufLen + 1, final);
+      if (!this.confirm(pat, start, final ? this.bufLen : this.bufLen + 1, final)) waiting = true;
     }
+    this.setDirty = !final && waiting;
   }
 
   private wasReported(rule: number): boolean {
