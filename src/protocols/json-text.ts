@@ -25,6 +25,29 @@ const META_KEYS = new Set(['id', 'role', 'model', 'object', 'finish_reason', 'st
   'created', 'media_type', 'data', 'signature', 'encrypted_content', 'logprobs']);
 const TOOL_CALL_TYPES = new Set(['function', 'tool_use', 'function_call', 'server_tool_use', 'mcp_call']);
 
+/**
+ * Keys seen recently, by a hash of their bytes: JSON bodies repeat the same few dozen keys, and
+ * making a string of each key was a third of this extractor's time. Bounded; a miss replaces.
+ */
+const KEY_SLOTS = 256;
+const keyTable: string[] = new Array<string>(KEY_SLOTS).fill('');
+
+/** The key buf[s, e) (ASCII or Latin-1 bytes, no escapes) as a string, from the table when there. */
+function internKey(buf: Buffer, s: number, e: number): string {
+  let h = e - s;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i], 16777619);
+  const slot = (h >>> 0) & (KEY_SLOTS - 1);
+  const k = keyTable[slot];
+  if (k.length === e - s) {
+    let i = 0;
+    while (i < k.length && k.charCodeAt(i) === buf[s + i]) i++;
+    if (i === k.length) return k;
+  }
+  const fresh = buf.toString('latin1', s, e);
+  keyTable[slot] = fresh;
+  return fresh;
+}
+
 export class JsonTextExtractor {
   /** text taken since the owner last drained it */
   text = '';
@@ -98,7 +121,11 @@ export class JsonTextExtractor {
             if (c >= 128) high = true;
             j++;
           }
-          if (j > i && this.ch !== Ch.Skip) this.take(buf, i, j, high);
+          if (j > i && this.ch !== Ch.Skip) {
+            // A whole key in one run, no escapes: the interned string, not a new slice per key.
+            if (this.ch === Ch.Key && !high && j < end && buf[j] === 34 && this.key === '' && j - i <= MAX_KEY) this.key = internKey(buf, i, j);
+            else this.take(buf, i, j, high);
+          }
           if (j < end) {
             if (buf[j] === 34) this.endString();
             else this.state = S.Esc;
