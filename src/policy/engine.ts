@@ -26,13 +26,12 @@ const PREFIX_MUL = 2 ** 32;
 
 /** One request's scan: a text context and, when tool arguments appear, a tool context. */
 class RequestScan implements TextSink {
-  private readonly textCtx: ScanContext;
+  /** created on first text: a request whose turns were all scanned before needs none */
+  private textCtx: ScanContext | null = null;
   private toolCtx: ScanContext | null = null;
   private hits: Hit[] | null = null;
 
-  constructor(private readonly policy: CompiledPolicy, private readonly excerptBytes: number) {
-    this.textCtx = new ScanContext(policy, REQ_TEXT, 'request', excerptBytes);
-  }
+  constructor(private readonly policy: CompiledPolicy, private readonly excerptBytes: number) {}
 
   private add(h: Hit[] | null): void {
     if (!h) return;
@@ -41,6 +40,7 @@ class RequestScan implements TextSink {
   }
 
   text(s: string): void {
+    this.textCtx ??= new ScanContext(this.policy, REQ_TEXT, 'request', this.excerptBytes);
     this.add(this.textCtx.write(s));
     // no atom spans two strings (two messages)
     this.textCtx.boundary();
@@ -53,7 +53,7 @@ class RequestScan implements TextSink {
   }
 
   end(): Hit[] | null {
-    this.add(this.textCtx.end());
+    if (this.textCtx) this.add(this.textCtx.end());
     if (this.toolCtx) this.add(this.toolCtx.end());
     return this.hits;
   }

@@ -58,7 +58,9 @@ export class JsonTextExtractor {
   totalTokens = 0;
 
   private state: S = S.Value;
-  private readonly stack = new Uint8Array(MAX_DEPTH);
+  /** one bit per nesting level below MAX_DEPTH (1: object, 0: array), in two words: no typed array per extractor */
+  private objLo = 0;
+  private objHi = 0;
   private depth = 0;
   private expectKey = false;
   private ch: Ch = Ch.Skip;
@@ -107,7 +109,7 @@ export class JsonTextExtractor {
           else if (c === 123 || c === 91) this.open(c === 123 ? 1 : 2);
           else if (c === 125 || c === 93) this.close();
           else if (c === 58) this.expectKey = false;
-          else if (c === 44) this.expectKey = this.depth > 0 && this.stack[this.depth - 1] === 1;
+          else if (c === 44) this.expectKey = this.inObject();
           else if (c === 45 || (c >= 48 && c <= 57)) this.startNumber(c);
           else if (c >= 97 && c <= 122) this.state = S.Lit;
           continue;
@@ -196,12 +198,19 @@ export class JsonTextExtractor {
   }
 
   private inObject(): boolean {
-    return this.depth > 0 && this.stack[this.depth - 1] === 1;
+    const d = this.depth - 1;
+    if (d < 0 || d >= MAX_DEPTH) return false;
+    return ((d < 32 ? this.objLo >>> d : this.objHi >>> (d - 32)) & 1) === 1;
   }
 
   private open(kind: number): void {
     const key = this.inObject() ? this.lastKey : this.depth > 0 ? this.lastKey : '';
-    if (this.depth < MAX_DEPTH) this.stack[this.depth] = kind;
+    const d = this.depth;
+    if (d < MAX_DEPTH) {
+      const bit = 1 << (d & 31);
+      if (d < 32) this.objLo = kind === 1 ? this.objLo | bit : this.objLo & ~bit;
+      else this.objHi = kind === 1 ? this.objHi | bit : this.objHi & ~bit;
+    }
     this.depth++;
     if (this.skipDepth < 0 && this.toolDepth < 0) {
       if (key === 'tools' || key === 'functions') this.skipDepth = this.depth;
