@@ -195,3 +195,134 @@ function walk(node: AstNode): Info {
       return ANY;
   }
 }
+
+// ---- first characters ------------------------------------------------------------------------
+// The ASCII characters a match can begin with. The RE2.Set holds patterns without atoms; when no
+// character of a text can begin a match of any of them, the Set need not run on that text (a
+// chat reply without a digit cannot hold a card number). Unknown or non-ASCII: null (always run).
+
+interface First {
+  /** null: any character */
+  set: Uint8Array | null;
+  /** the node can match the empty string, so what follows it can begin the match too */
+  nullable: boolean;
+}
+
+const EMPTY: First = { set: new Uint8Array(128), nullable: true };
+const ANY_FIRST: First = { set: null, nullable: false };
+
+function union(a: Uint8Array | null, b: Uint8Array | null): Uint8Array | null {
+  if (!a || !b) return null;
+  const out = new Uint8Array(128);
+  for (let i = 0; i < 128; i++) out[i] = a[i] | b[i];
+  return out;
+}
+
+function range(set: Uint8Array, lo: number, hi: number): void {
+  for (let c = lo; c <= hi; c++) set[c] = 1;
+}
+
+/** \d and \w (ASCII in RE2 and in the non-unicode JS reading); anything else: null. */
+function escapeSet(value: string): Uint8Array | null {
+  const s = new Uint8Array(128);
+  if (value === 'd') range(s, 48, 57);
+  else if (value === 'w') { range(s, 48, 57); range(s, 65, 90); range(s, 97, 122); s[95] = 1; }
+  else return null;
+  return s;
+}
+
+function firstOf(node: AstNode): First {
+  switch (node.type) {
+    case 'value': {
+      if (node.codePoint > 127) return ANY_FIRST;
+      const s = new Uint8Array(128);
+      s[node.codePoint] = 1;
+      return { set: s, nullable: false };
+    }
+    case 'anchor':
+      return EMPTY;
+    case 'characterClass': {
+      if (node.negative) return ANY_FIRST;
+      let s: Uint8Array | null = new Uint8Array(128);
+      for (const item of node.body) {
+        if (item.type === 'value') {
+          if (item.codePoint > 127) return ANY_FIRST;
+          s[item.codePoint] = 1;
+        } else if (item.type === 'characterClassRange') {
+          if (item.max.codePoint > 127) return ANY_FIRST;
+          range(s, item.min.codePoint, item.max.codePoint);
+        } else if (item.type === 'characterClassEscape') {
+          s = union(s, escapeSet(item.value));
+          if (!s) return ANY_FIRST;
+        } else {
+          return ANY_FIRST;
+        }
+      }
+      return { set: s, nullable: false };
+    }
+    case 'characterClassEscape': {
+      const s = escapeSet(node.value);
+      return s ? { set: s, nullable: false } : ANY_FIRST;
+    }
+    case 'alternative':
+      return firstSeq(node.body as AstNode[]);
+    case 'group':
+      // lookaround never reaches RE2 (refused at load); a capture or plain group is its body
+      if (node.behavior !== 'normal' && node.behavior !== 'ignore') return ANY_FIRST;
+      // (?i:...) and other modifier groups change what a character matches
+      if (('modifierFlags' in node && node.modifierFlags) || ('modifiers' in node && node.modifiers)) return ANY_FIRST;
+      return firstSeq(node.body as AstNode[]);
+    case 'disjunction': {
+      let set: Uint8Array | null = new Uint8Array(128);
+      let nullable = false;
+      for (const b of node.body as AstNode[]) {
+        const f = firstOf(b);
+        set = union(set, f.set);
+        nullable ||= f.nullable;
+      }
+      return { set, nullable };
+    }
+    case 'quantifier': {
+      const f = firstOf(node.body[0] as AstNode);
+      return { set: f.set, nullable: f.nullable || node.min === 0 };
+    }
+    default:
+      return ANY_FIRST;
+  }
+}
+
+function firstSeq(nodes: AstNode[]): First {
+  let set: Uint8Array | null = new Uint8Array(128);
+  for (const n of nodes) {
+    const f = firstOf(n);
+    set = union(set, f.set);
+    if (!set) return ANY_FIRST;
+    if (!f.nullable) return { set, nullable: false };
+  }
+  return { set, nullable: true };
+}
+
+/**
+ * ASCII characters (a 128-entry table) that can begin a match of the pattern, or null when a
+ * match can begin with any character, a non-ASCII one, or the empty string, or the pattern is
+ * not understood. `ignoreCase` folds letters.
+ */
+export function firstChars(pattern: string, ignoreCase: boolean): Uint8Array | null {
+  const { body, flags } = splitInlineFlags(pattern);
+  // only the non-unicode reading: its \d and \w are ASCII, as RE2's are
+  if (SAFE_ESCAPES.test(body)) return null;
+  let ast: RootNode;
+  try {
+    ast = parse(body, '', { namedGroups: true, modifiers: true, lookbehind: true }) as RootNode;
+  } catch {
+    return null;
+  }
+  const f = firstOf(ast as AstNode);
+  if (!f.set || f.nullable) return null;
+  if (ignoreCase || flags.includes('i')) {
+    // RE2 folds k to the Kelvin sign and s to the long s: non-ASCII characters could begin a match
+    if (f.set[107] | f.set[75] | f.set[115] | f.set[83]) return null;
+    for (let c = 65; c <= 90; c++) if (f.set[c] | f.set[c + 32]) f.set[c] = f.set[c + 32] = 1;
+  }
+  return f.set;
+}

@@ -8,7 +8,7 @@ import { ConfigError } from '../config/load.js';
 import type { RuleConfig } from '../config/schema.js';
 import type { RuleAction, Severity } from '../events.js';
 import { AhoCorasick } from './aho.js';
-import { analyzePattern, splitInlineFlags } from './atoms.js';
+import { analyzePattern, firstChars, splitInlineFlags } from './atoms.js';
 import { targetMask } from './channels.js';
 
 /** A rule as presets write it: a config rule plus checks a YAML rule cannot ask for. */
@@ -67,6 +67,11 @@ export interface CompiledPolicy {
   readonly setWindow: number;
   /** union of the masks of the Set patterns' rules: a context outside it never runs the Set */
   readonly setMask: number;
+  /**
+   * by context mask (0..15): ASCII characters that can begin a match of a Set pattern aimed at
+   * that context, or null when any character can; a text with none of them skips the Set
+   */
+  readonly setFirst: ReadonlyArray<Uint8Array | null>;
   /** bounded per-stream tail, from the profile */
   readonly tail: number;
   /** union of rule masks, to skip whole directions */
@@ -198,11 +203,23 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
   for (const p of compiled) mask |= finalRules[p.rule].mask;
   let setMask = 0;
   for (const id of setPat) setMask |= finalRules[compiled[id].rule].mask;
+  const firsts = setPat.map((id) => firstChars(compiled[id].source, compiled[id].re.ignoreCase));
+  const setFirst: (Uint8Array | null)[] = [];
+  for (let m = 0; m < 16; m++) {
+    let acc: Uint8Array | null = new Uint8Array(128);
+    setPat.forEach((id, i) => {
+      if (!acc || (finalRules[compiled[id].rule].mask & m) === 0) return;
+      const f = firsts[i];
+      if (!f) acc = null;
+      else for (let c = 0; c < 128; c++) acc[c] |= f[c];
+    });
+    setFirst.push(acc);
+  }
   return {
     rules: finalRules,
     patterns: compiled,
     metricRules: finalRules.filter((r) => r.metric !== null),
-    ac, atomStart, atomPat, set, setPat: Int32Array.from(setPat), setWindow, setMask,
+    ac, atomStart, atomPat, set, setPat: Int32Array.from(setPat), setWindow, setMask, setFirst,
     tail: Math.max(32, input.tailBytes),
     mask,
   };

@@ -35,6 +35,8 @@ export class ScanContext implements AtomSink {
   private setDirty = false;
   /** the RE2.Set applies to this context's channel at all */
   private readonly useSet: boolean;
+  /** characters that can begin a Set match here (null: any) */
+  private readonly setFirst: Uint8Array | null;
 
   constructor(
     private readonly policy: CompiledPolicy,
@@ -43,6 +45,7 @@ export class ScanContext implements AtomSink {
     private readonly excerptBytes: number,
   ) {
     this.useSet = policy.set !== null && (policy.setMask & mask) !== 0;
+    this.setFirst = policy.setFirst[mask & 15] ?? null;
   }
 
   /** Scans one more piece of the stream. Returns hits confirmed by it, or null. */
@@ -157,6 +160,12 @@ export class ScanContext implements AtomSink {
     const p = this.policy;
     const start = Math.max(0, from - p.setWindow);
     const buf = this.buffer();
+    const first = this.setFirst;
+    if (first !== null && !hasAny(buf, start, this.bufLen, first)) {
+      // no match can begin in this text: as if the Set had found nothing
+      this.setDirty = false;
+      return;
+    }
     // RE2 converts a string argument to UTF-8 on every call, slower than Buffer.from does it;
     // the Set reports pattern ids only, so byte offsets do not matter here.
     const ids = p.set!.match(Buffer.from(start === 0 ? buf : buf.slice(start), 'utf8'));
@@ -233,6 +242,15 @@ export function excerpt(text: string, at: number, len: number, limit: number, re
   // Characters can be up to 3 UTF-8 bytes (4 for a surrogate pair, 2 units): trim until it fits.
   while (out.length > 0 && Buffer.byteLength(out) > limit) out = out.slice(0, Math.floor(out.length * 0.9));
   return out;
+}
+
+/** Whether s[from, to) holds a character of the 128-entry table (non-ASCII characters never do). */
+function hasAny(s: string, from: number, to: number, table: Uint8Array): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128 && table[c] === 1) return true;
+  }
+  return false;
 }
 
 /** Forces a flat copy so a slice does not keep its parent string alive. */

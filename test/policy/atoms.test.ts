@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzePattern } from '../../src/policy/atoms.js';
+import { analyzePattern, firstChars } from '../../src/policy/atoms.js';
 
 const atoms = (p: string) => analyzePattern(p).atoms?.slice().sort() ?? null;
 
@@ -34,5 +34,31 @@ describe('atom extraction', () => {
   it('bounds the match length', () => {
     expect(analyzePattern('abc\\d{2}').maxLen).toBe(7);
     expect(analyzePattern('abc.*').maxLen).toBe(Infinity);
+  });
+});
+
+describe('firstChars', () => {
+  const chars = (p: string, i = false) => {
+    const f = firstChars(p, i);
+    return f ? [...f].map((v, c) => (v ? String.fromCharCode(c) : '')).join('') : null;
+  };
+  it('finds the characters a match can begin with', () => {
+    expect(chars('\\b(?:\\d[ -]?){12,18}\\d\\b')).toBe('0123456789');
+    expect(chars('\\brm\\s+-f')).toBe('r');
+    expect(chars('(?:a|b?)c')).toBe('abc');
+    expect(chars('[x-z\\d]q')).toBe('0123456789xyz');
+    expect(chars('(?i)ab')).toBe('Aa');
+    expect(chars('ab', true)).toBe('Aa');
+  });
+  it('gives up (null) whenever any character could begin a match', () => {
+    expect(chars('x*')).toBeNull();
+    expect(chars('[^a]b')).toBeNull();
+    expect(chars('.b')).toBeNull();
+    expect(chars('\\sb')).toBeNull();
+    expect(chars('(?i:a)b')).toBeNull();
+    expect(chars('\u00e9x')).toBeNull();
+    // RE2 folds k to the Kelvin sign and s to the long s
+    expect(chars('(?i)k1')).toBeNull();
+    expect(chars('s1', true)).toBeNull();
   });
 });

@@ -89,6 +89,22 @@ describe('scanner context', () => {
     expect(hits![0].excerpt).toContain('sk-a****');
     expect(hits![0].excerpt).not.toContain('abcdefghij');
   });
+
+  it('runs the atom-less Set on the text a piece completes, though the piece has no digit', () => {
+    const r = rule({ name: 'tag', patterns: ['\\d{4}[a-z]{2}'] });
+    expect(scanPieces([r], ['abc 1234', 'xy'])).toEqual(['tag']);
+    expect(scanPieces([r], ['abc ', 'no digits here'])).toEqual([]);
+  });
+
+  it('takes at the end a Set match that waited for the next character', () => {
+    expect(scanPieces([rules[3]], ['ssn 123-45-6789'])).toEqual(['noatom']);
+    expect(scanPieces([rules[3]], ['ssn 123-45-', '6789'])).toEqual(['noatom']);
+  });
+
+  it('still runs the Set when a non-ASCII character can begin a match (case folding)', () => {
+    const r = rule({ name: 'kelvin', patterns: ['(?i)k\\d{2}'] });
+    expect(scanPieces([r], ['temp \u212a12 today'])).toEqual(['kelvin']);
+  });
 });
 
 describe('Luhn', () => {
