@@ -4,7 +4,7 @@
 import type { Direction, RuleAction, Severity } from '../events.js';
 import type { ProfileBounds } from '../config/profiles.js';
 import type { Preset } from '../config/schema.js';
-import { emitText, HASH_SEED, hashValue, splitRequest, type TextSink } from '../protocols/llm-request.js';
+import { emitText, HASH_SEED, hashValue, splitRequest, type RequestParts, type TextSink } from '../protocols/llm-request.js';
 import { REQ_TEXT, REQ_TOOL } from './channels.js';
 import { compilePolicy, type CompiledPolicy, type PolicyRule } from './compile.js';
 import { bodyKind, ResponseInspector, type InspectorHost } from './inspector.js';
@@ -20,6 +20,9 @@ export interface PolicyEngineOptions {
   /** the engine returns each rule's own action whatever the mode; the proxy downgrades in audit */
   mode: 'enforce' | 'audit';
 }
+
+/** One request's split, reused: inspectRequest runs to completion, and clears it so it pins no body. */
+const PARTS: RequestParts = { turns: null, other: [], mcpToolCall: false };
 
 /** Turns scanned per session: count and hash of the prefix, packed in one number (count < 2^21). */
 const PREFIX_MUL = 2 ** 32;
@@ -88,7 +91,16 @@ class Engine implements PolicyEngine, InspectorHost {
     // backend that ignores the content type still reads it as JSON: scanned as raw text, its
     // escapes ("instru\u0063tions") hid a match. Scan what the backend would decode.
     if (json === undefined) json = jsonInDisguise(body);
-    const parts = json === undefined ? null : splitRequest(json);
+    const parts = json === undefined ? null : splitRequest(json, PARTS);
+    try {
+      return this.inspectParts(slot, body, parts, nowMs);
+    } finally {
+      PARTS.turns = null;
+      PARTS.other.length = 0;
+    }
+  }
+
+  private inspectParts(slot: number, body: Buffer, parts: RequestParts | null, nowMs: number): Hit[] | null {
     let hits = this.metrics.checkRequest(slot, body.length, parts?.mcpToolCall ?? false, nowMs);
     if (hits && hits.some((h) => h.action !== 'flag')) {
       this.countHits(hits);

@@ -16,6 +16,9 @@ import type { Hit, StreamInspector } from './types.js';
 export type BodyKind = 'sse' | 'ndjson' | 'json' | 'text';
 
 export function bodyKind(contentType: string | undefined): BodyKind {
+  // the usual exact values need no lowercased copy
+  if (contentType === 'application/json' || contentType === 'application/json; charset=utf-8') return 'json';
+  if (contentType === 'text/event-stream' || contentType === 'text/event-stream; charset=utf-8') return 'sse';
   const ct = (contentType ?? '').toLowerCase();
   if (ct.includes('text/event-stream')) return 'sse';
   if (ct.includes('ndjson') || ct.includes('jsonl') || ct.includes('json-seq')) return 'ndjson';
@@ -185,14 +188,14 @@ export class ResponseInspector implements StreamInspector, SseSink {
     const p = this.host.policy;
     if ((p.mask & this.textChan) === 0 && this.host.metrics.size === 0) return;
     this.textCtx ??= new ScanContext(p, this.textChan, this.direction, this.host.excerptBytes);
-    this.collect(this.textCtx.write(t));
+    this.collect(this.textCtx.write(t, true));
   }
 
   private scanTool(t: string): void {
     const p = this.host.policy;
     if ((p.mask & this.toolChan) === 0 && this.host.metrics.size === 0) return;
     this.toolCtx ??= new ScanContext(p, this.toolChan, this.direction, this.host.excerptBytes);
-    this.collect(this.toolCtx.write(t));
+    this.collect(this.toolCtx.write(t, true));
   }
 
   private collect(hits: Hit[] | null): void {

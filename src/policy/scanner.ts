@@ -48,8 +48,12 @@ export class ScanContext implements AtomSink {
     this.setFirst = policy.setFirst[mask & 15] ?? null;
   }
 
-  /** Scans one more piece of the stream. Returns hits confirmed by it, or null. */
-  write(text: string): Hit[] | null {
+  /**
+   * Scans one more piece of the stream. Returns hits confirmed by it, or null. `owned`: the text
+   * is a fresh string that is no slice of a bigger one (the inspector's decoded text), so a short
+   * one may be kept as the tail without a copy: it pins nothing but itself.
+   */
+  write(text: string, owned = false): Hit[] | null {
     if (text.length === 0) return null;
     this.chars += text.length;
     const p = this.policy;
@@ -70,7 +74,7 @@ export class ScanContext implements AtomSink {
       this.tail = copy(this.buffer().slice(cut));
       this.base += cut;
     } else {
-      this.tail = from === 0 ? copy(text) : this.buffer();
+      this.tail = from === 0 ? (owned ? text : copy(text)) : this.buffer();
     }
     this.buf = null;
     this.piece = '';

@@ -32,25 +32,37 @@ const META = new Set(['id', 'role', 'type', 'model', 'call_id', 'tool_call_id', 
 const TOOL = new Set(['arguments', 'input', 'partial_json']);
 const MAX_DEPTH = 64;
 
-export function splitRequest(json: unknown): RequestParts {
+/**
+ * Splits a parsed body. With `into`, fills that object (its `other` array is reused) instead of
+ * allocating a new one per request: the caller clears it after use so it pins no body.
+ */
+export function splitRequest(json: unknown, into?: RequestParts): RequestParts {
+  const out = into ?? { turns: null, other: [], mcpToolCall: false };
+  out.turns = null;
+  out.other.length = 0;
+  out.mcpToolCall = false;
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    return { turns: null, other: [json], mcpToolCall: false };
+    out.other.push(json);
+    return out;
   }
   const o = json as Record<string, unknown>;
   if (o.jsonrpc !== undefined && typeof o.method === 'string') {
-    return { turns: null, other: o.params === undefined ? [] : [o.params], mcpToolCall: o.method === 'tools/call' };
+    if (o.params !== undefined) out.other.push(o.params);
+    out.mcpToolCall = o.method === 'tools/call';
+    return out;
   }
   let turns: unknown[] | null = null;
   const lead = o.system ?? o.instructions;
   if (Array.isArray(o.messages)) turns = lead === undefined ? o.messages : [lead, ...o.messages];
   else if (Array.isArray(o.input)) turns = lead === undefined ? o.input : [lead, ...o.input];
-  const other: unknown[] = [];
-  for (const k of Object.keys(o)) {
+  out.turns = turns;
+  // own keys of a JSON.parse result; for-in makes no key array
+  for (const k in o) {
     if (SKIP_TOP.has(k)) continue;
     if (turns && (k === 'messages' || k === 'system' || k === 'instructions' || (k === 'input' && Array.isArray(o.input)))) continue;
-    other.push(o[k]);
+    out.other.push(o[k]);
   }
-  return { turns, other, mcpToolCall: false };
+  return out;
 }
 
 /** Emits every text string of a value; strings under arguments/input go to the tool channel. */
