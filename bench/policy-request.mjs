@@ -5,6 +5,7 @@
 // in one run. Reports µs and heap bytes per request. Run with --expose-gc after `npx tsc -p .`.
 //   node --expose-gc bench/policy-request.mjs [--iters N] [--rounds R] [base=/path/to/dist]
 import { PROFILE_BOUNDS } from '../dist/config/profiles.js';
+import v8 from 'node:v8';
 import { CHAT_BODY } from './lib.mjs';
 
 const args = process.argv.slice(2);
@@ -48,10 +49,11 @@ function parseOnly(slot) {
   return JSON.parse(BODY.toString('utf8'));
 }
 
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
 function measure(fn, engine) {
   let sink = 0;
   globalThis.gc?.();
-  const h0 = process.memoryUsage().heapUsed;
   const t0 = process.hrtime.bigint();
   const now = Date.now();
   for (let i = 0; i < ITERS; i++) {
@@ -59,29 +61,25 @@ function measure(fn, engine) {
     if (r) sink++;
   }
   const t1 = process.hrtime.bigint();
-  const h1 = process.memoryUsage().heapUsed;
-  // heap growth is only meaningful without a GC in between: allocation tracked via gc stats below
-  return { us: Number(t1 - t0) / 1000 / ITERS, sink, h: h1 - h0 };
+  return { us: Number(t1 - t0) / 1000 / ITERS, sink };
 }
 
-// bytes allocated: v8 heap statistics total_allocated is not exposed; use GC-free window by
-// measuring with a large young generation is fragile, so count via the heap sampling of
-// v8.getHeapStatistics().total_heap_size is not enough either. We use performance of
-// `process.memoryUsage().heapUsed` deltas over a short run with GC disabled by size: run a batch
-// small enough to fit in new space.
-import v8 from 'node:v8';
+/**
+ * Heap bytes allocated per request: used heap growth over a batch small enough to run without a
+ * GC (after a forced one), median of 21 batches (a batch a GC interrupted reads low and is dropped if negative).
+ */
 function allocPerReq(fn, engine) {
   const N = 200;
   const now = Date.now();
-  let best = Infinity;
-  for (let r = 0; r < 20; r++) {
+  const seen = [];
+  for (let r = 0; r < 21; r++) {
     globalThis.gc?.();
     const a = v8.getHeapStatistics().used_heap_size;
     for (let i = 0; i < N; i++) fn(engine, i % SESSIONS, now);
     const b = v8.getHeapStatistics().used_heap_size;
-    if (b > a) best = Math.min(best, (b - a) / N);
+    if (b > a) seen.push((b - a) / N);
   }
-  return best;
+  return seen.length ? median(seen) : NaN;
 }
 
 const variants = [];
@@ -100,7 +98,6 @@ for (const v of variants) for (let i = 0; i < 20_000; i++) v.fn(v.engine, i % SE
 
 const res = new Map(variants.map((v) => [v.name, []]));
 for (let r = 0; r < ROUNDS; r++) for (const v of variants) res.get(v.name).push(measure(v.fn, v.engine).us);
-const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 console.log(`node ${process.version}, ${ITERS} requests x ${ROUNDS} interleaved rounds, ${SESSIONS} sessions, body ${BODY.length} B, reply ${REPLY.length} B`);
 console.log('| variant | µs/req (median) | min | B/req allocated |');
