@@ -62,3 +62,26 @@ describe('NDJSON decoder', () => {
     }
   });
 });
+
+describe('JSON text extractor key table', () => {
+  it('reads every key right while many distinct keys share and replace table slots', () => {
+    // 2,000 keys of the same length thrash the 256-slot key table; metadata keys among them must
+    // still be told apart from text keys, and nested depth beyond 32 levels keeps object/array kinds.
+    const o: Record<string, string> = {};
+    for (let i = 0; i < 2000; i++) o[`k${String(i).padStart(4, '0')}`] = `v${i}`;
+    for (let round = 0; round < 3; round++) {
+      const doc = Buffer.from(JSON.stringify({ id: 'skip-me', ...o, role: 'skip-too', object: 'x' }));
+      const x = extract('whole', doc);
+      const lines = x.text.split('\n').filter(Boolean);
+      expect(lines.length).toBe(2000);
+      expect(x.text).not.toContain('skip');
+    }
+  });
+
+  it('keeps object and array nesting apart at every depth up to the limit', () => {
+    let v: unknown = { content: 'deep text', id: 'hidden' };
+    for (let d = 0; d < 60; d++) v = d % 2 ? { a: v } : [v];
+    const x = extract('whole', Buffer.from(JSON.stringify(v)));
+    expect(x.text).toBe('deep text\n');
+  });
+});
