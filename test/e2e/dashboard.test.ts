@@ -1,10 +1,8 @@
 // End to end: the real binary (gateway + mock LLM), the dashboard in headless Chromium.
 // A session appears on the page from the live event stream, its kill button kills it, and the
 // next request of that session gets 403 session_killed.
-//
-// DRAFT for the lead: it needs the dashboard routes, /control/sessions and /control/events wired
-// into src/gateway.ts. Until /control/events answers, each test skips itself at run time and
-// says why (it does not fail). Set DASHBOARD_SCREENSHOT=path.png to keep a screenshot.
+// Where Debian's chromium is missing outside CI the suite skips; under CI=true it must run.
+// Set DASHBOARD_SCREENSHOT=path.png to keep a screenshot.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,32 +24,16 @@ function chat(proxy: string, session: string): Promise<Response> {
 }
 
 /** null when the gateway serves what the page needs, else why not. */
-async function missingRoutes(control: string): Promise<string | null> {
-  const auth = { authorization: `Bearer ${TOKEN}` };
-  const page = await fetch(`${control}/`);
-  if (page.status !== 200) return `GET / answered ${page.status} (dashboard routes not wired)`;
-  const list = await fetch(`${control}/control/sessions?limit=1`, { headers: auth });
-  if (list.status !== 200) return `GET /control/sessions answered ${list.status}`;
-  const ac = new AbortController();
-  const ev = await fetch(`${control}/control/events`, { headers: auth, signal: ac.signal });
-  ac.abort();
-  if (ev.status !== 200) return `GET /control/events answered ${ev.status}`;
-  return null;
-}
-
-describe.skipIf(!existsSync(CHROMIUM))('dashboard end to end', () => {
+describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard end to end', () => {
   let mock: MockProc;
   let gw: GatewayProc;
   let ctx: BrowserContext;
   let page: Page;
   let profile: string;
-  let notReady: string | null = null;
 
   beforeAll(async () => {
     mock = await startMockLlm();
     gw = await startGateway(['--upstream', `${mock.url}/v1`, '--data-dir', mkdtempSync(join(tmpdir(), 'cordon-e2e-dash-'))], { CORDON_CONTROL_TOKEN: TOKEN });
-    notReady = await missingRoutes(gw.control);
-    if (notReady) return;
     profile = mkdtempSync(join(tmpdir(), 'cordon-e2e-pw-'));
     ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
     page = ctx.pages()[0] ?? (await ctx.newPage());
@@ -64,8 +46,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard end to end', () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  it('a session appears, its kill button kills it, and its next request gets 403', async (t) => {
-    if (notReady) t.skip(`not runnable yet: ${notReady}`);
+  it('a session appears, its kill button kills it, and its next request gets 403', async () => {
     await page.goto(`${gw.control}/`);
     await page.locator('#token-form').waitFor({ state: 'visible' });
     await page.fill('#token-input', TOKEN);
@@ -91,8 +72,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard end to end', () => {
     }
   });
 
-  it('a wrong token gets a clear message on the page', async (t) => {
-    if (notReady) t.skip(`not runnable yet: ${notReady}`);
+  it('a wrong token gets a clear message on the page', async () => {
     const p2 = await ctx.newPage();
     await p2.goto(`${gw.control}/`);
     await p2.evaluate(() => sessionStorage.clear());
