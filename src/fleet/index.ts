@@ -18,5 +18,5 @@ export function createFleet(config: Pick<Config, 'redis' | 'fleet'>, logger?: Fl
       logger,
     });
   }
-  return new LocalFleet({ instanceId: config.fleet.instance_id });
+  return new LocalFleet({ instanceId: config.fleet.instance_id, logger });
 }

@@ -1,9 +1,11 @@
 // The in-process fleet: the default when no --redis is given. One LocalHub holds what a fleet
 // would share; several LocalFleet instances may share one hub (tests run the fleet suite against
 // it, as they do against Redis), but in a real process there is exactly one instance per hub.
+import { KillListeners } from './kill-listeners.js';
 import { hostname } from 'node:os';
 import { LocalRateTable } from './gcra.js';
 import type {
+  FleetLogger,
   FleetHealth, FleetKillState, FleetSessionState, FleetSessionView, FleetState, FleetStats,
   KillListener, RateResult, SessionPage, SessionTotals,
 } from './types.js';
@@ -31,17 +33,20 @@ export interface LocalFleetOptions {
   hub?: LocalHub;
   /** sessions kept in the shared table; the least recently inserted go first beyond it */
   maxSessions?: number;
+  logger?: FleetLogger;
 }
 
 export class LocalFleet implements FleetState {
   readonly mode = 'local' as const;
   readonly instanceId: string;
   private readonly hub: LocalHub;
-  private readonly listeners: KillListener[] = [];
+  private readonly listeners: KillListeners;
   private readonly maxSessions: number;
 
   constructor(opts: LocalFleetOptions = {}) {
     this.instanceId = opts.instanceId ?? `${hostname()}:${process.pid}`;
+    const log = opts.logger;
+    this.listeners = new KillListeners((id, err) => log?.error({ id, err: err.message }, 'fleet: kill listener threw'));
     this.hub = opts.hub ?? new LocalHub();
     this.maxSessions = opts.maxSessions ?? 1_000_000;
   }
@@ -87,16 +92,13 @@ export class LocalFleet implements FleetState {
   }
 
   onKill(fn: KillListener): () => void {
-    this.listeners.push(fn);
-    return () => {
-      const i = this.listeners.indexOf(fn);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return this.listeners.add(fn);
   }
 
   private emit(id: string, state: FleetSessionState): void {
-    for (const fn of this.listeners) fn(id, state);
+    this.listeners.emit(id, state);
   }
+
 
   async rateLimit(key: string, limit: number, windowMs: number, cost = 1): Promise<RateResult> {
     return this.hub.rates.take(key, limit, windowMs, cost, Date.now());

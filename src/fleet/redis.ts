@@ -6,6 +6,7 @@
 //   double-counts and nothing is read, changed and written back from Node;
 // - when Redis is down the instance keeps serving (or refuses, by config), buffers deltas up to a
 //   bound, counts what it drops, and reconciles when Redis returns.
+import { KillListeners } from './kill-listeners.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createClient } from 'redis';
@@ -80,7 +81,7 @@ export class RedisFleet implements FleetState {
   private readonly cmd: Client;
   private readonly sub: Client;
   private readonly kills: KillSet;
-  private readonly listeners: KillListener[] = [];
+  private readonly listeners = new KillListeners((id, err) => this.log.error({ id, err: err.message }, 'fleet: kill listener threw'));
   private readonly fallbackRates = new LocalRateTable();
 
   /** a unique name for this process's ack key, so a restarted instance with the same id starts afresh */
@@ -256,18 +257,13 @@ export class RedisFleet implements FleetState {
   }
 
   onKill(fn: KillListener): () => void {
-    this.listeners.push(fn);
-    return () => {
-      const i = this.listeners.indexOf(fn);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return this.listeners.add(fn);
   }
 
   private emit(id: string, state: FleetSessionState): void {
-    for (const fn of this.listeners) {
-      try { fn(id, state); } catch (err) { this.log.error({ id, err: (err as Error).message }, 'fleet: kill listener threw'); }
-    }
+    this.listeners.emit(id, state);
   }
+
 
   private onMessage(msg: string): void {
     const a = msg.indexOf(':');
