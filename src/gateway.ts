@@ -20,6 +20,7 @@ import { openStore } from './storage/index.js';
 import { createPolicyEngine, registerPolicyRoutes } from './policy/index.js';
 import type { ProxyContext } from './proxy/context.js';
 import { Inflight } from './proxy/inflight.js';
+import { Uploads } from './proxy/uploads.js';
 import { createProxyServer, drain } from './proxy/listener.js';
 import { answerConnect } from './proxy/client-error.js';
 import { UpstreamSet } from './proxy/upstreams.js';
@@ -154,6 +155,9 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     leave: () => { capturesShed = false; },
   });
   memory.actions.add('evict_idle_sessions', { level: 'warning', tick: () => { sessions.evictIdle(1000); } });
+  // Critical: new work gets 503 (ctx.pressure), and uploads in progress stop being read.
+  const uploads = new Uploads();
+  memory.actions.add('pause_uploads', { level: 'critical', enter: () => uploads.pauseAll(), leave: () => uploads.resumeAll() });
 
   const ctx: ProxyContext = {
     cfg,
@@ -165,6 +169,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
     policy: policy.hasRequestRules || policy.hasResponseRules ? policy : null,
     inflight,
+    uploads,
     fleet,
     fleetRates: fleet.mode === 'redis' ? policy.windowedRequestRules() : [],
     capture: cfg.profile === 'forensics' ? { open: (id, dir) => (capturesShed ? null : store.openCapture(id, dir)) } : null,

@@ -8,6 +8,7 @@ import type { SessionRegistry } from '../sessions/types.js';
 import type { CaptureWriter } from './exchange.js';
 import type { FleetState } from '../fleet/types.js';
 import type { Inflight } from './inflight.js';
+import type { Uploads } from './uploads.js';
 import type { UpstreamSet } from './upstreams.js';
 
 export interface Identity {
@@ -33,6 +34,8 @@ export interface ProxyContext {
   readonly identity: Identity;
   readonly policy: PolicyEngine | null;
   readonly inflight: Inflight;
+  /** request bodies being received (paused at critical memory pressure) */
+  readonly uploads: Uploads;
   /** shared state across instances; LocalFleet without --redis */
   readonly fleet: FleetState;
   /** request-rate rules enforced fleet-wide (empty unless fleet mode is on Redis) */

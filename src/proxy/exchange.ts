@@ -87,6 +87,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       return;
     }
     this.readingBody = true;
+    ctx.uploads.add(req);
     req.on('data', onReqData);
     req.on('end', onReqEnd);
   }
@@ -96,6 +97,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     this.bodyLength += chunk.length;
     if (this.bodyLength > this.ctx.cfg.max_body) {
       this.readingBody = false;
+      this.ctx.uploads.delete(this.req);
       this.chunks = null;
       this.body = null;
       this.res.shouldKeepAlive = false;
@@ -113,6 +115,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   onBodyEnd(): void {
     if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
     this.readingBody = false;
+    this.ctx.uploads.delete(this.req);
     if (this.chunks !== null) {
       this.body = Buffer.concat(this.chunks, this.bodyLength);
       this.chunks = null;
@@ -374,6 +377,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     this.stage = Stage.Done;
     this.outcome = outcome;
     const { ctx } = this;
+    if (this.readingBody) { this.readingBody = false; ctx.uploads.delete(this.req); }
     if (this.abortUpstream !== null && outcome !== 'ok') this.abortUpstream();
     if (wasDispatched && this.upstream !== null) this.upstream.outstanding--;
     if (this.capture !== null) { this.capture.end(); this.capture = null; }

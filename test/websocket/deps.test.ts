@@ -10,6 +10,7 @@ import { EventBus, type GatewayEvent } from '../../src/events.js';
 import { createLogger } from '../../src/log.js';
 import type { ProxyContext } from '../../src/proxy/context.js';
 import { Inflight } from '../../src/proxy/inflight.js';
+import { Uploads } from '../../src/proxy/uploads.js';
 import { LocalFleet } from '../../src/fleet/index.js';
 import { UpstreamSet } from '../../src/proxy/upstreams.js';
 import { derivedSessionId, sessionIdFromJson, validSessionId } from '../../src/sessions/identity.js';
@@ -38,7 +39,7 @@ async function setup(action: Hit['action'] = 'block', mode: 'enforce' | 'audit' 
   const ctx: ProxyContext = {
     cfg, bounds: PROFILE_BOUNDS[cfg.profile], log, bus, upstreams, sessions,
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
-    policy: null, inflight: new Inflight(), fleet: new LocalFleet(), fleetRates: [], capture: null, counters: { total: 0, blocked: 0 }, accessLog: false,
+    policy: null, inflight: new Inflight(), uploads: new Uploads(), fleet: new LocalFleet(), fleetRates: [], capture: null, counters: { total: 0, blocked: 0 }, accessLog: false,
     draining: false, pressure: () => 'normal', observe: () => {}, onHit: () => {},
   };
   const registry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout });
