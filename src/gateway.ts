@@ -119,7 +119,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   sessions.start();
   // Fleet: a kill or resume made on any instance (this one included) lands in the local table,
   // which ends in-flight work through onEnd above. The hot path only asks the local table.
-  const fleet = createFleet(cfg, log);
+  const fleet = await createFleet(cfg, log);
   fleet.onKill((id, state) => {
     if (state === 'active') sessions.resume(id);
     else if (state === 'killed') sessions.kill(id);
