@@ -2,6 +2,7 @@
 // upstream (undici refused the path and the exchange counted it as an upstream failure).
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { raw, statusOf } from '../helpers/raw-http.js';
 import { startGateway, startMockLlm, type GatewayProc, type MockProc } from '../helpers/procs.js';
 
 let mock: MockProc;
@@ -16,20 +17,6 @@ afterAll(async () => {
   await mock?.stop();
 });
 
-function raw(url: string, bytes: string): Promise<string> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const s = connect(Number(u.port), u.hostname);
-    let out = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => { out += d; });
-    s.on('error', () => resolve(out));
-    s.on('close', () => resolve(out));
-    s.setTimeout(5000, () => { s.destroy(); resolve(out); });
-    s.write(bytes);
-  });
-}
-const statusOf = (resp: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(resp)?.[1] ?? 0);
 
 describe('request-targets that are not a path', () => {
   it('asterisk-form gets 400 bad_request_target and never counts against the upstream', async () => {

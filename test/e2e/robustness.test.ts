@@ -1,7 +1,7 @@
 // End to end: hostile input against the real binary. Every bad input gets an answer in the error
 // shape, nothing prints a stack trace, and the process keeps serving.
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { raw, statusOf } from '../helpers/raw-http.js';
 import { runToExit, startGateway, startMockLlm, type GatewayProc, type MockProc } from '../helpers/procs.js';
 
 let mock: MockProc;
@@ -17,27 +17,6 @@ afterAll(async () => {
   await mock?.stop();
 });
 
-function hostPort(url: string): { host: string; port: number } {
-  const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port) };
-}
-
-/** Sends raw bytes and returns everything the server answers until it closes (or 5s pass). */
-function raw(url: string, bytes: string): Promise<string> {
-  const { host, port } = hostPort(url);
-  return new Promise((resolve) => {
-    const s = connect(port, host);
-    let out = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => { out += d; });
-    s.on('error', () => resolve(out));
-    s.on('close', () => resolve(out));
-    s.setTimeout(5000, () => { s.destroy(); resolve(out); });
-    s.write(bytes);
-  });
-}
-
-const statusOf = (resp: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(resp)?.[1] ?? 0);
 const bodyOf = (resp: string) => JSON.parse(resp.slice(resp.indexOf('\r\n\r\n') + 4)) as { error: { type: string; code: string } };
 
 async function alive(): Promise<void> {
