@@ -5,7 +5,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
 import { PROFILE_BOUNDS } from './config/profiles.js';
-import { formatHostPort, isLoopback, type HostPort } from './config/units.js';
+import { formatHostPort, type HostPort } from './config/units.js';
+import { isLoopbackHost } from './control/auth.js';
 import { EventBus } from './events.js';
 import type { Logger } from './log.js';
 import { Router } from './control/router.js';
@@ -79,7 +80,7 @@ async function listen(server: Server, hp: HostPort, what: string): Promise<Addre
 export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<Gateway> {
   const { log } = opts;
   const token = opts.controlToken || undefined;
-  if (!isLoopback(cfg.control_listen.host) && token === undefined) {
+  if (!isLoopbackHost(cfg.control_listen.host) && token === undefined) {
     throw new StartError(`control_listen ${formatHostPort(cfg.control_listen)}: a non-loopback control address needs CORDON_CONTROL_TOKEN`);
   }
   // A budget below what the process needs to start is refused: MemoryLimitError, one line, exit 2.

@@ -1,8 +1,8 @@
 // The control listener: health endpoints, bearer auth, and the routes the parts register.
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { answerClientError, answerConnect, answerUpgradeRefused } from '../proxy/client-error.js';
+import { makeAuth } from './auth.js';
 import { sendError, sendJson } from './reply.js';
 import type { Router } from './router.js';
 
@@ -18,15 +18,8 @@ export interface ControlDeps {
   publicPaths?: ReadonlySet<string>;
 }
 
-/** Constant-time bearer check: both sides are hashed first so lengths never leak. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  if (header === undefined || !header.startsWith('Bearer ')) return false;
-  const a = createHash('sha256').update(header.slice(7)).digest();
-  const b = createHash('sha256').update(token).digest();
-  return timingSafeEqual(a, b);
-}
-
 export function createControlServer(deps: ControlDeps): Server {
+  const authorized = makeAuth(deps.token);
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
     let url: URL;
     try {
@@ -42,7 +35,7 @@ export function createControlServer(deps: ControlDeps): Server {
       const detail = deps.readyDetail?.() ?? {};
       return reason === null ? sendJson(res, 200, { status: 'ready', ...detail }) : sendJson(res, 503, { status: 'not_ready', reason, ...detail });
     }
-    if (deps.token !== undefined && !deps.publicPaths?.has(path) && !bearerMatches(req.headers.authorization, deps.token)) {
+    if (!deps.publicPaths?.has(path) && !authorized(req)) {
       return sendError(res, 401, 'unauthorized', 'unauthorized', 'a valid control token is required: Authorization: Bearer <CORDON_CONTROL_TOKEN>', { 'www-authenticate': 'Bearer' });
     }
     deps.router.handle(req, res, url).catch((err: Error) => {
