@@ -4,10 +4,8 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Router } from '../control/router.js';
 import { sendError, sendJson } from '../control/reply.js';
 import type { SessionView } from '../sessions/types.js';
-import { validSessionId } from '../sessions/identity.js';
+import { checkId } from '../control/routes/sessions.js';
 import type { FleetState, FleetStats } from './types.js';
-
-const BAD_ID = 'a session ID is 1-128 characters of A-Z a-z 0-9 . _ : -';
 const STATES: ReadonlySet<string> = new Set(['active', 'idle', 'killed', 'terminated', 'completed']);
 
 /**
@@ -21,19 +19,19 @@ export function registerFleetSessionRoutes(
   views: { local(id: string): SessionView | undefined; stored(id: string): unknown },
 ): void {
   router.post('/control/sessions/:id/kill', async ({ res, params }) => {
-    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', BAD_ID);
+    if (!checkId(res, params.id)) return;
     await fleet.kill(params.id);
     sendJson(res, 200, { id: params.id, state: 'killed' });
   });
   router.post('/control/sessions/:id/resume', async ({ res, params }) => {
-    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', BAD_ID);
+    if (!checkId(res, params.id)) return;
     await fleet.resume(params.id);
     sendJson(res, 200, { id: params.id, state: 'active' });
   });
   if (fleet.mode !== 'redis') return;
   router.get('/control/sessions', ({ res, query }) => sendFleetSessions(res, fleet, query));
   router.get('/control/sessions/:id', async ({ res, params }) => {
-    if (!validSessionId(params.id)) return sendError(res, 400, 'invalid_request', 'invalid_session_id', BAD_ID);
+    if (!checkId(res, params.id)) return;
     const local = views.local(params.id);
     let f;
     try { f = await fleet.getSession(params.id); } catch { /* Redis down: answer from the local view */ }

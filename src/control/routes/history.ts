@@ -1,4 +1,5 @@
 // GET /control/history and GET /control/flagged: answered from storage (SPEC.md "Control listener").
+import { validSessionId } from '../../sessions/identity.js';
 import type { ServerResponse } from 'node:http';
 import type { Router } from '../router.js';
 import { sendError, sendJson } from '../reply.js';
@@ -11,7 +12,6 @@ export interface HistorySource {
   flagged(opts: { limit?: number }): FlaggedEvent[];
 }
 
-const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function registerHistoryRoutes(router: Router, store: HistorySource): void {
   router.get('/control/history', ({ res, query }) => {
@@ -49,7 +49,7 @@ function replyError(res: ServerResponse, err: unknown): void {
 
 function sessionIdParam(v: string | null): string | undefined {
   if (v === null) return undefined;
-  if (!SESSION_ID.test(v)) throw new QueryError('session_id', 'session_id: must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+  if (!validSessionId(v)) throw new QueryError('session_id', 'session_id: must be 1-128 characters of A-Z a-z 0-9 . _ : -');
   return v;
 }
 

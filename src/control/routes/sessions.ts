@@ -83,7 +83,8 @@ export function registerSessionRoutes(router: Router, table: SessionControl, opt
   });
 }
 
-function checkId(res: RouteContext['res'], id: string): boolean {
+/** Answers 400 for a malformed session ID (shared by every route that takes one). */
+export function checkId(res: RouteContext['res'], id: string): boolean {
   if (validSessionId(id)) return true;
   sendError(res, 400, 'invalid_request', 'invalid_session_id', 'a session ID is 1-128 characters of A-Z a-z 0-9 . _ : -');
   return false;
