@@ -57,6 +57,25 @@ export function stop(child) {
   });
 }
 
+/**
+ * Pins a process, every thread of it and of its direct children (nginx's workers), to `cpus`
+ * ("0", "1", "0-1") with taskset. Used by --pin: the proxy under test gets a core of its own and
+ * the load generator and upstream share the other, so that its throughput is its own CPU cost and
+ * not how the scheduler split two cores between three busy processes. False when taskset fails.
+ */
+export function pinTree(pid, cpus) {
+  const pids = [pid];
+  try {
+    for (const c of execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n')) if (c.trim()) pids.push(Number(c));
+  } catch { /* no children */ }
+  try {
+    for (const p of pids) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(p)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** RSS of another process in bytes, from /proc (the ground truth the gateway cannot flatter). */
 export function rssOf(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -74,13 +93,16 @@ export const CHAT_BODY = JSON.stringify({
 });
 
 /** Runs wrk with a POST of CHAT_BODY; returns req/s and latency percentiles in ms. */
-export function wrk(url, { connections = 50, threads = 2, seconds = 10, headers = {} } = {}) {
+export function wrk(url, { connections = 50, threads = 2, seconds = 10, headers = {}, cpus = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cordon-wrk-'));
   const script = join(dir, 'post.lua');
   const hdr = Object.entries({ 'content-type': 'application/json', ...headers })
     .map(([k, v]) => `wrk.headers["${k}"] = "${v}"`).join('\n');
   writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(CHAT_BODY)}\n${hdr}\n`);
-  const out = execFileSync('wrk', ['-t', String(Math.min(threads, connections)), '-c', String(connections), '-d', `${seconds}s`, '--latency', '-s', script, url], { encoding: 'utf8' });
+  const wrkArgs = ['-t', String(Math.min(threads, connections)), '-c', String(connections), '-d', `${seconds}s`, '--latency', '-s', script, url];
+  const out = cpus === null
+    ? execFileSync('wrk', wrkArgs, { encoding: 'utf8' })
+    : execFileSync('taskset', ['-c', cpus, 'wrk', ...wrkArgs], { encoding: 'utf8' });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const pct = (p) => {
     const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);

@@ -5,13 +5,16 @@
 //          [--compare path/to/other/dist/cli.js] [--out bench/results/proxy.md]
 // --runs N repeats the timed runs, targets interleaved, and reports medians (the machine is shared).
 // --compare adds another build of cordon (e.g. main's) as a target, measured in the same run.
+// --pin gives the proxy under test core 1 and wrk + the upstream core 0 (2-core box): the proxy is
+// then the bottleneck and its req/s is its own CPU cost, not the scheduler's split of two cores
+// between three busy processes. Runs alternate the target order (ABBA) so drift favours no one.
 // CPU µs/req is the server's own CPU time (user+sys, with its child processes) per request served:
 // on a loaded box it moves much less than req/s, because it does not count time spent waiting for a core.
 import http from 'node:http';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, freePort, start, stop, waitForPort, wrk, rssOf, fmt, table, CHAT_BODY } from './lib.mjs';
+import { CLI, ROOT, freePort, start, stop, waitForPort, wrk as wrkRun, rssOf, fmt, table, CHAT_BODY, pinTree } from './lib.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((a) => a.trim().split(/\s+/)));
 const SECONDS = Number(args.seconds ?? 10);
@@ -20,6 +23,9 @@ const STREAMS = Number(args.streams ?? 2000);
 const OUT = args.out ?? join(ROOT, 'bench/results/proxy.md');
 const RUNS = Number(args.runs ?? 1);
 const COMPARE = args.compare;
+// --pin: each proxy on core 1, wrk and the upstream on core 0 (see pinTree in lib.mjs).
+const PIN = 'pin' in args;
+const wrk = (url, opts) => wrkRun(url, { ...opts, cpus: PIN ? '0' : null });
 const children = [];
 process.on('exit', () => { for (const c of children) try { c.kill('SIGKILL'); } catch {} });
 
@@ -168,6 +174,11 @@ async function main() {
   const cordonPolicy = await startCordon(upPort, ['--policy', 'standard']);
   const other = COMPARE ? await startCordon(upPort, ['--policy', 'off'], COMPARE) : null;
 
+  if (PIN) {
+    const ok = pinTree(process.pid, '0') && pinTree(up.pid, '0') && pinTree(naive.pid, '1') && (!nginx || pinTree(nginx.pid, '1'))
+      && pinTree(cordon.child.pid, '1') && pinTree(cordonPolicy.child.pid, '1') && (!other || pinTree(other.child.pid, '1'));
+    if (!ok) { console.error('--pin: taskset failed'); process.exit(2); }
+  }
   const targets = [
     ['direct', upPort, up.pid],
     ...(nginx ? [['nginx proxy_pass', nginxPort, nginx.pid]] : []),
@@ -182,7 +193,11 @@ async function main() {
     runs[name] = [];
   }
   for (let r = 0; r < RUNS; r++) {
-    for (const [name, port, pid] of targets) {
+    for (const [name, port, pid] of (r % 2 === 0 ? targets : [...targets].reverse())) {
+      // A second of load right before the timed run: a process idle while the others were measured
+      // has had its heap shrunk and runs colder for a while, which put the order of targets into
+      // the ratios (measured: 4-10% between the same pair in opposite orders).
+      wrk(`http://127.0.0.1:${port}/v1/chat/completions`, { connections: CONNS, seconds: 1 });
       const c0 = cpuMs(pid);
       const w = wrk(`http://127.0.0.1:${port}/v1/chat/completions`, { connections: CONNS, seconds: SECONDS });
       const cpu = cpuMs(pid) - c0;
@@ -239,7 +254,7 @@ async function main() {
   const md = [
     `### bench:proxy — ${new Date().toISOString().slice(0, 10)}`,
     '',
-    `Command: \`node bench/proxy.mjs ${process.argv.slice(2).join(' ')}\` (wrk, ${CONNS} connections, ${SECONDS}s per target per run, ${RUNS} run(s) with targets interleaved, medians; POST of a ${Buffer.byteLength(CHAT_BODY)}B chat body, fixed-reply node:http upstream in its own process; one nginx worker; Node ${process.version}; 2 shared cores — compare ratios, not absolutes).`,
+    `Command: \`node bench/proxy.mjs ${process.argv.slice(2).join(' ')}\` (wrk, ${CONNS} connections, ${SECONDS}s per target per run, ${RUNS} run(s) with targets interleaved, medians; POST of a ${Buffer.byteLength(CHAT_BODY)}B chat body, fixed-reply node:http upstream in its own process; one nginx worker; Node ${process.version}; 2 shared cores — compare ratios, not absolutes${PIN ? '; --pin: each proxy alone on core 1, wrk and the upstream on core 0' : ''}).`,
     '',
     table(['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', '× naive', '× nginx', 'non-2xx'], rows),
     '',
@@ -247,7 +262,7 @@ async function main() {
     '',
     `Added latency at 1 connection (cordon − direct, per run, median): ${c1targets.slice(1).map(([n]) => c1line(n)).join('; ')} (direct p50 ${fmt(c1('direct', 'p50'), 3)}ms, p99 ${fmt(c1('direct', 'p99'), 3)}ms).`,
     '',
-    `Policy standard vs off throughput: ${fmt((1 - cordP.rps / cord.rps) * 100, 1)}% loss.`,
+    `Policy standard vs off throughput: ${fmt((1 - ratio('cordon (policy standard)', 'cordon (policy off)')) * 100, 1)}% loss (median of the per-run ratios; per run: ${runs['cordon (policy standard)'].map((x, i) => fmt((1 - x.rps / runs['cordon (policy off)'][i].rps) * 100, 1)).join(', ')}%).`,
     '',
     `Heap bytes allocated per proxied request (v8.GCProfiler over 20,000 requests): policy off ${fmt(alloc, 0)} B, policy standard ${fmt(allocPolicy, 0)} B${other ? `, --compare build (policy off) ${fmt(allocOther, 0)} B` : ''}.`,
     '',
