@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
   echo "baseline measured in the same run. Absolute numbers move with the load of the box; the ratios are the"
   echo "point. Each section names its command and date. Results that got worse stay, with the reason."
   echo
-  for f in proxy proxy-perf policy-request workers sessions scan storage memory ws fleet operator; do
+  for f in proxy proxy-pinned proxy-perf policy-request workers sessions scan storage memory ws fleet operator; do
     [ -f "bench/results/$f.md" ] || continue
     echo
     sed -e 's/^# /## /' "bench/results/$f.md"

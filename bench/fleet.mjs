@@ -11,7 +11,8 @@ import { createClient } from 'redis';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
+import { start, stop, waitForPort, wrk, pinTree } from './lib.mjs';
 import { RedisFleet } from '../dist/fleet/redis.js';
 import { LocalFleet } from '../dist/fleet/local.js';
 
@@ -48,55 +49,56 @@ async function startRedis() {
 }
 
 /**
- * mock-llm + one gateway, autocannon against 127.0.0.1, non-streaming chat completions over 1000
- * session IDs; fleet off and on, interleaved twice (off, on, off, on) to spread the box's noise.
+ * Fleet off vs on through the real gateway: the fixed-reply upstream (bench/fixtures/upstream.mjs),
+ * two gateways started once (`--policy off`, one of them with `--redis`), wrk rotating 1,000 session
+ * IDs. With PIN (default; `--no-pin` to turn off) both gateways run on core 1 and wrk, the upstream and
+ * redis-server on core 0: the gateway is the bottleneck and its req/s is its own cost (Redis runs on
+ * another box in production, so its CPU is not the gateway's). Pairs alternate off/on and on/off,
+ * each timed run follows a 1s warm-up, and the loss is the median of the per-pair ratios.
  */
-async function proxyThroughput(redisUrl, rows, log) {
+async function proxyThroughput(redisUrl, rows, log, { pairs = 8, seconds = 4, pin = true } = {}) {
   const cli = new URL('../dist/cli.js', import.meta.url).pathname;
-  let wired = false;
-  try { wired = readFileSync(new URL('../dist/gateway.js', import.meta.url), 'utf8').includes('createFleet'); } catch { /* no gateway */ }
-  if (!wired) {
-    rows.push(['proxy throughput, fleet on vs off', 'PENDING: the gateway does not wire src/fleet yet', '≤ 10% loss']);
-    return;
-  }
   const dir = mkdtempSync(join(tmpdir(), 'cordon-bench-fleet-'));
-  const mockPort = await freePort();
-  const mock = spawn(process.execPath, [cli, 'mock-llm', '--listen', `127.0.0.1:${mockPort}`], { stdio: 'ignore' });
-  const waitUp = async (url) => {
-    for (let i = 0; i < 200; i++) { try { await fetch(url); return; } catch { await new Promise((r) => setTimeout(r, 50)); } }
-    throw new Error(`${url} did not come up`);
-  };
-  await waitUp(`http://127.0.0.1:${mockPort}/v1/models`);
-  const once = async (fleetOn, run) => {
-    const [p, c] = [await freePort(), await freePort()];
-    const args = [cli, 'start', '--listen', `127.0.0.1:${p}`, '--control-listen', `127.0.0.1:${c}`, '--upstream', `http://127.0.0.1:${mockPort}`,
-      '--data-dir', join(dir, `${run}`), '--policy', 'off', '--log-level', 'warn'];
-    if (fleetOn) args.push('--redis', redisUrl);
-    const gw = spawn(process.execPath, args, { stdio: 'ignore' });
-    await waitUp(`http://127.0.0.1:${c}/healthz`);
-    let n = 0;
-    const body = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hello' }] });
-    const load = (duration) => autocannon({
-      url: `http://127.0.0.1:${p}/v1/chat/completions`, connections: 32, duration, method: 'POST',
-      headers: { 'content-type': 'application/json' }, body,
-      requests: [{ setupRequest: (req) => { req.headers = { ...req.headers, 'x-session-id': `bench-${n++ % 1000}` }; return req; } }],
-    });
-    await load(2); // warm-up: JIT, connection pools, session slots
-    const r = await load(5);
-    gw.kill('SIGTERM');
-    await new Promise((res) => gw.once('exit', res));
-    return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx };
-  };
-  const res = { off: [], on: [] };
-  for (let i = 0; i < 3; i++) { res.off.push(await once(false, `off${i}`)); res.on.push(await once(true, `on${i}`)); }
-  mock.kill('SIGTERM');
-  const mean = (xs, k) => xs.reduce((a, x) => a + x[k], 0) / xs.length;
-  const off = mean(res.off, 'rps');
-  const on = mean(res.on, 'rps');
-  rows.push(['proxy req/s, fleet off (baseline), mean of 3×5s', `${fmt(off, 0)} (p99 ${fmt(mean(res.off, 'p99'), 1)} ms)`, '']);
-  rows.push(['proxy req/s, fleet on (--redis), mean of 3×5s', `${fmt(on, 0)} (p99 ${fmt(mean(res.on, 'p99'), 1)} ms)`, '']);
-  rows.push(['proxy throughput change with fleet on', `${fmt((on / off - 1) * 100, 1)}%`, '≥ -10%']);
-  log(`proxy runs (req/s): off ${res.off.map((x) => fmt(x.rps, 0)).join(', ')}; on ${res.on.map((x) => fmt(x.rps, 0)).join(', ')}; errors+non-2xx: ${[...res.off, ...res.on].map((x) => x.errors).join(', ')}`);
+  const procs = [];
+  try {
+    const upPort = await freePort();
+    const up = await start(process.execPath, [new URL('./fixtures/upstream.mjs', import.meta.url).pathname, String(upPort)], { ready: 'upstream ready' });
+    procs.push(up);
+    const gateway = async (name, extra) => {
+      const [p, c] = [await freePort(), await freePort()];
+      const child = await start(process.execPath, [cli, 'start', '--listen', `127.0.0.1:${p}`, '--control-listen', `127.0.0.1:${c}`,
+        '--upstream', `http://127.0.0.1:${upPort}`, '--data-dir', join(dir, name), '--policy', 'off', '--log-level', 'warn', ...extra]);
+      procs.push(child);
+      await waitForPort(c);
+      return { name, port: p, pid: child.pid };
+    };
+    const off = await gateway('off', []);
+    const on = await gateway('on', ['--redis', redisUrl]);
+    if (pin) {
+      const redisPid = Number(/process_id:(\d+)/.exec(execFileSync('redis-cli', ['-u', redisUrl, 'INFO', 'server'], { encoding: 'utf8' }))?.[1]);
+      const ok = pinTree(process.pid, '0') && pinTree(up.pid, '0') && (!redisPid || pinTree(redisPid, '0')) && pinTree(off.pid, '1') && pinTree(on.pid, '1');
+      if (!ok) { log('--pin: taskset failed; running unpinned'); pin = false; }
+    }
+    const lua = 'local n = 0\nrequest = function()\n  n = n + 1\n  wrk.headers["x-session-id"] = "bench-" .. (n % 1000)\n  return wrk.format()\nend';
+    const load = (g, secs) => wrk(`http://127.0.0.1:${g.port}/v1/chat/completions`, { connections: 32, seconds: secs, lua, cpus: pin ? '0' : null });
+    load(off, 2); load(on, 2);
+    const res = { off: [], on: [] };
+    for (let i = 0; i < pairs; i++) {
+      for (const g of (i % 2 === 0 ? [off, on] : [on, off])) {
+        load(g, 1);
+        const r = load(g, seconds);
+        res[g.name].push({ rps: r.rps, p99: r.p99, errors: r.non2xx + (r.socketErrors ? 1 : 0) });
+      }
+    }
+    const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+    const change = res.on.map((x, i) => x.rps / res.off[i].rps - 1);
+    rows.push([`proxy req/s, fleet off (baseline), median of ${pairs}×${seconds}s`, `${fmt(med(res.off.map((x) => x.rps)), 0)} (p99 ${fmt(med(res.off.map((x) => x.p99)), 1)} ms)`, '']);
+    rows.push([`proxy req/s, fleet on (--redis), median of ${pairs}×${seconds}s`, `${fmt(med(res.on.map((x) => x.rps)), 0)} (p99 ${fmt(med(res.on.map((x) => x.p99)), 1)} ms)`, '']);
+    rows.push([`proxy throughput change with fleet on (median of per-pair ratios${pin ? ', gateway pinned to its own core' : ', unpinned'})`, `${fmt(med(change) * 100, 1)}%`, '≥ -10%']);
+    log(`proxy pairs (req/s): off ${res.off.map((x) => fmt(x.rps, 0)).join(', ')}; on ${res.on.map((x) => fmt(x.rps, 0)).join(', ')}; change per pair ${change.map((x) => fmt(x * 100, 1)).join(', ')}%; errors+non-2xx: ${[...res.off, ...res.on].map((x) => x.errors).join(', ')}`);
+  } finally {
+    for (const p of procs) await stop(p);
+  }
 }
 
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
@@ -234,7 +236,7 @@ async function main() {
       rows.push(['rateLimit() latency, sequential p50 / p99', `${fmt(pct(lat, 50), 3)} / ${fmt(pct(lat, 99), 3)} ms`, '']);
     }
     // 6. proxy throughput, fleet off vs on (needs the gateway to wire src/fleet)
-    await proxyThroughput(url, rows, log);
+    await proxyThroughput(url, rows, log, { pin: !process.argv.includes('--no-pin') });
     raw.destroy();
   } finally {
     proc.kill('SIGKILL');
@@ -263,12 +265,12 @@ async function main() {
       '',
       '## Proxy throughput with fleet on vs off (target ≤ 10% loss)',
       '',
-      'Runs only when dist/gateway.js wires src/fleet (createFleet); otherwise the row says PENDING. mock-llm + one gateway (`--policy off --log-level warn`), autocannon 32 connections, 2s warm-up then 5s measured, against 127.0.0.1, non-streaming chat completions over 1000 session IDs, runs interleaved off/on three times. autocannon, mock-llm, the gateway and redis-server share the 2 cores, so treat small differences as noise. The per-request fleet cost is the hot-path row above (no network round trip); a Redis round trip per request is added only for sessions under a metric rule (not enabled here).',
+      'The fixed-reply upstream of bench:proxy and two gateways (`--policy off --log-level warn`, one with `--redis`), both started once; wrk, 32 connections, rotating 1,000 session IDs (`x-session-id`), non-streaming chat completions. By default the gateways run on core 1 and wrk, the upstream and redis-server on core 0 (`taskset`), so that each gateway is the bottleneck and its req/s measures its own cost; unpinned (`--no-pin`), four busy processes share two cores and the ratio mostly measures the scheduler. Pairs alternate the order (off/on, on/off), a 1s warm-up precedes each timed run, and the loss is the median of the per-pair ratios. The per-request fleet cost is the hot-path row above (no network round trip); a Redis round trip per request is added only for sessions under a metric rule (not enabled here).',
+'',
+      '## `--workers N` (node:cluster) on this 2-core box',
       '',
-      '## `--workers N` (node:cluster) on this 2-core box: a note, not a measurement',
-      '',
-      'The fleet layer makes workers possible (each worker is one instance: kills, counters and limits agree through Redis), but on 2 shared cores the proxy process already competes with the load generator, mock-llm and redis-server. A second worker can only help if one gateway process is CPU-bound below what the second core has free; with autocannon and the mock on the same box that is unlikely, and every worker adds a Redis connection pair, its own session table and heap (memory per session rises), and a second hop for kills (pub/sub between workers). The lead should measure it (req/s and p99 with N=1 vs 2, fleet on) and keep `--workers` only if N=2 wins clearly; an in-process LocalHub cannot be shared between workers, so workers require `--redis`.',
-      '',
+      'Measured by `npm run bench:workers` (bench/results/workers.md): with one worker per core the gateway served 0.85× the req/s of a single process (wrk, the upstream and the workers share the 2 cores, and each worker adds its own session table, heap and Redis connections), so `--workers` was not kept. The fleet layer would make it possible: each worker would be one instance agreeing with the others through Redis.',
+'',
     ].join('\n');
     writeFileSync(out, md);
   }

@@ -93,12 +93,12 @@ export const CHAT_BODY = JSON.stringify({
 });
 
 /** Runs wrk with a POST of CHAT_BODY; returns req/s and latency percentiles in ms. */
-export function wrk(url, { connections = 50, threads = 2, seconds = 10, headers = {}, cpus = null } = {}) {
+export function wrk(url, { connections = 50, threads = 2, seconds = 10, headers = {}, cpus = null, lua = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cordon-wrk-'));
   const script = join(dir, 'post.lua');
   const hdr = Object.entries({ 'content-type': 'application/json', ...headers })
     .map(([k, v]) => `wrk.headers["${k}"] = "${v}"`).join('\n');
-  writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(CHAT_BODY)}\n${hdr}\n`);
+  writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(CHAT_BODY)}\n${hdr}\n${lua}\n`);
   const wrkArgs = ['-t', String(Math.min(threads, connections)), '-c', String(connections), '-d', `${seconds}s`, '--latency', '-s', script, url];
   const out = cpus === null
     ? execFileSync('wrk', wrkArgs, { encoding: 'utf8' })

@@ -45,6 +45,9 @@ const UPSTREAM_LEG_BYTES = 8 * 1024;
 
 /** The reason on a terminate that came from another instance, so it is not sent back out. */
 const FLEET_REASON = 'fleet';
+/** client keep-alive and WebSocket idle limits while memory pressure is warning or worse */
+const PRESSURE_KEEP_ALIVE_MS = 2_000;
+const PRESSURE_WS_IDLE_S = 30;
 
 /** A start-up problem the CLI reports as one line and exit 2. */
 export class StartError extends Error {}
@@ -230,6 +233,19 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   } else {
     proxyServer = createProxyServer(ctx);
   }
+  // Warning: idle client connections are what a burst of agents leaves behind; close the idle
+  // keep-alive sockets now and keep new ones for seconds instead of a minute, and close WebSockets
+  // silent for more than PRESSURE_WS_IDLE_S, until pressure is back to normal.
+  const keepAliveMs = proxyServer.keepAliveTimeout;
+  memory.actions.add('shorten_idle_timeouts', {
+    level: 'warning',
+    enter: () => {
+      proxyServer.keepAliveTimeout = Math.min(keepAliveMs, PRESSURE_KEEP_ALIVE_MS);
+      proxyServer.closeIdleConnections();
+    },
+    tick: () => { wsRegistry.sweep(Date.now(), PRESSURE_WS_IDLE_S); },
+    leave: () => { proxyServer.keepAliveTimeout = keepAliveMs; },
+  });
   const wsDeps = createWsDeps(ctx, wsRegistry);
   proxyServer.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, wsDeps));
   // CONNECT (a forward-proxy tunnel) is not served: answered 405 instead of node's silent close.

@@ -9,6 +9,8 @@ export { LeakWatch, TrendWindow, DEFAULT_LEAK_WATCH } from './trend.js';
 export type { LeakSuspect, LeakWatchOptions, TrendFit } from './trend.js';
 export { minimumStartBytes, checkMemoryLimit, MemoryLimitError, START_RSS_BYTES, START_HEADROOM_BYTES } from './minimum.js';
 export { HeapShrinker, exposeGc } from './shrink-heap.js';
+export { mallocTrim } from './malloc-trim.js';
+export { YoungGenerationCap, youngGenerationCapFor } from './young-gen.js';
 export type { HeapShrinkerOptions } from './shrink-heap.js';
 export { registerMemoryMetrics } from './metrics.js';
 export { createMemory } from './setup.js';

@@ -1,5 +1,9 @@
 // Memory governance through the real binary: /control/memory's shape, the stats block, the
 // start minimum, and nonsense sizes.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runToExit, startGateway, startMockLlm } from '../helpers/procs.js';
 
@@ -23,6 +27,39 @@ describe('memory', () => {
       expect(stats.memory.bytes_per_session).toBeGreaterThan(0);
       const text = await fetch(`${gw.control}/metrics`).then((r) => r.text());
       expect(text).toMatch(/cordon_memory_bytes\{component="sessions"\} \d+/);
+    } finally {
+      await gw.stop();
+      await mock.stop();
+    }
+  });
+
+  it('at warning, idle keep-alive connections are closed within seconds instead of a minute', async () => {
+    const mock = await startMockLlm();
+    // A warning threshold below any process's RSS: the gateway is at warning from its first sample.
+    const dir = mkdtempSync(join(tmpdir(), 'cordon-mem-warn-'));
+    writeFileSync(join(dir, 'c.yaml'), 'memory:\n  warning: 0.01\n  critical: 0.99\n  sample_interval: 100ms\n');
+    const gw = await startGateway(['--config', join(dir, 'c.yaml'), '--upstream', mock.url, '--memory-limit', '512MB']);
+    try {
+      let pressure = '';
+      for (let i = 0; i < 50 && pressure !== 'warning'; i++) {
+        pressure = ((await fetch(`${gw.control}/control/memory`).then((r) => r.json())) as { pressure: string }).pressure;
+        if (pressure !== 'warning') await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(pressure).toBe('warning');
+      const { port, hostname } = new URL(gw.proxy);
+      const sock = net.connect(Number(port), hostname);
+      let got = '';
+      sock.on('data', (d) => { got += d.toString(); });
+      const closed = new Promise<number>((r) => sock.once('close', () => r(Date.now())));
+      await new Promise((r) => sock.once('connect', r));
+      sock.write('GET /v1/models HTTP/1.1\r\nhost: x\r\nx-session-id: warn-1\r\nconnection: keep-alive\r\n\r\n');
+      while (!got.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 20));
+      const answeredAt = Date.now();
+      expect(got).toMatch(/^HTTP\/1\.1 200/);
+      // Without the action the server keeps an idle connection for 65s.
+      const at = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 8_000))]);
+      expect(at).toBeGreaterThan(0);
+      expect(at - answeredAt).toBeLessThan(6_000);
     } finally {
       await gw.stop();
       await mock.stop();

@@ -146,9 +146,12 @@ export class WsRegistry {
     return all.length;
   }
 
-  /** Closes connections idle for longer than the idle timeout. */
-  sweep(nowMs = Date.now()): number {
-    const limit = Math.floor(nowMs / 1000) - this.idleSec;
+  /**
+   * Closes connections idle for longer than the idle timeout, or than `idleSec` when given (shorter
+   * under memory pressure: the shorten_idle_timeouts action).
+   */
+  sweep(nowMs = Date.now(), idleSec = this.idleSec): number {
+    const limit = Math.floor(nowMs / 1000) - Math.min(idleSec, this.idleSec);
     let idle: RegisteredConn[] | null = null;
     for (const c of this.conns.values()) {
       if (c.lastActive < limit) (idle ??= []).push(c);

@@ -1,0 +1,27 @@
+// malloc_trim(0) for Node: hands the free pages of every glibc malloc arena back to the kernel.
+// V8's gc() frees JavaScript objects, but the native memory a burst used (socket buffers, HTTP
+// parsers, SQLite and RE2 allocations) stays in glibc's arenas after it is freed, so RSS stays high
+// and the memory governor could not leave `warning` after load ended. Envoy's shrink_heap action does
+// the same with tcmalloc's ReleaseMemoryToSystem. On a libc without malloc_trim, trim() returns null.
+#include <node_api.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+static napi_value Trim(napi_env env, napi_callback_info info) {
+  napi_value out;
+#if defined(__GLIBC__)
+  int released = malloc_trim(0);
+  napi_get_boolean(env, released == 1, &out);
+#else
+  napi_get_null(env, &out);
+#endif
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  if (napi_create_function(env, "trim", NAPI_AUTO_LENGTH, Trim, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "trim", fn) != napi_ok) return NULL;
+  return exports;
+}
