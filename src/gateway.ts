@@ -140,6 +140,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
       fleet.kill(ev.session_id, 'terminated').catch(() => undefined);
     }
   });
+  // If Redis comes back empty (restarted without persistence), counters are rebuilt from this table.
+  fleet.setTotalsSource(() => sessions.totals());
   await fleet.start();
 
   // Memory: every part that holds per-session or per-stream state reports its bytes.

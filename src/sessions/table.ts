@@ -34,7 +34,7 @@ import { SessionLifecycle } from './lifecycle.js';
 import {
   ACTIVE, COUNTED, F_BYTES_IN, F_BYTES_OUT, F_FLAGS, F_INFLIGHT, F_LAST_SEEN, F_META, F_RATE_LAST, F_RATE_NOW,
   F_RATE_WINDOW, F_REQUESTS, F_STATE, F_UPSTREAM, FREE, IDLE, KILLED, NO_UPSTREAM, RATE_WINDOW_S, SLOT, SLOT_F64,
-  SLOT_U16, SLOT_U32, STATE_CODES, STATE_NAMES, TERMINATED, U16_MAX, toS,
+  SLOT_U16, SLOT_U32, STATE_CODES, STATE_NAMES, TERMINATED, U16_MAX, toS, EPOCH_S,
 } from './slot-layout.js';
 
 export { parseIpv4 };
@@ -267,6 +267,24 @@ export class SessionTable extends SessionLifecycle implements SessionControl {
       if (s !== FREE && (want === -1 || s === want)) { more = true; break; }
     }
     return { sessions, next_cursor: more ? encodeCursor(i) : null };
+  }
+
+  /**
+   * Every live session's own totals, for the fleet to rebuild Redis counters after Redis came back
+   * empty (FleetStore.setTotalsSource). Tokens are not kept per slot, so they cannot be rebuilt.
+   */
+  *totals(): Generator<{ id: string; requests: number; bytes_in: number; bytes_out: number; tokens: number; last_seen_ms: number }> {
+    for (let i = 0; i < this.hwm; i++) {
+      if (this.u8[i * SLOT + F_STATE] === FREE) continue;
+      yield {
+        id: this.ids[i],
+        requests: this.u32[i * SLOT_U32 + F_REQUESTS],
+        bytes_in: this.f64[i * SLOT_F64 + F_BYTES_IN],
+        bytes_out: this.f64[i * SLOT_F64 + F_BYTES_OUT],
+        tokens: 0,
+        last_seen_ms: (this.u32[i * SLOT_U32 + F_LAST_SEEN] + EPOCH_S) * 1000,
+      };
+    }
   }
 
   stats(): SessionCounts {

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { RedisServer, freePort, skipWithoutRedis } from '../helpers/redis-server.js';
 import { TcpGate } from '../fleet/tcp-gate.js';
 
@@ -119,6 +120,19 @@ describe.skipIf(skipRedis)('fleet end to end: two gateways, one redis', () => {
     expect(['A', 'B']).toContain(one.instance);
   });
 
+  it('counts WebSocket traffic in the fleet view: the upgrade as a request, frames as bytes', async () => {
+    const ws = new WebSocket(`${a.proxy.replace('http', 'ws')}/v1/realtime`, { headers: { 'x-session-id': 'e2e-ws' } });
+    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    const echoed = new Promise((r) => ws.once('message', r));
+    ws.send('hello fleet');
+    await echoed;
+    ws.close();
+    await waitFor(async () => {
+      const v = await (await fetch(`${b.control}/control/sessions/e2e-ws`)).json() as { requests?: number; bytes_in?: number; bytes_out?: number };
+      return v.requests === 1 && (v.bytes_in ?? 0) >= 11 && (v.bytes_out ?? 0) >= 11;
+    }, 3_000, 'B to see e2e-ws with 1 request and its frame bytes');
+  });
+
   it('enforces a rate rule across both gateways', async () => {
     const codes: number[] = [];
     for (let i = 0; i < 16; i++) {
@@ -150,7 +164,9 @@ describe.skipIf(skipRedis)('fleet end to end: two gateways, one redis', () => {
     expect(status).toBe(403);
   });
 
-  it('keeps serving while redis is killed and restarted', async () => {
+  it('keeps serving while redis is killed and restarted, and rebuilds the counters it lost', async () => {
+    for (let i = 0; i < 3; i++) await (await chat(a, 'e2e-rebuild')).arrayBuffer();
+    await new Promise((r) => setTimeout(r, 400)); // write-behind flush
     await redis.kill();
     for (let i = 0; i < 10; i++) expect((await chat(a, `e2e-down-${i}`)).status).toBe(200);
     await waitFor(async () => !(await fleetOf(a)).health.ok, 3_000, 'A to report redis down');
@@ -160,5 +176,10 @@ describe.skipIf(skipRedis)('fleet end to end: two gateways, one redis', () => {
     // the kill made before the outage was written back by the instances that held it
     const r = await chat(b, 'e2e-kill');
     expect(r.status).toBe(403);
+    // redis restarted empty: A rebuilt the session's counters from its own session table
+    await waitFor(async () => {
+      const v = await (await fetch(`${b.control}/control/sessions/e2e-rebuild`)).json() as { requests?: number };
+      return v.requests === 3;
+    }, 5_000, 'the fleet view of e2e-rebuild to show its 3 requests again');
   });
 });

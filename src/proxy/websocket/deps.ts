@@ -59,6 +59,9 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
       if (slot < 0) return refuse(ERR.noSlot(), id);
       const why = ctx.sessions.refusal(slot);
       if (why !== null) return refuse(why === 'session_killed' ? ERR.killed() : ERR.terminated(), id);
+      if (!ctx.fleet.admit()) return refuse(ERR.fleetDown(), id);
+      // The upgrade counts as one request of the session, fleet-wide as well as here.
+      ctx.fleet.record(id, 1, 0, 0, 0, now);
       return { slot, id };
     },
     pickUpstream(slot: number): URL | null {
@@ -82,8 +85,14 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
       return 'close';
     },
     onTraffic(slot: number, direction: Direction, bytes: number): void {
-      if (direction === 'request') ctx.sessions.addBytesIn(slot, bytes);
-      else ctx.sessions.addBytesOut(slot, bytes);
+      // Fleet counters take the frame bytes too (a Map update; write-behind sends them in batches).
+      if (direction === 'request') {
+        ctx.sessions.addBytesIn(slot, bytes);
+        ctx.fleet.record(ctx.sessions.idOf(slot), 0, bytes, 0, 0, Date.now());
+      } else {
+        ctx.sessions.addBytesOut(slot, bytes);
+        ctx.fleet.record(ctx.sessions.idOf(slot), 0, 0, bytes, 0, Date.now());
+      }
     },
     registry,
     bounds: {
