@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { start, stop, waitForPort, wrk, pinTree } from './lib.mjs';
+import { start, stop, waitForPort, wrk, pinTree, cpuMsOf } from './lib.mjs';
 import { RedisFleet } from '../dist/fleet/redis.js';
 import { LocalFleet } from '../dist/fleet/local.js';
 
@@ -86,8 +86,10 @@ async function proxyThroughput(redisUrl, rows, log, { pairs = 8, seconds = 4, pi
     for (let i = 0; i < pairs; i++) {
       for (const g of (i % 2 === 0 ? [off, on] : [on, off])) {
         load(g, 1);
+        const c0 = cpuMsOf(g.pid);
         const r = load(g, seconds);
-        res[g.name].push({ rps: r.rps, p99: r.p99, errors: r.non2xx + (r.socketErrors ? 1 : 0) });
+        const cpuUs = ((cpuMsOf(g.pid) - c0) * 1000) / (r.rps * seconds);
+        res[g.name].push({ rps: r.rps, p99: r.p99, cpuUs, errors: r.non2xx + (r.socketErrors ? 1 : 0) });
       }
     }
     const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
@@ -95,6 +97,8 @@ async function proxyThroughput(redisUrl, rows, log, { pairs = 8, seconds = 4, pi
     rows.push([`proxy req/s, fleet off (baseline), median of ${pairs}×${seconds}s`, `${fmt(med(res.off.map((x) => x.rps)), 0)} (p99 ${fmt(med(res.off.map((x) => x.p99)), 1)} ms)`, '']);
     rows.push([`proxy req/s, fleet on (--redis), median of ${pairs}×${seconds}s`, `${fmt(med(res.on.map((x) => x.rps)), 0)} (p99 ${fmt(med(res.on.map((x) => x.p99)), 1)} ms)`, '']);
     rows.push([`proxy throughput change with fleet on (median of per-pair ratios${pin ? ', gateway pinned to its own core' : ', unpinned'})`, `${fmt(med(change) * 100, 1)}%`, '≥ -10%']);
+    const cpuChange = res.on.map((x, i) => x.cpuUs / res.off[i].cpuUs - 1);
+    rows.push(['gateway CPU per request, fleet off → on (median)', `${fmt(med(res.off.map((x) => x.cpuUs)), 1)} → ${fmt(med(res.on.map((x) => x.cpuUs)), 1)} µs (${fmt(med(cpuChange) * 100, 1)}%)`, '']);
     log(`proxy pairs (req/s): off ${res.off.map((x) => fmt(x.rps, 0)).join(', ')}; on ${res.on.map((x) => fmt(x.rps, 0)).join(', ')}; change per pair ${change.map((x) => fmt(x * 100, 1)).join(', ')}%; errors+non-2xx: ${[...res.off, ...res.on].map((x) => x.errors).join(', ')}`);
   } finally {
     for (const p of procs) await stop(p);
@@ -260,12 +264,12 @@ async function main() {
       '',
       '- Kill propagation is measured between two processes on this box: A runs `kill()` (Lua: store + PUBLISH), B\'s subscriber applies it and calls its `onKill` listener; the figure is listener time minus call time. Within one process (the test suite) it is the same path.',
       '- Memory per session: the INFO delta is the honest figure (key, dict entries, hash-table buckets); MEMORY USAGE counts only the key and its value. Session hashes carry no per-key TTL (an expire costs ~50B per key, measured with redis-cli on the same 10K 6-field hashes: 224B with TTL vs 179B without); a sweeper holding a lock deletes stale ones in bounded SCAN steps instead. The figure grows with the session ID length (41 characters here; an ID may have up to 128).',
-      '- Write-behind: `record()` only adds to a local Map; one Lua call per 500 sessions applies the deltas, at most once (a per-process sequence number), every 100ms.',
+      '- Write-behind: `record()` only adds to a local Map; one Lua call per 500 sessions applies the deltas, at most once (a per-process sequence number), every 100ms in rows 3-4 (the class default; the gateway uses `fleet.flush_interval`, 1s by default).',
       '- The hot-path rows are `killState()` + `record()` per simulated request, LocalFleet measured in the same run as the baseline; neither touches the network.',
       '',
       '## Proxy throughput with fleet on vs off (target ≤ 10% loss)',
       '',
-      'The fixed-reply upstream of bench:proxy and two gateways (`--policy off --log-level warn`, one with `--redis`), both started once; wrk, 32 connections, rotating 1,000 session IDs (`x-session-id`), non-streaming chat completions. By default the gateways run on core 1 and wrk, the upstream and redis-server on core 0 (`taskset`), so that each gateway is the bottleneck and its req/s measures its own cost; unpinned (`--no-pin`), four busy processes share two cores and the ratio mostly measures the scheduler. Pairs alternate the order (off/on, on/off), a 1s warm-up precedes each timed run, and the loss is the median of the per-pair ratios. The per-request fleet cost is the hot-path row above (no network round trip); a Redis round trip per request is added only for sessions under a metric rule (not enabled here).',
+      'The fixed-reply upstream of bench:proxy and two gateways (`--policy off --log-level warn`, one with `--redis` and the default `fleet.flush_interval` of 1s), both started once; wrk, 32 connections, rotating 1,000 session IDs (`x-session-id`), non-streaming chat completions. By default the gateways run on core 1 and wrk, the upstream and redis-server on core 0 (`taskset`), so that each gateway is the bottleneck and its req/s measures its own cost; unpinned (`--no-pin`), four busy processes share two cores and the ratio mostly measures the scheduler. Pairs alternate the order (off/on, on/off), a 1s warm-up precedes each timed run, and the loss is the median of the per-pair ratios. The per-request fleet cost is the hot-path row above (no network round trip); a Redis round trip per request is added only for sessions under a metric rule (not enabled here).',
 '',
       '## `--workers N` (node:cluster) on this 2-core box',
       '',

@@ -76,6 +76,12 @@ export function pinTree(pid, cpus) {
   }
 }
 
+/** CPU ms (user + system, all threads) a process has used so far, from /proc. */
+export function cpuMsOf(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10; // utime + stime in 100 Hz ticks
+}
+
 /** RSS of another process in bytes, from /proc (the ground truth the gateway cannot flatter). */
 export function rssOf(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

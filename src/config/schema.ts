@@ -160,7 +160,12 @@ export const configSchema = z.strictObject({
   fleet: z.strictObject({
     on_redis_down: z.enum(['serve', 'refuse']).default('serve'),
     instance_id: z.string().min(1).max(64).optional(),
-  }).default({ on_redis_down: 'serve' }),
+    /**
+     * how often counter deltas are written to Redis: the staleness of the fleet-wide counters, and
+     * the write-behind's cost (one HINCRBY set per session touched per interval, on both sides)
+     */
+    flush_interval: duration('interval').default(1_000),
+  }).default({ on_redis_down: 'serve', flush_interval: 1_000 }),
   tls: z.strictObject({
     cert: z.string().min(1),
     key: z.string().min(1),

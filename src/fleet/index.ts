@@ -18,6 +18,7 @@ export async function createFleet(config: Pick<Config, 'redis' | 'fleet'>, logge
       url: config.redis,
       instanceId: config.fleet.instance_id,
       onRedisDown: config.fleet.on_redis_down,
+      flushIntervalMs: config.fleet.flush_interval,
       logger,
     });
   }

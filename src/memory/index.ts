@@ -10,7 +10,7 @@ export type { LeakSuspect, LeakWatchOptions, TrendFit } from './trend.js';
 export { minimumStartBytes, checkMemoryLimit, MemoryLimitError, START_RSS_BYTES, START_HEADROOM_BYTES } from './minimum.js';
 export { HeapShrinker, exposeGc } from './shrink-heap.js';
 export { mallocTrim } from './malloc-trim.js';
-export { YoungGenerationCap, youngGenerationCapFor } from './young-gen.js';
+export { HeapTuning, youngGenerationCapFor, PRESSURED_GROWING_PERCENT } from './heap-tuning.js';
 export type { HeapShrinkerOptions } from './shrink-heap.js';
 export { registerMemoryMetrics } from './metrics.js';
 export { createMemory } from './setup.js';

@@ -8,15 +8,14 @@ import { MemoryGovernor } from './governor.js';
 import { checkMemoryLimit } from './minimum.js';
 import { HeapShrinker } from './shrink-heap.js';
 import type { MemoryLog } from './types.js';
-import { YoungGenerationCap, youngGenerationCapFor } from './young-gen.js';
+import { HeapTuning, youngGenerationCapFor } from './heap-tuning.js';
 
 export interface Memory {
   governor: MemoryGovernor;
   actions: PressureActions;
   buffers: BufferPool;
   shrinker: HeapShrinker;
-  /** null when the budget is large enough for V8's own young-generation maximum */
-  youngGen: YoungGenerationCap | null;
+  heapTuning: HeapTuning;
 }
 
 /** Throws MemoryLimitError (one line for the CLI, exit 2) when the limit is below what cordon needs. */
@@ -47,11 +46,9 @@ export function createMemory(cfg: Pick<Config, 'memory_limit' | 'memory'>, log: 
   });
   if (!shrinker.trims) log.info({}, 'memory: malloc_trim addon not built (native/); native memory is returned to the OS only by glibc itself');
   const cap = youngGenerationCapFor(cfg.memory_limit);
-  const youngGen = cap === null ? null : new YoungGenerationCap(cap);
-  if (youngGen !== null) {
-    youngGen.check(governor.pressure);
-    governor.onSample((level) => youngGen.check(level));
-    log.info({ new_space_cap_bytes: cap }, `memory: V8 young generation capped at ${Math.round(cap! / 1048576)} MiB for this budget`);
-  }
-  return { governor, actions, buffers, shrinker, youngGen };
+  const heapTuning = new HeapTuning(cap);
+  heapTuning.check(governor.pressure);
+  governor.onSample((level) => heapTuning.check(level));
+  if (cap !== null) log.info({ new_space_cap_bytes: cap }, `memory: V8 young generation capped at ${Math.round(cap / 1048576)} MiB for this budget`);
+  return { governor, actions, buffers, shrinker, heapTuning };
 }

@@ -68,6 +68,17 @@ describe('errors', () => {
       expect(lines.some((l) => l.startsWith('policy.rules[0].name: '))).toBe(true);
     }
   });
+  it('fleet.flush_interval: a duration, 1s by default, at least 1ms', () => {
+    expect(validate({ upstreams: [{ url: 'http://x' }] }).fleet.flush_interval).toBe(1_000);
+    expect(validate({ upstreams: [{ url: 'http://x' }], fleet: { flush_interval: '250ms' } }).fleet.flush_interval).toBe(250);
+    expect(() => validate({ upstreams: [{ url: 'http://x' }], fleet: { flush_interval: '0ms' } })).toThrowError(ConfigError);
+    try {
+      validate({ upstreams: [{ url: 'http://x' }], fleet: { flush_interval: 'soon' } });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).problems).toContain('fleet.flush_interval: not a duration (try 500ms, 10s, 5m, 7d)');
+    }
+  });
   it('YAML syntax errors carry line and column', () => {
     expect(() => parseYaml('a: [1,\n', 'f.yaml')).toThrowError(/^f\.yaml:\d+:\d+: /);
   });

@@ -45,7 +45,7 @@ interface Gw { proxy: string; control: string; proc: ChildProcess }
 async function startGateway(name: string, redisUrl: string, upstream: string, extraYaml = ''): Promise<Gw> {
   const [p, c] = [await freePort(), await freePort()];
   const cfg = join(dir, `${name}.yaml`);
-  writeFileSync(cfg, `fleet:\n  instance_id: ${name}\npolicy:\n  preset: off\n  rules:\n    - name: fleet-rpm\n      metric: requests\n      limit: 10\n      window: 1m\n      action: block\n${extraYaml}`);
+  writeFileSync(cfg, `fleet:\n  instance_id: ${name}\n  flush_interval: 100ms\npolicy:\n  preset: off\n  rules:\n    - name: fleet-rpm\n      metric: requests\n      limit: 10\n      window: 1m\n      action: block\n${extraYaml}`);
   const proc = spawn(process.execPath, [CLI, 'start', '--config', cfg, '--listen', `127.0.0.1:${p}`, '--control-listen', `127.0.0.1:${c}`,
     '--upstream', upstream, '--data-dir', join(dir, name), '--redis', redisUrl], { stdio: 'ignore' });
   procs.push(proc);
