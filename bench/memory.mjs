@@ -355,9 +355,12 @@ export async function overloadRun({ slowReaders = 400, slowUploads = 1500, burst
   const tEnd = performance.now();
   let backToNormalS = null;
   let lastPressure = null;
+  const afterEnd = [];
   while ((performance.now() - tEnd) < 30_000) {
     lastPressure = await pollPressure().catch(() => null);
     const rss = procMem(gw.pid).rss;
+    const at = (performance.now() - tEnd) / 1000;
+    if (afterEnd.length === 0 || at - afterEnd[afterEnd.length - 1][0] >= 1) afterEnd.push([at, rss]);
     const normal = lastPressure !== null ? lastPressure === 'normal' : rss < (0.8 - 0.05) * limit;
     if (normal) { backToNormalS = (performance.now() - tEnd) / 1000; break; }
     await sleep(100);
@@ -371,7 +374,7 @@ export async function overloadRun({ slowReaders = 400, slowUploads = 1500, burst
   const result = {
     limit, startRss, peak, hwm, peakRatio: Math.max(peak, hwm || 0) / limit,
     slowReaders: r.opened, slowUploads: u.opened, readerStatuses: r.statuses, burstCounts,
-    backToNormalS, lastPressure, alive, health, pressureSeen: [...pressureSeen],
+    backToNormalS, lastPressure, alive, health, pressureSeen: [...pressureSeen], afterEnd,
     atPeak: atPeak && { rss: atPeak.rss_bytes, heap_used: atPeak.heap_used_bytes, heap_total: atPeak.heap_total_bytes, external: atPeak.external_bytes },
     transitions: mem?.transitions ?? null, endRss: mem?.rss_bytes, endHeapUsed: mem?.heap_used_bytes, endHeapTotal: mem?.heap_total_bytes, governor: mem !== null && mem !== undefined,
     stderr: alive ? '' : gw.stderr(),
@@ -425,6 +428,7 @@ function report(density, overload, opts) {
     lines.push(`| transitions | ${o.transitions ? JSON.stringify(o.transitions) : 'n/a'} | | |`);
     if (o.atPeak) lines.push(`| at the highest /control/memory reading | RSS ${fmtM(o.atPeak.rss)}, V8 heap used ${fmtM(o.atPeak.heap_used)} of ${fmtM(o.atPeak.heap_total)}, external ${fmtM(o.atPeak.external)} | | |`);
     if (o.endRss) lines.push(`| at the end | RSS ${fmtM(o.endRss)}, V8 heap used ${fmtM(o.endHeapUsed)} of ${fmtM(o.endHeapTotal)} | | |`);
+    if (o.afterEnd?.length) lines.push(`| RSS after the load ended (s: MiB) | ${o.afterEnd.map(([t, r]) => `${t.toFixed(0)}: ${(r / MiB).toFixed(0)}`).join(', ')} | leave warning below ${fmtM((0.8 - 0.05) * o.limit)} | |`);
     lines.push('');
     if (!o.governor) lines.push('/control/memory was not served: the governor is not wired into this build, so pressure was judged from RSS alone.', '');
     if (o.stderr) lines.push('```', o.stderr.trim(), '```', '');

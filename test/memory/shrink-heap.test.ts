@@ -8,7 +8,7 @@ describe('HeapShrinker', () => {
     let heap = 100 * MiB;
     let freeOnGc = 30 * MiB;
     let calls = 0;
-    const s = new HeapShrinker({ gc: () => { calls++; heap -= freeOnGc; }, heapUsed: () => heap, now: () => t, minIntervalMs: 1000, maxIntervalMs: 8000 });
+    const s = new HeapShrinker({ gc: () => { calls++; heap -= freeOnGc; }, heapUsed: () => heap, rss: () => 0, trim: null, now: () => t, minIntervalMs: 1000, maxIntervalMs: 8000 });
     expect(s.shrink()).toBe(30 * MiB);
     expect(s.shrink()).toBe(-1); // too soon
     t += 1000;
@@ -29,6 +29,18 @@ describe('HeapShrinker', () => {
     expect(calls).toBe(6);
     expect(s.runs).toBe(6);
     expect(s.freedBytes).toBe(30 * MiB);
+  });
+
+  it('counts what the trim returns to the OS: no back-off while RSS still falls', () => {
+    let t = 0;
+    let rss = 120 * MiB;
+    let trims = 0;
+    const s = new HeapShrinker({ gc: () => {}, heapUsed: () => 20 * MiB, rss: () => rss, trim: () => { trims++; rss -= 4 * MiB; }, now: () => t, minIntervalMs: 1000, maxIntervalMs: 8000 });
+    expect(s.shrink()).toBe(4 * MiB); // the heap freed nothing, the process gave back 4 MiB
+    t += 1000;
+    expect(s.shrink()).toBe(4 * MiB); // so the interval stayed at 1000
+    expect(trims).toBe(2);
+    expect(s.trims).toBe(true);
   });
 
   it('does nothing without a gc function', () => {
