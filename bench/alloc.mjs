@@ -10,7 +10,7 @@ import http from 'node:http';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, freePort, start, stop, waitForPort, wrk, fmt, CHAT_BODY } from './lib.mjs';
+import { CLI, ROOT, freePort, start, stop, waitForPort, wrk, fmt, CHAT_BODY, cpuMsOf } from './lib.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SECS = Number(process.env.SECS ?? 4);
@@ -24,10 +24,7 @@ const variants = (specs.length ? specs : [`this=${CLI},--policy,off`]).map((a) =
 const children = [];
 process.on('exit', () => { for (const c of children) try { c.kill('SIGKILL'); } catch {} });
 
-const cpuMs = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10; // 100 Hz ticks
-};
+const cpuMs = cpuMsOf;
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 function post(port, path) {

@@ -11,6 +11,8 @@ export function mallocTrim(): (() => boolean | null) | null {
   if (cached !== undefined) return cached;
   try {
     const addon = createRequire(import.meta.url)('../../native/build/Release/cordon_trim.node') as { trim: () => boolean | null };
+    // The probe is a real trim (null only where the libc has none): at start-up it returns the
+    // pages module loading freed, which does no harm.
     cached = addon.trim() === null ? null : addon.trim;
   } catch {
     cached = null;

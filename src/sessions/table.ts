@@ -271,7 +271,7 @@ export class SessionTable extends SessionLifecycle implements SessionControl {
 
   /**
    * Every live session's own totals, for the fleet to rebuild Redis counters after Redis came back
-   * empty (FleetStore.setTotalsSource). Tokens are not kept per slot, so they cannot be rebuilt.
+   * empty (FleetState.setTotalsSource). Tokens are not kept per slot, so they cannot be rebuilt.
    */
   *totals(): Generator<{ id: string; requests: number; bytes_in: number; bytes_out: number; tokens: number; last_seen_ms: number }> {
     for (let i = 0; i < this.hwm; i++) {
