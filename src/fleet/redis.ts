@@ -2,7 +2,8 @@
 // through one Redis. The local side stays authoritative for the hot path:
 // - kill checks read a local KillSet kept in sync by pub/sub, re-read whole on every (re)connect
 //   (redis-kills.ts);
-// - counters are summed locally per session and written behind every ~100ms in batches that Redis
+// - counters are summed locally per session and written behind every flushIntervalMs (the gateway
+//   passes fleet.flush_interval, 1s by default; 100ms when the class is used alone) in batches that Redis
 //   applies at most once (a per-process sequence number), so a resend after a lost reply never
 //   double-counts and nothing is read, changed and written back from Node (write-behind.ts);
 // - when Redis is down the instance keeps serving (or refuses, by config), buffers deltas up to a
