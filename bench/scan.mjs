@@ -139,24 +139,7 @@ held.length = 0;
 // ---- corpus recall / false positives per preset -----------------------------------------------
 const ATTACKS = JSON.parse(readFileSync(new URL('../test/policy/corpus/attacks.json', import.meta.url), 'utf8'));
 const BENIGN = JSON.parse(readFileSync(new URL('../test/policy/corpus/benign.json', import.meta.url), 'utf8'));
-function flagged(e, s, slot) {
-  if (s.dir === 'request') {
-    const msg = s.kind === 'text' ? { role: 'user', content: s.text }
-      : { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'run', arguments: s.text } }] };
-    const json = { model: 'm', messages: [msg] };
-    return (e.inspectRequest(slot, Buffer.from(JSON.stringify(json)), json, '/v1/chat/completions', 0)?.length ?? 0) > 0;
-  }
-  const insp = e.openResponse(slot, 'text/event-stream', '/v1/chat/completions');
-  if (!insp) return false;
-  let body = '';
-  for (let i = 0; i < s.text.length; i += 7) {
-    const piece = s.text.slice(i, i + 7);
-    const delta = s.kind === 'tool' ? { tool_calls: [{ index: 0, function: { arguments: piece } }] } : { content: piece };
-    body += `data: ${JSON.stringify({ choices: [{ index: 0, delta }] })}\n\n`;
-  }
-  const n = (insp.write(Buffer.from(body))?.length ?? 0) + (insp.end()?.length ?? 0);
-  return n > 0;
-}
+const { flagged } = await import('../test/policy/corpus/flagged.mjs');
 const corpus = [];
 for (const preset of ['off', 'minimal', 'standard', 'strict']) {
   const e = createPolicyEngine({ preset, rules: [], bounds: PROFILE_BOUNDS.standard, mode: 'enforce' });

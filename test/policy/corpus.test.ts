@@ -5,39 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { PROFILE_BOUNDS } from '../../src/config/profiles.js';
 import type { Preset } from '../../src/config/schema.js';
 import { createPolicyEngine } from '../../src/policy/index.js';
-import type { PolicyEngine } from '../../src/policy/types.js';
+// shared with bench/scan.mjs, so the published recall and false positives are the tested ones
+import { flagged } from './corpus/flagged.mjs';
 
 interface Sample { text: string; dir: 'request' | 'response'; kind: 'text' | 'tool'; min?: Preset }
 const load = (f: string) => JSON.parse(readFileSync(new URL(`./corpus/${f}`, import.meta.url), 'utf8')) as Sample[];
 const ATTACKS = load('attacks.json');
 const BENIGN = load('benign.json');
 const ORDER: Preset[] = ['off', 'minimal', 'standard', 'strict'];
-
-function deltas(text: string, tool: boolean): string {
-  let out = '';
-  for (let i = 0; i < text.length; i += 7) {
-    const piece = text.slice(i, i + 7);
-    const delta = tool ? { tool_calls: [{ index: 0, function: { arguments: piece } }] } : { content: piece };
-    out += `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta }] })}\n\n`;
-  }
-  return `${out}data: [DONE]\n\n`;
-}
-
-export function flagged(e: PolicyEngine, s: Sample, slot: number): boolean {
-  if (s.dir === 'request') {
-    const msg = s.kind === 'text' ? { role: 'user', content: s.text }
-      : { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'run', arguments: s.text } }] };
-    const json = { model: 'm', messages: [msg] };
-    return (e.inspectRequest(slot, Buffer.from(JSON.stringify(json)), json, '/v1/chat/completions', 0)?.length ?? 0) > 0;
-  }
-  const insp = e.openResponse(slot, 'text/event-stream', '/v1/chat/completions');
-  if (!insp) return false;
-  const body = Buffer.from(deltas(s.text, s.kind === 'tool'));
-  let n = 0;
-  for (let i = 0; i < body.length; i += 50) n += insp.write(body.subarray(i, i + 50))?.length ?? 0;
-  n += insp.end()?.length ?? 0;
-  return n > 0;
-}
 
 function measure(preset: Preset) {
   const e = createPolicyEngine({ preset, rules: [], bounds: PROFILE_BOUNDS.standard, mode: 'enforce' });
