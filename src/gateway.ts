@@ -118,7 +118,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     wsRegistry.closeSession(slot, 1008, reason);
   });
   // Kills survive a restart: restore them before the first request, then persist new ones.
-  sessions.loadKills(store.loadKills());
+  const restoredKills = store.loadKills();
+  sessions.loadKills(restoredKills);
   store.subscribe(bus);
   sessions.start();
   // Fleet: a kill or resume made on any instance (this one included) lands in the local table,
@@ -142,6 +143,9 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   });
   // If Redis comes back empty (restarted without persistence), counters are rebuilt from this table.
   fleet.setTotalsSource(() => sessions.totals());
+  // Kills restored from our storage are checked against the fleet at its first sync: one resumed on
+  // another instance while this one was down is resumed here; one the fleet never got is stored.
+  fleet.restoreKills(restoredKills.map((k) => ({ id: k.id, state: k.state, atMs: k.at })));
   await fleet.start();
 
   // Memory: every part that holds per-session or per-stream state reports its bytes.

@@ -7,7 +7,7 @@ import { LocalRateTable } from './gcra.js';
 import type {
   FleetLogger,
   FleetHealth, FleetKillState, FleetSessionState, FleetSessionView, FleetState, FleetStats,
-  KillListener, RateResult, SessionPage, SessionTotals,
+  KillListener, RateResult, RestoredKill, SessionPage, SessionTotals,
 } from './types.js';
 
 /** Per-session shared counters: kept as one small object per session. */
@@ -147,6 +147,10 @@ export class LocalFleet implements FleetState {
 
   setTotalsSource(_fn: () => Iterable<SessionTotals>): void {
     // nothing to rebuild: the hub lives as long as the process
+  }
+
+  restoreKills(_kills: RestoredKill[]): void {
+    // one instance: its own storage is the whole truth, and the session table already has them
   }
 
   health(): FleetHealth { return { ok: true }; }

@@ -5,7 +5,7 @@
 // RedisFleet owns it and decides when it runs (connection events, resync, heartbeat).
 import { codeOf, stateOf, type KillSet } from './kill-set.js';
 import { KILL, KILL_SNAPSHOT, type Script } from './scripts.js';
-import type { FleetLogger, FleetSessionState } from './types.js';
+import type { FleetLogger, FleetSessionState, RestoredKill } from './types.js';
 
 export interface RedisKillsOptions {
   /** key prefix (`cordon:` by default) */
@@ -19,6 +19,9 @@ export interface RedisKillsOptions {
   /** whether Redis is usable now (RedisFleet's synced state) */
   synced(): boolean;
   evalScript(s: Script, keys: string[], args: string[]): Promise<unknown>;
+  call(args: string[]): Promise<unknown>;
+  /** tells the kill listeners of a change that did not come through the KillSet (a restored kill resumed) */
+  emit(id: string, state: FleetSessionState): void;
 }
 
 export class RedisKills {
@@ -33,6 +36,8 @@ export class RedisKills {
   /** Redis's kill version at the last heartbeat, when it was ahead of maxVerSeen */
   private lagVer = 0;
   private lagSince = 0;
+  /** kills this instance restored from its own storage, not yet checked against the fleet */
+  private restored: RestoredKill[] = [];
 
   constructor(private readonly opts: RedisKillsOptions) {
     this.p = opts.prefix;
@@ -57,7 +62,7 @@ export class RedisKills {
   }
 
   private async storeChange(id: string, state: FleetSessionState, nx: boolean): Promise<void> {
-    const v = await this.opts.evalScript(KILL, [this.p + 'kill', this.p + 'killv'], [id, codeOf(state), this.channel, nx ? '1' : '0']);
+    const v = await this.opts.evalScript(KILL, [this.p + 'kill', this.p + 'killv', this.p + 'resumed'], [id, codeOf(state), this.channel, nx ? '1' : '0']);
     if (typeof v === 'number' && v > 0) this.kills.confirm(id, state, v);
   }
 
@@ -123,6 +128,38 @@ export class RedisKills {
       return true;
     }
     return false;
+  }
+
+  /** Kills read from this instance's storage at start; checked against the fleet by reconcileRestored(). */
+  setRestored(kills: RestoredKill[]): void {
+    this.restored = kills;
+  }
+
+  /**
+   * After a sync: each restored kill the fleet does not hold was either resumed elsewhere while this
+   * instance was down (the resume hash has a resume newer than the kill: resume here too) or never
+   * reached Redis (a kill made while cut off, or before fleet mode: store it, so every instance
+   * refuses the session; fail closed). Kills the fleet holds need nothing. Runs until it succeeds once.
+   */
+  async reconcileRestored(): Promise<void> {
+    if (this.restored.length === 0) return;
+    let resumed = 0;
+    let stored = 0;
+    for (const r of this.restored) {
+      if (this.kills.get(r.id) !== null) continue;
+      const at = await this.opts.call(['HGET', this.p + 'resumed', r.id]);
+      if (at !== null && Number(at) >= r.atMs) {
+        this.opts.emit(r.id, 'active');
+        resumed++;
+      } else {
+        await this.storeChange(r.id, r.state, true);
+        stored++;
+      }
+    }
+    this.restored = [];
+    if (resumed + stored > 0) {
+      this.opts.log.info({ resumed, stored }, 'fleet: kills restored from storage checked against the fleet (resumed elsewhere since / stored for the fleet)');
+    }
   }
 
   /** Redis came back empty: kill versions restart, and every kill held here is written back (fail closed). Returns how many. */

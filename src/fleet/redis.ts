@@ -23,7 +23,7 @@ import { Sweeper } from './sweeper.js';
 import {
   silentLogger,
   type FleetHealth, type FleetKillState, type FleetLogger, type FleetSessionState, type FleetSessionView,
-  type FleetState, type FleetStats, type KillListener, type RateResult, type SessionPage, type SessionTotals,
+  type FleetState, type FleetStats, type KillListener, type RateResult, type RestoredKill, type SessionPage, type SessionTotals,
 } from './types.js';
 import { WriteBehind } from './write-behind.js';
 
@@ -117,6 +117,7 @@ export class RedisFleet implements FleetState {
     const evalScript = (s: Script, keys: string[], args: string[]) => this.evalScript(s, keys, args);
     this.killSync = new RedisKills({
       prefix: this.p, heartbeatMs: this.heartbeatMs, kills: this.kills, counters: this.counters, log: this.log, synced, evalScript,
+      call: (args) => this.call(args), emit: (id, state) => this.emit(id, state),
     });
     this.writes = new WriteBehind({
       maxPending: opts.maxPendingSessions ?? 200_000,
@@ -252,6 +253,10 @@ export class RedisFleet implements FleetState {
     this.writes.setTotalsSource(fn);
   }
 
+  restoreKills(kills: RestoredKill[]): void {
+    this.killSync.setRestored(kills);
+  }
+
   // --- reads (redis-reads.ts) ---
 
   getSession(id: string): Promise<FleetSessionView | undefined> {
@@ -318,6 +323,7 @@ export class RedisFleet implements FleetState {
       if (reset) await this.afterReset();
       await this.killSync.replayPendingOps();
       await this.killSync.readSnapshot();
+      await this.killSync.reconcileRestored();
       await this.heartbeat();
       if (this.everSynced) {
         this.counters.reconnects++;

@@ -72,7 +72,9 @@ return { res[1], n }
 
 /**
  * Sets or clears a kill, bumps the global kill version and publishes the change.
- * KEYS[1] = kill hash (id -> "<version>:<k|t>"), KEYS[2] = version counter.
+ * KEYS[1] = kill hash (id -> "<version>:<k|t>"), KEYS[2] = version counter, KEYS[3] = resume hash
+ * (id -> epoch ms of its last resume, on Redis's clock; cleared by a later kill). The resume hash lets an
+ * instance that restarts with a kill in its own storage tell "resumed since" from "never stored".
  * ARGV = id, state (k = killed, t = terminated, a = active), channel, nx ('1': only if no kill is stored).
  * Message: "<version>:<state>:<id>"; an ID may itself contain ':', so the ID is everything after the second ':'.
  */
@@ -81,8 +83,11 @@ if ARGV[4] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0
 local v = redis.call('INCR', KEYS[2])
 if ARGV[2] == 'a' then
   redis.call('HDEL', KEYS[1], ARGV[1])
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[3], ARGV[1], string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
 else
   redis.call('HSET', KEYS[1], ARGV[1], v .. ':' .. ARGV[2])
+  redis.call('HDEL', KEYS[3], ARGV[1])
 end
 redis.call('PUBLISH', ARGV[3], v .. ':' .. ARGV[2] .. ':' .. ARGV[1])
 return v

@@ -24,6 +24,13 @@ export interface SessionTotals extends CounterDelta {
   last_seen_ms: number;
 }
 
+/** A kill read from this instance's storage at start, with when it was made (epoch ms). */
+export interface RestoredKill {
+  id: string;
+  state: FleetKillState;
+  atMs: number;
+}
+
 export interface RateResult {
   allowed: boolean;
   /** 0 when allowed; else how long until one unit of cost would be allowed */
@@ -108,6 +115,12 @@ export interface FleetState {
   flush(): Promise<boolean>;
   /** Where this instance's totals can be read if Redis comes back empty; see SessionTotals. */
   setTotalsSource(fn: () => Iterable<SessionTotals>): void;
+  /**
+   * Kills this instance restored from its own storage at start (call before start()). The shared
+   * store checks them at its first sync: resumed elsewhere since → resumed here (a kill listener
+   * call with 'active'); unknown to the fleet → stored for every instance.
+   */
+  restoreKills(kills: RestoredKill[]): void;
 
   health(): FleetHealth;
   stats(): FleetStats;

@@ -87,7 +87,7 @@ export function prepareStatements(db: Db): Statements {
   const killSet = db.prepare(SQL.killSet);
   const killDel = db.prepare(SQL.killDel);
   const chunk = db.prepare(SQL.chunk);
-  const killAll = db.prepare('SELECT id, state FROM kills');
+  const killAll = db.prepare('SELECT id, state, at FROM kills');
   const maxReq = db.prepare('SELECT max(request_seq) AS m FROM captures');
   const s = { event, session, killSet, killDel, chunk };
   const write = db.transaction((b: WireBatch): number => writeBatch(s, b));

@@ -155,9 +155,9 @@ export class Store extends FlushLoop {
     this.scheduleFlush();
   }
 
-  /** Kill states to restore at start. */
-  loadKills(): { id: string; state: KillState }[] {
-    return this.st.killAll.all() as { id: string; state: KillState }[];
+  /** Kill states to restore at start, with when each was made (epoch ms). */
+  loadKills(): { id: string; state: KillState; at: number }[] {
+    return this.st.killAll.all() as { id: string; state: KillState; at: number }[];
   }
 
   /**

@@ -67,6 +67,7 @@ describe.skipIf(skipRedis)('fleet end to end: two gateways, one redis', () => {
   let gate: TcpGate;
   let a: Gw;
   let b: Gw;
+  let upstreamUrl = '';
 
   beforeAll(async () => {
     redis = await RedisServer.start();
@@ -74,9 +75,9 @@ describe.skipIf(skipRedis)('fleet end to end: two gateways, one redis', () => {
     const mockPort = await freePort();
     const mock = spawn(process.execPath, [CLI, 'mock-llm', '--listen', `127.0.0.1:${mockPort}`], { stdio: 'ignore' });
     procs.push(mock);
-    const upstream = `http://127.0.0.1:${mockPort}`;
-    a = await startGateway('A', redis.url, upstream);
-    b = await startGateway('B', gate.url, upstream); // B reaches Redis through a gate the test can cut
+    upstreamUrl = `http://127.0.0.1:${mockPort}`;
+    a = await startGateway('A', redis.url, upstreamUrl);
+    b = await startGateway('B', gate.url, upstreamUrl); // B reaches Redis through a gate the test can cut
   }, 60_000);
 
   afterAll(async () => {
@@ -181,5 +182,23 @@ describe.skipIf(skipRedis)('fleet end to end: two gateways, one redis', () => {
       const v = await (await fetch(`${b.control}/control/sessions/e2e-rebuild`)).json() as { requests?: number };
       return v.requests === 3;
     }, 5_000, 'the fleet view of e2e-rebuild to show its 3 requests again');
+  });
+
+  it('a gateway restarted with a kill in its storage follows a resume made elsewhere while it was down', async () => {
+    expect((await chat(a, 'e2e-restart')).status).toBe(200);
+    await fetch(`${a.control}/control/sessions/e2e-restart/kill`, { method: 'POST' });
+    expect((await chat(a, 'e2e-restart')).status).toBe(403);
+    await new Promise((r) => setTimeout(r, 200)); // the kill reaches A's storage (flushed every 50ms)
+    a.proc.kill('SIGTERM');
+    await new Promise((r) => a.proc.once('exit', r));
+    await fetch(`${b.control}/control/sessions/e2e-restart/resume`, { method: 'POST' });
+    expect((await chat(b, 'e2e-restart')).status).toBe(200);
+    // same name, same data dir: A restores the kill from SQLite, then learns from Redis it was resumed since
+    a = await startGateway('A', redis.url, upstreamUrl);
+    await waitFor(async () => {
+      const r = await chat(a, 'e2e-restart');
+      await r.arrayBuffer();
+      return r.status === 200;
+    }, 5_000, 'the restarted A to serve the session resumed on B');
   });
 });

@@ -176,6 +176,44 @@ describe.skipIf(skip)('RedisFleet failure behaviour', () => {
     expect(f.stats().flush_errors).toBeGreaterThanOrEqual(1);
   });
 
+  it('checks kills restored from storage against the fleet: resumed since → resumed, never stored → stored', async () => {
+    const prefix = uniquePrefix();
+    const b = new RedisFleet({ url: server.url, instanceId: 'B', prefix });
+    await b.start();
+    cleanups.push(() => b.close());
+    const killedAt = Date.now() - 60_000;
+    // While A was down: an operator killed and then resumed `was-resumed` through B.
+    await b.kill('was-resumed');
+    await b.resume('was-resumed');
+    // A restarts with three kills in its own storage.
+    const a = new RedisFleet({ url: server.url, instanceId: 'A', prefix });
+    const changes: string[] = [];
+    a.onKill((id, state) => changes.push(`${id}:${state}`));
+    a.restoreKills([
+      { id: 'was-resumed', state: 'killed', atMs: killedAt },
+      // made while A was cut off (after the resume), so the fleet never got it: stored, fail closed
+      { id: 'cut-off-kill', state: 'killed', atMs: Date.now() + 60_000 },
+      { id: 'never-stored', state: 'terminated', atMs: killedAt },
+    ]);
+    await a.start();
+    cleanups.push(() => a.close());
+    await waitFor(() => changes.includes('was-resumed:active'), 3_000, 'the resumed kill to be resumed on A');
+    await waitFor(() => b.killState('never-stored') === 'terminated' && b.killState('cut-off-kill') === 'killed', 3_000, 'B to hold the kills A stored');
+    expect(a.killState('never-stored')).toBe('terminated');
+    expect(b.killState('was-resumed')).toBeNull();
+    // a resume recorded before the kill does not undo it
+    await b.resume('cut-off-kill');
+    await b.kill('cut-off-kill');
+    const c = new RedisFleet({ url: server.url, instanceId: 'C', prefix });
+    const cChanges: string[] = [];
+    c.onKill((id, state) => cChanges.push(`${id}:${state}`));
+    c.restoreKills([{ id: 'cut-off-kill', state: 'killed', atMs: Date.now() }]);
+    await c.start();
+    cleanups.push(() => c.close());
+    expect(c.killState('cut-off-kill')).toBe('killed');
+    expect(cChanges).not.toContain('cut-off-kill:active');
+  });
+
   it('refuses while redis is down in refuse mode, and admits again when it returns', async () => {
     const f = new RedisFleet({ url: server.url, instanceId: 'R', prefix: uniquePrefix(), onRedisDown: 'refuse', heartbeatMs: 200 });
     cleanups.push(() => f.close());

@@ -109,7 +109,7 @@ describe.each(['main', 'worker'] as const)('degraded storage while running (%s w
     expect(await s.drain()).toBe(true);
     expect(s.health()).toEqual({ ok: true });
     expect(count(s)).toBe(100);
-    expect(s.loadKills()).toEqual([{ id: 'k', state: 'killed' }]);
+    expect(s.loadKills()).toEqual([{ id: 'k', state: 'killed', at: expect.any(Number) }]);
     await s.close();
   });
 
@@ -147,7 +147,7 @@ describe('main connection faults', () => {
     s.recordPolicy(policy('s', Date.now()));
     expect(await s.drain()).toBe(true);
     expect(s.health()).toEqual({ ok: true });
-    expect(s.loadKills()).toEqual([{ id: 'k1', state: 'killed' }]);
+    expect(s.loadKills()).toEqual([{ id: 'k1', state: 'killed', at: expect.any(Number) }]);
     expect(count(s)).toBe(1);
     await s.close();
   });

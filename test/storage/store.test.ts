@@ -22,7 +22,7 @@ describe.each(['main', 'worker'] as const)('store (%s writer)', (writer) => {
     // A second handle sees the kills although `a` never flushed or closed: they are written at once.
     const b = open(dir);
     expect(b.loadKills().sort((x, y) => x.id.localeCompare(y.id))).toEqual([
-      { id: 's1', state: 'killed' }, { id: 's2', state: 'terminated' },
+      { id: 's1', state: 'killed', at: expect.any(Number) }, { id: 's2', state: 'terminated', at: expect.any(Number) },
     ]);
     await b.close();
     await a.close();
@@ -46,7 +46,7 @@ describe.each(['main', 'worker'] as const)('store (%s writer)', (writer) => {
     bus.publish({ kind: 'session', type: 'resumed', session_id: 'sess-b', at: t0 + 500 });
     unsub();
     expect(await s.drain()).toBe(true);
-    expect(s.loadKills()).toEqual([{ id: 'sess-a', state: 'killed' }]);
+    expect(s.loadKills()).toEqual([{ id: 'sess-a', state: 'killed', at: t0 + 300 }]);
 
     const flagged = s.flagged({ limit: 10 });
     expect(flagged.map((e) => e.rule)).toEqual(['noise', 'secret']);
@@ -125,7 +125,7 @@ describe.each(['main', 'worker'] as const)('store (%s writer)', (writer) => {
     expect(count('SELECT count(*) AS n FROM events')).toBe(20);
     expect(count('SELECT count(*) AS n FROM sessions')).toBe(1);
     // an operator's kill stays until resumed; a rule's termination expires with history
-    expect(b.loadKills()).toEqual([{ id: 'k-old', state: 'killed' }]);
+    expect(b.loadKills()).toEqual([{ id: 'k-old', state: 'killed', at: expect.any(Number) }]);
     expect(turns).toBeGreaterThanOrEqual(1); // the loop ran between batches
     await b.close();
   });
