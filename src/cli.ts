@@ -8,8 +8,6 @@ import { checkPolicy, presetRules } from './policy/index.js';
 import { formatHostPort, parseHostPort } from './config/units.js';
 import { createLogger } from './log.js';
 import { startGateway, StartError } from './gateway.js';
-import { startMock } from './mock/server.js';
-import { runDemo } from './demo.js';
 import { registerOpsCommands } from './ops/commands.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -98,6 +96,8 @@ export function buildProgram(): Command {
       if (!hp) fail([`--listen: not HOST:PORT (got "${opts.listen}")`]);
       const log = createLogger('info', 'cordon-mock');
       try {
+        // Loaded here, not at the top: `cordon start` never pays for the mock (nor for `ws`, which only it uses).
+        const { startMock } = await import('./mock/server.js');
         const { server, address } = await startMock(hp);
         log.info({ listen: formatHostPort({ host: address.address, port: address.port }) }, 'mock LLM listening');
         const stop = () => server.close(() => process.exit(0));
@@ -116,6 +116,7 @@ export function buildProgram(): Command {
     .option('--no-traffic', 'do not run the pretend agents that keep the dashboard busy')
     .action(async (opts: { listen: string; controlListen: string; traffic: boolean }) => {
       try {
+        const { runDemo } = await import('./demo.js');
         await runDemo(opts);
       } catch (err) {
         reportAndExit(err);

@@ -151,7 +151,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   // Memory: every part that holds per-session or per-stream state reports its bytes.
   governor.register('sessions', { bytes: () => sessions.bytes(), count: () => sessions.size() });
   governor.register('websockets', wsRegistry);
-  governor.register('storage_queue', { bytes: () => store.bytes(), count: () => store.stats().queue_depth });
+  governor.register('storage_queue', { bytes: () => store.bytes(), count: () => store.queueDepth });
   governor.register('scanners', { bytes: () => policy.bytes() });
   governor.register('upstreams', {
     bytes: () => inflight.count * UPSTREAM_LEG_BYTES,
@@ -223,9 +223,9 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     sessionsByState: () => sessions.countsByState(),
     streamsActive: () => inflight.count,
     websocketsActive: () => wsRegistry.count(),
-    storageQueueDepth: () => store.stats().queue_depth,
-    storageDropped: () => Object.values(store.stats().dropped).reduce((a, b) => a + b, 0),
-    storageWritten: () => store.stats().written,
+    storageQueueDepth: () => store.queueDepth,
+    storageDropped: () => store.droppedTotal,
+    storageWritten: () => store.writtenTotal,
     upstreamHealthy: () => { const now = Date.now(); return upstreams.list.map((u) => u.healthy(now)); },
     upstreamOutstanding: () => upstreams.list.map((u) => u.outstanding),
   });

@@ -58,6 +58,8 @@ export const ERR = {
   /** a request undici refuses to send (its checks are stricter than node's parser): the request's fault, not the upstream's */
   unsendable: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'bad_request', message: 'the request cannot be forwarded as it is (invalid path or header)' }),
   badJson: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_json', message: 'the request body is not valid JSON, and the policy must read it' }),
+  /** an Expect header other than 100-continue (RFC 9110 §10.1.1: 417) */
+  expectation: (): ProxyError => ({ status: 417, type: 'invalid_request', code: 'expectation_failed', message: 'the only Expect this gateway meets is 100-continue' }),
   tooLarge: (limit: number): ProxyError => ({ status: 413, type: 'request_too_large', code: 'request_too_large', message: `the request body is over the ${limit}-byte limit` }),
   killed: (): ProxyError => ({ status: 403, type: 'session_killed', code: 'session_killed', message: 'this session was killed by an operator' }),
   terminated: (): ProxyError => ({ status: 403, type: 'session_terminated', code: 'session_terminated', message: 'this session was ended by a policy rule' }),

@@ -100,10 +100,13 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       this.ctx.uploads.delete(this.req);
       this.chunks = null;
       this.body = null;
-      this.res.shouldKeepAlive = false;
       this.fail(ERR.tooLarge(this.ctx.cfg.max_body));
       this.req.removeListener('data', onReqData);
-      this.req.resume(); // discard the rest so the 413 can be read by the client
+      // Discard the rest of the body, and keep the connection until it has come in (bounded by
+      // timeouts.body): closing now would make the client's still-arriving bytes draw a reset,
+      // which can destroy the 413 in the client's receive buffer before it is read (a lingering
+      // close, RFC 9112 §9.6). Nothing of it is kept.
+      this.req.resume();
       return;
     }
     // Most bodies arrive in one chunk: keep it as is; an array only from the second chunk on.

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { ProxyContext } from './context.js';
 import { Exchange } from './exchange.js';
 import { answerClientError } from './client-error.js';
+import { ERR, sendProxyError } from './errors.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -14,6 +15,8 @@ export function createProxyServer(ctx: ProxyContext, server: Server = http.creat
   // A malformed request line or headers: answer 400 in the SPEC shape instead of Node's bare close.
   // 431 for oversized headers, 408 for a header timeout; nothing written into a response in progress.
   server.on('clientError', answerClientError);
+  // An Expect other than 100-continue: node would answer a bare 417; answer it in the SPEC shape.
+  server.on('checkExpectation', answerExpectation);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   // Bounds how long receiving one request (headers and body) may take, so a slow upload cannot hold
@@ -39,4 +42,9 @@ export async function drain(ctx: ProxyContext, server: Server, timeoutMs: number
   server.closeAllConnections();
   await closed;
   return { leftOver };
+}
+
+function answerExpectation(_req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  sendProxyError(res, ERR.expectation(), null);
 }

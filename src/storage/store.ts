@@ -195,6 +195,23 @@ export class Store extends FlushLoop {
     return this.q.session(id);
   }
 
+  /** The queue depth, without stats()'s stat of the database file: read at every memory sample and scrape. */
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  /** Records dropped because the queue was full, all ranks together. */
+  get droppedTotal(): number {
+    let n = 0;
+    for (const v of Object.values(this.queue.dropped)) n += v;
+    return n;
+  }
+
+  /** Rows committed since open. */
+  get writtenTotal(): number {
+    return this.written;
+  }
+
   stats(): StoreStats {
     return {
       queue_depth: this.queue.depth,

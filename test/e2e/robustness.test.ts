@@ -33,6 +33,13 @@ describe('hostile input against the running gateway', () => {
     await alive();
   });
 
+  it('an Expect other than 100-continue gets 417 in the error shape', async () => {
+    const resp = await raw(gw.proxy, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\ncontent-length: 2\r\n\r\n{}');
+    expect(statusOf(resp)).toBe(417);
+    expect(bodyOf(resp).error.code).toBe('expectation_failed');
+    await alive();
+  });
+
   it('garbage and oversized headers on the control listener get answers, not a bare close', async () => {
     expect(statusOf(await raw(gw.control, 'GARBAGE\r\n\r\n'))).toBe(400);
     expect(statusOf(await raw(gw.control, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`))).toBe(431);

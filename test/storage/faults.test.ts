@@ -104,6 +104,10 @@ describe.each(['main', 'worker'] as const)('degraded storage while running (%s w
     expect(st.dropped.event_low).toBe(50);
     expect(st.dropped.event_high).toBe(0);
     expect(st.write_errors).toBeGreaterThan(0);
+    // the cheap figures the governor and /metrics read agree with stats()
+    expect(s.queueDepth).toBe(101);
+    expect(s.droppedTotal).toBe(Object.values(st.dropped).reduce((a, b) => a + b, 0));
+    expect(s.writtenTotal).toBe(st.written);
 
     await inject(s, 'PRAGMA max_page_count = 1073741823');
     expect(await s.drain()).toBe(true);
