@@ -61,10 +61,12 @@ export class HeapShrinker {
   constructor(opts: HeapShrinkerOptions = {}) {
     this.gc = opts.gc === undefined ? exposeGc() : opts.gc;
     this.trim = opts.trim === undefined ? mallocTrim() : opts.trim;
-    this.minInterval = opts.minIntervalMs ?? 2000;
-    // Kept short: when load ends, the garbage it left must be collected within seconds for pressure to
-    // fall back (the 15s recovery target), and a full GC every 4s costs ~1% of a core.
-    this.maxInterval = opts.maxIntervalMs ?? 4000;
+    this.minInterval = opts.minIntervalMs ?? 1000;
+    // Kept short: when load ends, the garbage and the native pages it left must be returned within
+    // seconds for pressure to fall back (the 15s recovery target). With a 4s ceiling the last step
+    // down came at 14.8s in one overload run (bench/results/memory.md); a full GC every 2s costs
+    // 1-2% of a core, and only while pressure is warning or worse.
+    this.maxInterval = opts.maxIntervalMs ?? 2000;
     this.usefulRatio = opts.usefulRatio ?? 0.05;
     this.heapUsed = opts.heapUsed ?? (() => v8.getHeapStatistics().used_heap_size);
     this.rss = opts.rss ?? (() => process.memoryUsage.rss());
