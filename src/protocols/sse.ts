@@ -80,21 +80,12 @@ export class SseDecoder {
           }
           continue;
         }
-        case S.Data: {
-          let j = i;
-          while (j < n && chunk[j] !== 10 && chunk[j] !== 13) j++;
-          if (j > i) sink.sseData(chunk, i, j);
-          if (j < n) {
-            this.state = S.LineStart;
-            i = this.lineEnd(chunk, j);
-          } else {
-            i = j;
-          }
-          continue;
-        }
+        case S.Data:
         case S.Skip: {
+          // the rest of a line: a data line's bytes go to the sink, any other field's are skipped
           let j = i;
           while (j < n && chunk[j] !== 10 && chunk[j] !== 13) j++;
+          if (j > i && this.state === S.Data) sink.sseData(chunk, i, j);
           if (j < n) {
             this.state = S.LineStart;
             i = this.lineEnd(chunk, j);
