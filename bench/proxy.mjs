@@ -14,7 +14,7 @@ import http from 'node:http';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, freePort, start, stop, waitForPort, wrk as wrkRun, rssOf, fmt, table, CHAT_BODY, pinTree } from './lib.mjs';
+import { CLI, ROOT, freePort, start, stop, waitForPort, wrk as wrkRun, rssOf, fmt, table, CHAT_BODY, pinTree, cpuMsOf } from './lib.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((a) => a.trim().split(/\s+/)));
 const SECONDS = Number(args.seconds ?? 10);
@@ -126,10 +126,7 @@ async function sseStreams(cordon, mockPort, n) {
 /** CPU ms (user+sys) of a process and its direct children (nginx's worker), from /proc. */
 function cpuMs(pid) {
   const one = (p) => {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(f[11]) + Number(f[12])) * 10; // utime + stime in 100 Hz ticks
-    } catch { return 0; }
+    try { return cpuMsOf(p); } catch { return 0; }
   };
   let ms = one(pid);
   for (const d of readdirSync('/proc')) {

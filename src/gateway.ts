@@ -145,7 +145,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   fleet.setTotalsSource(() => sessions.totals());
   // Kills restored from our storage are checked against the fleet at its first sync: one resumed on
   // another instance while this one was down is resumed here; one the fleet never got is stored.
-  fleet.restoreKills(restoredKills.map((k) => ({ id: k.id, state: k.state, atMs: k.at })));
+  fleet.restoreKills(restoredKills);
   await fleet.start();
 
   // Memory: every part that holds per-session or per-stream state reports its bytes.

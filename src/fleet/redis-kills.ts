@@ -145,10 +145,13 @@ export class RedisKills {
     if (this.restored.length === 0) return;
     let resumed = 0;
     let stored = 0;
-    for (const r of this.restored) {
-      if (this.kills.get(r.id) !== null) continue;
-      const at = await this.opts.call(['HGET', this.p + 'resumed', r.id]);
-      if (at !== null && Number(at) >= r.atMs) {
+    const open = this.restored.filter((r) => this.kills.get(r.id) === null);
+    // One HMGET for all of them, not a round trip per kill (a restart may restore thousands).
+    const times = open.length === 0 ? [] : await this.opts.call(['HMGET', this.p + 'resumed', ...open.map((r) => r.id)]) as (string | null)[];
+    for (let i = 0; i < open.length; i++) {
+      const r = open[i];
+      const at = times[i];
+      if (at !== null && at !== undefined && Number(at) >= r.at) {
         this.opts.emit(r.id, 'active');
         resumed++;
       } else {

@@ -28,7 +28,8 @@ export interface SessionTotals extends CounterDelta {
 export interface RestoredKill {
   id: string;
   state: FleetKillState;
-  atMs: number;
+  /** epoch ms, as storage keeps it */
+  at: number;
 }
 
 export interface RateResult {

@@ -190,10 +190,10 @@ describe.skipIf(skip)('RedisFleet failure behaviour', () => {
     const changes: string[] = [];
     a.onKill((id, state) => changes.push(`${id}:${state}`));
     a.restoreKills([
-      { id: 'was-resumed', state: 'killed', atMs: killedAt },
+      { id: 'was-resumed', state: 'killed', at: killedAt },
       // made while A was cut off (after the resume), so the fleet never got it: stored, fail closed
-      { id: 'cut-off-kill', state: 'killed', atMs: Date.now() + 60_000 },
-      { id: 'never-stored', state: 'terminated', atMs: killedAt },
+      { id: 'cut-off-kill', state: 'killed', at: Date.now() + 60_000 },
+      { id: 'never-stored', state: 'terminated', at: killedAt },
     ]);
     await a.start();
     cleanups.push(() => a.close());
@@ -207,7 +207,7 @@ describe.skipIf(skip)('RedisFleet failure behaviour', () => {
     const c = new RedisFleet({ url: server.url, instanceId: 'C', prefix });
     const cChanges: string[] = [];
     c.onKill((id, state) => cChanges.push(`${id}:${state}`));
-    c.restoreKills([{ id: 'cut-off-kill', state: 'killed', atMs: Date.now() }]);
+    c.restoreKills([{ id: 'cut-off-kill', state: 'killed', at: Date.now() }]);
     await c.start();
     cleanups.push(() => c.close());
     expect(c.killState('cut-off-kill')).toBe('killed');
