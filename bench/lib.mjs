@@ -121,6 +121,27 @@ export function wrk(url, { connections = 50, threads = 2, seconds = 10, headers 
   return { rps, p50: pct(50), p99: pct(99), non2xx: Number(errors), socketErrors: sockErr, raw: out };
 }
 
+/** Starts `cordon start` on free ports against an upstream; resolves once the control port answers. */
+export async function startCordon(upstreamPort, extra = [], cli = CLI) {
+  const port = await freePort();
+  const control = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'cordon-bench-data-'));
+  const cfgPath = join(dataDir, 'bench.yaml');
+  writeFileSync(cfgPath, 'debug_endpoints: true\n');
+  // Ready when the control port answers: with --log-level warn the 'cordon listening' line is not printed.
+  const child = await start(process.execPath, [cli, 'start', '--config', cfgPath, '--listen', `127.0.0.1:${port}`, '--control-listen', `127.0.0.1:${control}`,
+    '--upstream', `http://127.0.0.1:${upstreamPort}`, '--data-dir', dataDir, ...extra]);
+  await waitForPort(control);
+  return { child, port, control };
+}
+
+/** Median of the finite values (NaN when none). */
+export const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
 export function fmt(n, digits = 2) {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }

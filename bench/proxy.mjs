@@ -1,7 +1,7 @@
 // bench:proxy — throughput and latency of cordon against direct, nginx proxy_pass and a naive
 // Node proxy, all in one run, all on 127.0.0.1; plus heap bytes allocated per request and the RSS
 // cost of 2,000 concurrent slow SSE streams.
-// Usage: node bench/proxy.mjs [--seconds 10] [--connections 50] [--streams 2000] [--runs 1]
+// Usage: node bench/proxy.mjs [--seconds 10] [--connections 50] [--streams 2000] [--runs 1] [--no-tail]
 //          [--compare path/to/other/dist/cli.js] [--out bench/results/proxy.md]
 // --runs N repeats the timed runs, targets interleaved, and reports medians (the machine is shared).
 // --compare adds another build of cordon (e.g. main's) as a target, measured in the same run.
@@ -14,7 +14,8 @@ import http from 'node:http';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, freePort, start, stop, waitForPort, wrk as wrkRun, rssOf, fmt, table, CHAT_BODY, pinTree, cpuMsOf } from './lib.mjs';
+import { CLI, ROOT, freePort, start, stop, waitForPort, wrk as wrkRun, rssOf, fmt, table, CHAT_BODY, pinTree, cpuMsOf, median, startCordon as startCordonLib } from './lib.mjs';
+import { measureTail, tailMarkdown } from './tail.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((a) => a.trim().split(/\s+/)));
 const SECONDS = Number(args.seconds ?? 10);
@@ -27,6 +28,11 @@ const COMPARE = args.compare;
 const PIN = 'pin' in args;
 const wrk = (url, opts) => wrkRun(url, { ...opts, cpus: PIN ? '0' : null });
 const children = [];
+const startCordon = async (upPort, extra = [], cli = CLI) => {
+  const c = await startCordonLib(upPort, extra, cli);
+  children.push(c.child);
+  return c;
+};
 process.on('exit', () => { for (const c of children) try { c.kill('SIGKILL'); } catch {} });
 
 function nginxConf(dir, port, upstreamPort) {
@@ -50,20 +56,6 @@ http {
   }
 }
 `;
-}
-
-async function startCordon(upstreamPort, extra = [], cli = CLI) {
-  const port = await freePort();
-  const control = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'cordon-bench-data-'));
-  const cfgPath = join(dataDir, 'bench.yaml');
-  writeFileSync(cfgPath, 'debug_endpoints: true\n');
-  // Ready when the control port answers: with --log-level warn the 'cordon listening' line is not printed.
-  const child = await start(process.execPath, [cli, 'start', '--config', cfgPath, '--listen', `127.0.0.1:${port}`, '--control-listen', `127.0.0.1:${control}`,
-    '--upstream', `http://127.0.0.1:${upstreamPort}`, '--data-dir', dataDir, ...extra]);
-  children.push(child);
-  await waitForPort(control);
-  return { child, port, control };
 }
 
 async function post(url, path, body = '') {
@@ -137,12 +129,6 @@ function cpuMs(pid) {
   }
   return ms;
 }
-
-const median = (xs) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main() {
   const upPort = await freePort();
@@ -239,6 +225,8 @@ async function main() {
   const sseGw = await startCordon(mockPort, ['--policy', 'off', '--log-level', 'warn']);
   console.error(`opening ${STREAMS} slow SSE streams...`);
   const sse = await sseStreams(sseGw, mockPort, STREAMS);
+  // Tail latency at 1/10/100 connections and SSE time to first byte (bench/tail.mjs); --no-tail skips it.
+  const tail = 'no-tail' in args ? null : await measureTail({ seconds: Math.max(3, Math.round(SECONDS / 2)), runs: RUNS, pin: PIN, upPort });
 
   const hasNginx = Boolean(results['nginx proxy_pass']);
   const cord = results['cordon (policy off)'];
@@ -264,6 +252,8 @@ async function main() {
     `Heap bytes allocated per proxied request (v8.GCProfiler over 20,000 requests): policy off ${fmt(alloc, 0)} B, policy standard ${fmt(allocPolicy, 0)} B${other ? `, --compare build (policy off) ${fmt(allocOther, 0)} B` : ''}.`,
     '',
     `${STREAMS} concurrent slow SSE streams through cordon: RSS ${fmt(sse.before / 1048576, 1)} MiB → ${fmt(sse.during / 1048576, 1)} MiB, ${fmt(sse.perStream / 1024, 1)} KiB per stream (both legs: client socket, upstream socket, exchange state).`,
+    '',
+    ...(tail ? ['#### Tail latency', '', tailMarkdown(tail)] : []),
     '',
   ].join('\n');
   console.log(md);
