@@ -11,6 +11,7 @@ import { EventBus } from './events.js';
 import type { Logger } from './log.js';
 import { Router } from './control/router.js';
 import { createControlServer } from './control/server.js';
+import { makeOriginGuard } from './control/origin-guard.js';
 import { Metrics, registerMetricsRoute, type RejectionType } from './control/metrics.js';
 import { DASHBOARD_PUBLIC_PATHS, registerDashboardRoutes } from './control/routes/dashboard.js';
 import { registerDebugRoutes } from './control/routes/debug.js';
@@ -259,6 +260,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   const controlServer = createControlServer({
     router, token, log,
     publicPaths: DASHBOARD_PUBLIC_PATHS,
+    originGuard: makeOriginGuard({ boundHost: cfg.control_listen.host, allowedHosts: cfg.control.allowed_hosts }),
     notReady: () => {
       if (!upstreams.anyHealthy()) return 'no healthy upstream';
       const f = fleet.health();

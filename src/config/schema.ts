@@ -166,6 +166,10 @@ export const configSchema = z.strictObject({
      */
     flush_interval: duration('interval').default(1_000),
   }).default({ on_redis_down: 'serve', flush_interval: 1_000 }),
+  control: z.strictObject({
+    /** names (or name:port) besides the bound address and localhost that the control Host may be */
+    allowed_hosts: z.array(z.string().min(1).max(253)).default([]),
+  }).default({ allowed_hosts: [] }),
   tls: z.strictObject({
     cert: z.string().min(1),
     key: z.string().min(1),

@@ -31,10 +31,10 @@ export class Router {
   post(pattern: string, handler: RouteHandler): this { return this.add('POST', pattern, handler); }
 
   /** Answers the request; 404 for an unknown path, 405 (with Allow) for a known path and wrong method. */
-  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL, path = url.pathname): Promise<void> {
     let parts: string[];
     try {
-      parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      parts = path.split('/').filter(Boolean).map(decodeURIComponent);
     } catch {
       sendError(res, 400, 'invalid_request', 'bad_path', 'the path is not valid percent-encoding');
       return;
@@ -54,7 +54,7 @@ export class Router {
     if (allowed.length > 0) {
       sendError(res, 405, 'invalid_request', 'method_not_allowed', `${req.method} is not allowed here; use ${allowed.join(', ')}`, { allow: allowed.join(', ') });
     } else {
-      sendError(res, 404, 'not_found', 'not_found', `no such endpoint: ${url.pathname}`);
+      sendError(res, 404, 'not_found', 'not_found', `no such endpoint: ${path}`);
     }
   }
 }

@@ -6,6 +6,7 @@ export const API_JS = String.raw`  // ---------- token and API ----------
   function setToken(t) { try { if (t) sessionStorage.setItem(TOKEN_KEY, t); else sessionStorage.removeItem(TOKEN_KEY); } catch (e) {} }
   function headers(extra) {
     var h = extra || {};
+    h['X-Cordon-Dashboard'] = '1'; // a custom header: the control API's cross-site guard knows it as ours
     var t = token();
     if (t) h['Authorization'] = 'Bearer ' + t;
     return h;
