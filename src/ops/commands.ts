@@ -3,7 +3,7 @@
 //
 // Exit codes: 0 done; 1 the operation failed (control API unreachable, session not found, server
 // error); 2 fix the invocation or its settings (bad option, malformed ID, token refused).
-import { validSessionId } from '../sessions/identity.js';
+import { SESSION_ID_RULE, validSessionId } from '../sessions/identity.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { SessionView } from '../sessions/types.js';
 import { ControlClient, OpsError, type ControlEnv, type FetchLike } from './client.js';
@@ -38,7 +38,7 @@ async function guarded(io: OpsIO, fn: () => Promise<number>): Promise<number> {
 }
 
 function checkId(id: string): void {
-  if (!validSessionId(id)) throw new OpsError('bad_input', `not a session ID: "${id}" (1-128 characters of A-Z a-z 0-9 . _ : -)`, 2);
+  if (!validSessionId(id)) throw new OpsError('bad_input', `not a session ID: "${id}" (${SESSION_ID_RULE})`, 2);
 }
 
 export interface SessionsOptions {

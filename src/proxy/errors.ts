@@ -52,7 +52,7 @@ export const ERR = {
   draining: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'draining', message: 'the gateway is shutting down; retry on another instance', retryAfter: 1 }),
   fleetDown: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'fleet_unavailable', message: 'the fleet store is unreachable and this gateway refuses meanwhile (fleet.on_redis_down: refuse); retry later', retryAfter: 2 }),
   overloaded: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'memory_pressure', message: 'the gateway is under critical memory pressure; retry later', retryAfter: 5 }),
-  badSessionId: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_session_id', message: 'X-Session-ID must be 1-128 characters of A-Z a-z 0-9 . _ : -' }),
+  badSessionId: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_session_id', message: 'X-Session-ID must be 1-128 characters of A-Z a-z 0-9 . _ : -, not only dots' }),
   /** a request-target that is not a path or an http(s) URL (`*`, `host:port`): see request-target.ts */
   badTarget: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'bad_request_target', message: 'the request target must be a path such as /v1/chat/completions' }),
   /** a request undici refuses to send (its checks are stricter than node's parser): the request's fault, not the upstream's */

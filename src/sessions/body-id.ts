@@ -178,10 +178,16 @@ export class BodyIdScanner {
   }
 
   private endValue(): void {
-    const v = this.valBad || this.valLen === 0 ? null : Buffer.from(this.val!.buffer, 0, this.valLen).toString('latin1');
+    const v = this.valBad || this.valLen === 0 || onlyDots(this.val!, this.valLen) ? null : Buffer.from(this.val!.buffer, 0, this.valLen).toString('latin1');
     if (this.capturedFor === K_USER) this.user = v;
     else this.metaUser = v;
   }
+}
+
+/** `.`, `..`: not session IDs (identity.ts) */
+function onlyDots(v: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (v[i] !== 0x2e) return false;
+  return true;
 }
 
 function eq(a: Uint8Array, s: string): boolean {

@@ -6,9 +6,15 @@
 // there, so rejecting it would break working SDK calls. Such a value is skipped: the Anthropic
 // `metadata.user_id` is tried next, and failing that the request gets the derived ID.
 
-const ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+// IDs made only of dots (`.`, `..`, `...`) are refused: `.` and `..` are dot segments that every URL
+// parser (fetch, browsers, curl) folds away, so /control/sessions/../kill could never address them;
+// all-dots as a whole keeps the rule one short sentence (docs/contract-additions.md).
+const ID_RE = /^(?!\.+$)[A-Za-z0-9._:-]{1,128}$/;
 
-/** 1–128 characters of [A-Za-z0-9._:-]. */
+/** The rule in words, for every error message that refuses an ID. */
+export const SESSION_ID_RULE = '1-128 characters of A-Z a-z 0-9 . _ : -, not only dots';
+
+/** 1–128 characters of [A-Za-z0-9._:-], not all of them dots. */
 export function validSessionId(s: unknown): s is string {
   return typeof s === 'string' && ID_RE.test(s);
 }
@@ -121,7 +127,7 @@ export function identifyScanned(
 ): IdentityResult {
   if (header !== undefined) {
     if (typeof header === 'string' && ID_RE.test(header)) return { ok: true, id: header, source: 'header' };
-    return { ok: false, code: 'invalid_session_id', message: 'X-Session-ID must be 1-128 characters of A-Z a-z 0-9 . _ : -' };
+    return { ok: false, code: 'invalid_session_id', message: `X-Session-ID must be ${SESSION_ID_RULE}` };
   }
   if (bodyId !== undefined) return { ok: true, id: bodyId, source: 'body' };
   return { ok: true, id: derivedSessionId(clientIp, userAgent, nowMs), source: 'derived' };

@@ -32,6 +32,8 @@ function chunked(text: string, sizes: number[]): string | undefined {
 const bodies = [
   '{"model":"gpt","messages":[{"role":"user","content":"hi \\"user\\": \\"x\\""}],"user":"agent-7"}',
   '{"user":"agent-1","model":"m"}',
+  '{"user":"..","metadata":{"user_id":"after-dots"}}',
+  '{"user":"...","metadata":{"user_id":"."}}',
   ' \n{ "user" : "a.b:c_d-e" } ',
   '{"model":"claude","metadata":{"user_id":"anth-42"},"messages":[]}',
   '{"metadata":{"other":{"user_id":"deep"},"user_id":"shallow"}}',

@@ -14,6 +14,11 @@ describe('validSessionId', () => {
     expect(validSessionId(42)).toBe(false);
     expect(validSessionId(undefined)).toBe(false);
   });
+  it('rejects IDs made only of dots (URL dot segments), not IDs with a dot among other characters', () => {
+    for (const dots of ['.', '..', '...', '.'.repeat(128)]) expect(validSessionId(dots), dots).toBe(false);
+    for (const ok of ['.a', 'a.', '._', '-', ':', '.'.repeat(127) + 'x']) expect(validSessionId(ok), ok).toBe(true);
+    expect(sessionIdFromJson({ user: '..', metadata: { user_id: 'm-1' } })).toBe('m-1');
+  });
 });
 
 describe('sessionIdFromJson', () => {

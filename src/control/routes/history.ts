@@ -1,5 +1,5 @@
 // GET /control/history and GET /control/flagged: answered from storage (SPEC.md "Control listener").
-import { validSessionId } from '../../sessions/identity.js';
+import { SESSION_ID_RULE, validSessionId } from '../../sessions/identity.js';
 import type { ServerResponse } from 'node:http';
 import type { Router } from '../router.js';
 import { sendError, sendJson } from '../reply.js';
@@ -49,7 +49,7 @@ function replyError(res: ServerResponse, err: unknown): void {
 
 function sessionIdParam(v: string | null): string | undefined {
   if (v === null) return undefined;
-  if (!validSessionId(v)) throw new QueryError('session_id', 'session_id: must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+  if (!validSessionId(v)) throw new QueryError('session_id', `session_id: must be ${SESSION_ID_RULE}`);
   return v;
 }
 

@@ -2,7 +2,7 @@
 // Reads and acts only through the SessionControl interface; the table's internals stay its own.
 import type { Router, RouteContext } from '../router.js';
 import { sendError, sendJson } from '../reply.js';
-import { validSessionId } from '../../sessions/identity.js';
+import { SESSION_ID_RULE, validSessionId } from '../../sessions/identity.js';
 import { BadCursorError, type SessionControl, type SessionStateName } from '../../sessions/types.js';
 
 /**
@@ -86,6 +86,6 @@ export function registerSessionRoutes(router: Router, table: SessionControl, opt
 /** Answers 400 for a malformed session ID (shared by every route that takes one). */
 export function checkId(res: RouteContext['res'], id: string): boolean {
   if (validSessionId(id)) return true;
-  sendError(res, 400, 'invalid_request', 'invalid_session_id', 'a session ID is 1-128 characters of A-Z a-z 0-9 . _ : -');
+  sendError(res, 400, 'invalid_request', 'invalid_session_id', `a session ID is ${SESSION_ID_RULE}`);
   return false;
 }
