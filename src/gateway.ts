@@ -19,7 +19,8 @@ import { buildTlsServerOptions, guardTlsAccept } from './proxy/tls/index.js';
 import { registerEventStreamRoute } from './control/routes/events.js';
 import { registerHistoryRoutes } from './control/routes/history.js';
 import { openStore } from './storage/index.js';
-import { createPolicyEngine, registerPolicyRoutes } from './policy/index.js';
+import { createPolicyEngine } from './policy/index.js';
+import { registerPolicyRoutes } from './control/routes/policy.js';
 import type { ProxyContext } from './proxy/context.js';
 import { Inflight } from './proxy/inflight.js';
 import { Uploads } from './proxy/uploads.js';
@@ -33,7 +34,9 @@ import { SessionTable } from './sessions/table.js';
 import { derivedSessionId, sessionIdFromJson, validSessionId } from './sessions/identity.js';
 import { registerSessionRoutes } from './control/routes/sessions.js';
 import { createFleet } from './fleet/index.js';
-import { registerFleetMetrics, registerFleetRoutes, registerFleetSessionRoutes } from './fleet/control.js';
+import { registerFleetRoutes, registerFleetSessionRoutes } from './control/routes/fleet.js';
+import { registerFleetMetrics } from './control/metrics/fleet.js';
+import { SessionGate } from './sessions/gate.js';
 import { registerStatsRoutes } from './control/routes/stats.js';
 import { registerMemoryRoutes } from './control/routes/memory.js';
 import { createMemory, registerMemoryMetrics } from './memory/index.js';
@@ -44,8 +47,6 @@ import { createMemory, registerMemoryMetrics } from './memory/index.js';
  */
 const UPSTREAM_LEG_BYTES = 8 * 1024;
 
-/** The reason on a terminate that came from another instance, so it is not sent back out. */
-const FLEET_REASON = 'fleet';
 /** client keep-alive and WebSocket idle limits while memory pressure is warning or worse */
 const PRESSURE_KEEP_ALIVE_MS = 2_000;
 const PRESSURE_WS_IDLE_S = 30;
@@ -113,40 +114,21 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   });
   const inflight = new Inflight();
   const wsRegistry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout, sessions });
+  const fleet = await createFleet(cfg, log);
+  // The gate owns admission and ending; fleet and storage are its ports (sessions/gate.ts).
+  const gate = new SessionGate({ table: sessions, fleet, pressure: () => governor.pressure });
   // A kill or a terminate ends every HTTP exchange and every WebSocket of the session at once.
-  sessions.onEnd((slot, reason) => {
+  gate.onEnd((slot, reason) => {
     inflight.endSlot(slot, reason);
     wsRegistry.closeSession(slot, 1008, reason);
   });
-  // Kills survive a restart: restore them before the first request, then persist new ones.
-  const restoredKills = store.loadKills();
-  sessions.loadKills(restoredKills);
+  // Kills survive a restart: restored before the first request (and checked against the fleet at
+  // its first sync), then every change is stored from the bus.
+  gate.restore(store);
   store.subscribe(bus);
   sessions.start();
-  // Fleet: a kill or resume made on any instance (this one included) lands in the local table,
-  // which ends in-flight work through onEnd above. The hot path only asks the local table.
-  const fleet = await createFleet(cfg, log);
-  fleet.onKill((id, state) => {
-    if (state === 'active') sessions.resume(id);
-    else if (state === 'killed') sessions.kill(id);
-    else {
-      // A rule terminated the session on some instance: terminate it here too.
-      const slot = sessions.slotOf(id);
-      if (slot < 0) sessions.loadKills([{ id, state: 'terminated' }]);
-      else sessions.terminate(slot, FLEET_REASON);
-    }
-  });
-  // A rule's terminate on this instance reaches the others too (as a stored, published kill state).
-  bus.subscribe((ev) => {
-    if (ev.kind === 'session' && ev.type === 'terminated' && ev.reason !== FLEET_REASON) {
-      fleet.kill(ev.session_id, 'terminated').catch(() => undefined);
-    }
-  });
   // If Redis comes back empty (restarted without persistence), counters are rebuilt from this table.
   fleet.setTotalsSource(() => sessions.totals());
-  // Kills restored from our storage are checked against the fleet at its first sync: one resumed on
-  // another instance while this one was down is resumed here; one the fleet never got is stored.
-  fleet.restoreKills(restoredKills);
   await fleet.start();
 
   // Memory: every part that holds per-session or per-stream state reports its bytes.
@@ -177,6 +159,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     bus,
     upstreams,
     sessions,
+    gate,
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
     policy: policy.hasRequestRules || policy.hasResponseRules ? policy : null,
     inflight,
@@ -186,7 +169,6 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     capture: cfg.profile === 'forensics' ? { open: (id, dir) => (capturesShed ? null : store.openCapture(id, dir)) } : null,
     counters: { total: 0, blocked: 0 },
     accessLog: log.isLevelEnabled('info'),
-    draining: false,
     pressure: () => governor.pressure,
     observe: (status, up, addedMs, upstreamMs) => metrics.requestDone(status, up, addedMs, upstreamMs),
     onHit: (rule, action) => metrics.policyHit(rule, action),
@@ -203,11 +185,11 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
       return undefined; // storage unreadable: the live table is all we can answer from
     }
   };
-  // Before the session routes: the first registered route wins, so kill, resume and (in Redis mode)
-  // the listings answer fleet-wide.
+  // Before the session routes: the first registered route wins, so in Redis mode the listings
+  // answer fleet-wide. Kill and resume go through the gate, which tells the fleet.
   registerFleetSessionRoutes(router, fleet, { local: (id) => sessions.get(id), stored: storedSession });
   registerFleetRoutes(router, fleet);
-  registerSessionRoutes(router, sessions, { fallback: storedSession });
+  registerSessionRoutes(router, sessions, { fallback: storedSession, end: (id, state) => gate.end(id, state, 'operator') });
   registerStatsRoutes(router, { sessions, requests: () => ctx.counters, pressure: () => ctx.pressure() });
   registerHistoryRoutes(router, store);
   registerPolicyRoutes(router, policy, { preset: cfg.policy.preset, mode: cfg.mode });

@@ -11,6 +11,18 @@ import { destination, pino, stdTimeFunctions, type Logger } from 'pino';
 
 export type { Logger };
 
+/**
+ * The logger shape a part needs (memory/, fleet/, storage): a subset of pino's Logger, so tests
+ * can pass a recorder or silentLog.
+ */
+export interface PartLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLog: PartLog = { info() {}, warn() {}, error() {} };
+
 export interface AccessLog {
   /** One line: the fields in the order they are written (positional, so a line allocates no object); `ms` already rounded. */
   write(session: string | null, method: string, path: string, status: number, upstream: string | null,

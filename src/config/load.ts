@@ -5,14 +5,9 @@ import os from 'node:os';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { ConfigError } from './errors.js';
 
-/** A problem with the configuration, in the `path: message` form SPEC.md fixes. */
-export class ConfigError extends Error {
-  constructor(public readonly problems: string[]) {
-    super(problems.join('\n'));
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /** Flags as commander hands them over (camelCase), already split by the CLI. */
 export interface StartFlags {

@@ -20,8 +20,8 @@ import {
   LabeledCounterCells, HistogramCells, GetterMetric, GetterVec, type LabeledValues, ADDED_LATENCY_BUCKETS, UPSTREAM_LATENCY_BUCKETS,
 } from './metrics/collectors.js';
 
-export type PressureLevel = 'normal' | 'warning' | 'critical';
-export const PRESSURE_LEVELS: readonly PressureLevel[] = ['normal', 'warning', 'critical'];
+import { LEVELS as PRESSURE_LEVELS, type PressureLevel } from '../memory/types.js';
+import type { MemorySnapshot as GovernorSnapshot } from '../memory/governor.js';
 
 /** Why the gateway answered a request itself (SPEC.md error `type`s); a fixed, bounded set. */
 export const REJECTION_TYPES = [
@@ -35,14 +35,8 @@ const KILL_SOURCES: readonly KillSource[] = ['operator', 'rule', 'fleet'];
 const ACTIONS: readonly RuleAction[] = ['flag', 'block', 'terminate'];
 const SESSION_EVENT_TYPES = ['started', 'killed', 'resumed', 'terminated', 'idle', 'completed'] as const;
 
-/** What memory/ reports; the same figures as /control/memory. */
-export interface MemorySnapshot {
-  pressure: PressureLevel;
-  rss_bytes?: number;
-  heap_used_bytes?: number;
-  limit_bytes?: number;
-  components: Record<string, { bytes: number; count?: number }>;
-}
+/** What memory/ reports (the /control/memory document); metrics read these figures of it. */
+export type MemorySnapshot = Pick<GovernorSnapshot, 'pressure' | 'components'> & Partial<Pick<GovernorSnapshot, 'rss_bytes' | 'heap_used_bytes' | 'limit_bytes'>>;
 
 export interface FleetSnapshot {
   /** `local` when no Redis is configured */

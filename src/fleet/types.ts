@@ -127,10 +127,6 @@ export interface FleetState {
   stats(): FleetStats;
 }
 
-export interface FleetLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export const silentLogger: FleetLogger = { info() {}, warn() {}, error() {} };
+/** The logger shape the fleet needs (log.ts PartLog). */
+export type { PartLog as FleetLogger } from '../log.js';
+export { silentLog as silentLogger } from '../log.js';

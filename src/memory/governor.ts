@@ -275,19 +275,6 @@ export class MemoryGovernor {
     return c?.count ? this.safe(name, c, 'count') : 0;
   }
 
-  /** What /control/stats shows under "memory". */
-  stats(): { rss_bytes: number; heap_used_bytes: number; bytes_per_session: number; pressure: PressureLevel } {
-    const sessions = this.components.get('sessions');
-    const n = sessions?.count ? this.safe('sessions', sessions, 'count') : 0;
-    const b = sessions ? this.safe('sessions', sessions, 'bytes') : 0;
-    return {
-      rss_bytes: this.rssBytes,
-      heap_used_bytes: this.heapUsedBytes,
-      bytes_per_session: n > 0 ? Math.round(b / n) : 0,
-      pressure: this.level,
-    };
-  }
-
   /** The /control/memory document. Every required component is present, registered or not. */
   snapshot(): MemorySnapshot {
     const rss = this.rssBytes;

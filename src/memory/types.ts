@@ -35,11 +35,6 @@ export interface MemorySample {
 
 export type MemorySampler = () => MemorySample;
 
-/** The logger shape memory/ needs: a subset of pino's, so tests can pass a recorder. */
-export interface MemoryLog {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export const silentLog: MemoryLog = { info() {}, warn() {}, error() {} };
+/** The logger shape memory/ needs (log.ts PartLog). */
+export type { PartLog as MemoryLog } from '../log.js';
+export { silentLog } from '../log.js';

@@ -4,7 +4,7 @@
 import RE2 from 're2';
 
 type RE2Set = InstanceType<typeof RE2.Set>;
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
 import type { RuleConfig } from '../config/schema.js';
 import type { RuleAction, Severity } from '../events.js';
 import { AhoCorasick } from './aho.js';

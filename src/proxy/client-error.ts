@@ -3,20 +3,20 @@
 // serves. Every such client gets a status and a JSON body in the SPEC error shape, not a bare close.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { errorBody } from './errors.js';
+import { rawHttpError } from '../errors/index.js';
 
-interface Answer { status: number; reason: string; type: string; code: string; message: string }
+interface Answer { status: number; type: string; code: string; message: string }
 
 const HEADERS_TOO_LARGE: Answer = {
-  status: 431, reason: 'Request Header Fields Too Large', type: 'invalid_request', code: 'headers_too_large',
+  status: 431, type: 'invalid_request', code: 'headers_too_large',
   message: 'the request headers are over the size limit',
 };
 const TIMEOUT: Answer = {
-  status: 408, reason: 'Request Timeout', type: 'invalid_request', code: 'request_timeout',
+  status: 408, type: 'invalid_request', code: 'request_timeout',
   message: 'the request was not received in time',
 };
 const BAD_HTTP: Answer = {
-  status: 400, reason: 'Bad Request', type: 'invalid_request', code: 'bad_http', message: 'the request is not valid HTTP',
+  status: 400, type: 'invalid_request', code: 'bad_http', message: 'the request is not valid HTTP',
 };
 
 /** Which answer a node:http parser or server error gets. */
@@ -27,8 +27,7 @@ export function clientErrorAnswer(code: string | undefined): Answer {
 }
 
 function rawResponse(a: Answer): string {
-  const body = errorBody(a.type, a.code, a.message);
-  return `HTTP/1.1 ${a.status} ${a.reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  return rawHttpError(a.status, a.type, a.code, a.message);
 }
 
 /**
@@ -46,7 +45,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
 }
 
 const CONNECT: Answer = {
-  status: 405, reason: 'Method Not Allowed', type: 'invalid_request', code: 'method_not_allowed',
+  status: 405, type: 'invalid_request', code: 'method_not_allowed',
   message: 'CONNECT is not supported: cordon is a gateway, not a forward proxy',
 };
 
@@ -60,7 +59,7 @@ export function answerConnect(_req: IncomingMessage, socket: Duplex): void {
 function destroySelf(this: Duplex): void { this.destroy(); }
 
 const NO_UPGRADE: Answer = {
-  status: 400, reason: 'Bad Request', type: 'invalid_request', code: 'upgrade_not_supported',
+  status: 400, type: 'invalid_request', code: 'upgrade_not_supported',
   message: 'this listener does not take protocol upgrades (the live event feed is Server-Sent Events: GET /control/events)',
 };
 

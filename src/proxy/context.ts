@@ -5,7 +5,8 @@ import type { EventBus, RuleAction } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PolicyEngine } from '../policy/types.js';
 import type { SessionRegistry } from '../sessions/types.js';
-import type { CaptureWriter } from './exchange.js';
+import type { SessionGate } from '../sessions/gate.js';
+import type { PressureLevel } from '../memory/types.js';
 import type { FleetState } from '../fleet/types.js';
 import type { Inflight } from './inflight.js';
 import type { Uploads } from './uploads.js';
@@ -17,12 +18,13 @@ export interface Identity {
   derive(clientIp: string, userAgent: string, nowMs: number): string;
 }
 
+/** One captured body being written (storage/capture.ts). */
+export interface CaptureWriter { write(chunk: Buffer): void; end(): void }
+
 export interface CaptureSink {
   /** A writer for one body, or null when captures are shed (memory pressure) or off. */
   open(sessionId: string, direction: 'request' | 'response'): CaptureWriter | null;
 }
-
-export type PressureLevel = 'normal' | 'warning' | 'critical';
 
 export interface ProxyContext {
   readonly cfg: Config;
@@ -31,6 +33,8 @@ export interface ProxyContext {
   readonly bus: EventBus;
   readonly upstreams: UpstreamSet;
   readonly sessions: SessionRegistry;
+  /** admission and ending of sessions (kills, terminates, draining, pressure) */
+  readonly gate: SessionGate;
   readonly identity: Identity;
   readonly policy: PolicyEngine | null;
   readonly inflight: Inflight;
@@ -43,7 +47,6 @@ export interface ProxyContext {
   readonly capture: CaptureSink | null;
   readonly counters: { total: number; blocked: number };
   readonly accessLog: boolean;
-  draining: boolean;
   pressure(): PressureLevel;
   /** one finished request: status, upstream index (-1 none), gateway-added ms, upstream ms */
   observe(status: number, upstream: number, addedMs: number, upstreamMs: number): void;

@@ -7,8 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Hit, StreamInspector } from '../policy/types.js';
 import type { Upstream } from './upstreams.js';
-import type { ProxyContext } from './context.js';
-import { ERR, sendProxyError, sseErrorEvent, type ProxyError } from './errors.js';
+import type { CaptureWriter, ProxyContext } from './context.js';
+import { ERR, metricReason, sendProxyError, sessionEnded, sseErrorEvent, type ProxyError } from '../errors/index.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { InflightNode } from './inflight.js';
 import { applyHits, type Verdict } from './verdict.js';
@@ -22,8 +22,6 @@ const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
 
 /** Stage of the exchange; each value allows a known set of next steps. */
 const enum Stage { ReadingBody, Dispatched, Streaming, Done }
-
-export interface CaptureWriter { write(chunk: Buffer): void; end(): void }
 
 export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   slot = -1;
@@ -66,8 +64,8 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     const { ctx, req, res } = this;
     ctx.counters.total++;
     res.on('close', onResClose);
-    if (ctx.draining) return this.fail(ERR.draining());
-    if (ctx.pressure() === 'critical') return this.fail(ERR.overloaded());
+    const closed = ctx.gate.precheck();
+    if (closed !== null) return this.fail(closed);
     const target = originForm(req.url ?? '/');
     if (target === null) return this.fail(ERR.badTarget(), false);
     this.target = target;
@@ -134,10 +132,8 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     let json: unknown;
     let jsonFailed = false;
     const policy = ctx.policy;
-    // The body is parsed for the session ID (no X-Session-ID) or for request rules. Measured: the
-    // byte scanner sessions/body-id.ts (sessionIdFromBody) allocates about the same as JSON.parse
-    // on a chat body but takes 2-3x its CPU (4.4 vs 2.0 µs at 267 B, 236 vs 75 µs at 34 KB), so
-    // JSON.parse stays until the scanner is faster (bench/results/proxy-perf.md).
+    // The body is parsed for the session ID (no X-Session-ID) or for request rules; JSON.parse
+    // beat a byte scanner on CPU (bench/results/proxy-perf.md).
     const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules));
     if (wantsJson && isJsonType(req.headers['content-type'])) {
       try {
@@ -149,13 +145,11 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     if (this.sessionId === null) {
       this.sessionId = ctx.identity.fromJson(json) ?? ctx.identity.derive(req.socket.remoteAddress ?? '', req.headers['user-agent'] ?? '', now);
     }
-    const slot = ctx.sessions.resolve(this.sessionId, req.socket.remoteAddress ?? '', -1, this.bodyLength, now);
-    if (slot < 0) return this.fail(ERR.noSlot());
+    const admitted = ctx.gate.admit({ id: this.sessionId, clientIp: req.socket.remoteAddress ?? '', bytesIn: this.bodyLength, nowMs: now });
+    if (typeof admitted !== 'number') return this.fail(admitted);
+    const slot = admitted;
     this.slot = slot;
-    ctx.sessions.hold(slot);
-    const refusal = ctx.sessions.refusal(slot);
-    if (refusal !== null) return this.fail(refusal === 'session_killed' ? ERR.killed() : ERR.terminated());
-    if (!ctx.fleet.admit()) return this.fail(ERR.fleetDown());
+    ctx.gate.hold(slot);
 
     if (policy !== null && policy.hasRequestRules) {
       if (jsonFailed && ctx.cfg.mode === 'enforce') return this.fail(ERR.badJson());
@@ -204,15 +198,15 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
 
   /** Past the request phase; a kill may have landed while a fleet check was in flight. */
   private admitted(): void {
-    const refusal = this.ctx.sessions.refusal(this.slot);
-    if (refusal !== null) return this.fail(refusal === 'session_killed' ? ERR.killed() : ERR.terminated());
+    const refusal = this.ctx.gate.refusalOf(this.slot);
+    if (refusal !== null) return this.fail(refusal);
     this.ctx.inflight.add(this);
     this.dispatch(null);
   }
 
   private refuse(v: Verdict): void {
     if (v.kind === 'rate') return this.fail(ERR.rateLimited(v.rule, v.retryAfter));
-    if (v.kind === 'terminate') this.ctx.sessions.terminate(this.slot, v.rule);
+    if (v.kind === 'terminate') this.ctx.gate.terminate(this.slot, v.rule);
     this.ctx.counters.blocked++;
     this.fail(v.kind === 'terminate' ? ERR.terminated() : ERR.blocked(v.rule));
   }
@@ -283,7 +277,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
         const v = applyHits(this.ctx, this.slot, this.sessionId!, hits, 'response');
         if (v !== null && v.kind !== 'rate') {
           // The chunk that completed the match is withheld: the client never sees the match whole.
-          this.ctx.sessions.terminate(this.slot, v.rule);
+          this.ctx.gate.terminate(this.slot, v.rule);
           return false;
         }
       }
@@ -350,13 +344,13 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   /** A kill or a terminate ends this exchange from outside, whatever phase it is in. */
   endBySession(type: 'session_killed' | 'session_terminated'): void {
     if (this.stage === Stage.Done) return;
-    const message = type === 'session_killed' ? 'this session was killed by an operator' : 'this session was ended by a policy rule';
+    const err = sessionEnded(type);
     if (this.stage === Stage.Streaming) {
-      if (this.isSse) this.res.end(sseErrorEvent(type, type, message));
+      if (this.isSse) this.res.end(sseErrorEvent(err));
       else this.res.destroy();
       this.finish(type);
     } else {
-      this.fail(type === 'session_killed' ? ERR.killed() : ERR.terminated());
+      this.fail(err);
     }
   }
 
@@ -369,7 +363,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   private fail(err: ProxyError, withSession = true): void {
     if (this.stage === Stage.Done) return;
     this.status = err.status;
-    this.ctx.onReject(err.type);
+    this.ctx.onReject(metricReason(err));
     sendProxyError(this.res, err, withSession ? this.sessionId : null);
     this.finish(err.code);
   }
@@ -386,9 +380,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     if (this.capture !== null) { this.capture.end(); this.capture = null; }
     if (this.slot >= 0) {
       ctx.inflight.remove(this);
-      ctx.sessions.addBytesOut(this.slot, this.bytesOut);
-      ctx.fleet.record(this.sessionId!, 1, this.bodyLength, this.bytesOut, this.inspector?.tokens ?? 0, Date.now());
-      ctx.sessions.release(this.slot);
+      ctx.gate.release(this.slot, this.bodyLength, this.bytesOut, this.inspector?.tokens ?? 0, Date.now());
       if (this.inspector !== null && ctx.policy !== null) {
         // end() is idempotent: on kill, abort and error paths it releases the stream's scanner state.
         this.inspector.end();

@@ -46,10 +46,4 @@ export class Inflight {
     }
     return n;
   }
-
-  forSlot(slot: number): number {
-    let n = 0;
-    for (let node = this.heads.get(slot); node; node = node.nextInSlot ?? undefined) n++;
-    return n;
-  }
 }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { ProxyContext } from './context.js';
 import { Exchange } from './exchange.js';
 import { answerClientError } from './client-error.js';
-import { ERR, sendProxyError } from './errors.js';
+import { ERR, sendProxyError } from '../errors/index.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -27,10 +27,10 @@ export function createProxyServer(ctx: ProxyContext, server: Server = http.creat
 
 /**
  * Stops accepting, lets in-flight exchanges finish up to `timeoutMs`, then closes what is left.
- * Requests that arrive on kept-alive connections meanwhile get 503 (ctx.draining).
+ * Requests that arrive on kept-alive connections meanwhile get 503 (gate.draining).
  */
 export async function drain(ctx: ProxyContext, server: Server, timeoutMs: number): Promise<{ leftOver: number }> {
-  ctx.draining = true;
+  ctx.gate.draining = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const deadline = Date.now() + timeoutMs;

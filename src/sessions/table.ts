@@ -287,6 +287,14 @@ export class SessionTable extends SessionLifecycle implements SessionControl {
     }
   }
 
+  /** Calls fn for every live session (every state but free), in slot order. */
+  forEachLive(fn: (slot: number, id: string, state: SessionStateName) => void): void {
+    for (let i = 0; i < this.hwm; i++) {
+      const s = this.u8[i * SLOT + F_STATE];
+      if (s !== FREE) fn(i, this.ids[i], STATE_NAMES[s]);
+    }
+  }
+
   stats(): SessionCounts {
     return { active: this.counts[ACTIVE], total: this.totalSeen, killed: this.counts[KILLED] };
   }

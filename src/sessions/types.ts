@@ -1,5 +1,7 @@
 // The contract between the proxy/control API and the session table.
-export type SessionStateName = 'active' | 'idle' | 'killed' | 'terminated' | 'completed';
+/** Every state a session can be in, as the API names them (the one list: filters check against it). */
+export const SESSION_STATES = ['active', 'idle', 'killed', 'terminated', 'completed'] as const;
+export type SessionStateName = (typeof SESSION_STATES)[number];
 
 /** What /control/sessions/{id} returns (times as ISO 8601). */
 export interface SessionView {

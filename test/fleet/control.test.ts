@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Router } from '../../src/control/router.js';
-import { registerFleetMetrics, registerFleetRoutes, sendFleetSessions } from '../../src/fleet/control.js';
+import { registerFleetRoutes, sendFleetSessions } from '../../src/control/routes/fleet.js';
+import { registerFleetMetrics } from '../../src/control/metrics/fleet.js';
 import { LocalFleet } from '../../src/fleet/local.js';
 
 let server: Server | null = null;

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
 import { PROFILE_BOUNDS } from '../../src/config/profiles.js';
 import { Router } from '../../src/control/router.js';
-import { createPolicyEngine, registerPolicyRoutes, type PolicyRule } from '../../src/policy/index.js';
+import { createPolicyEngine, type PolicyRule } from '../../src/policy/index.js';
+import { registerPolicyRoutes } from '../../src/control/routes/policy.js';
 import type { Hit, StreamInspector } from '../../src/policy/types.js';
 
 const bounds = PROFILE_BOUNDS.standard;

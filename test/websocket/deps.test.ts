@@ -15,6 +15,7 @@ import { LocalFleet } from '../../src/fleet/index.js';
 import { UpstreamSet } from '../../src/proxy/upstreams.js';
 import { derivedSessionId, sessionIdFromJson, validSessionId } from '../../src/sessions/identity.js';
 import { SessionTable } from '../../src/sessions/table.js';
+import { SessionGate } from '../../src/sessions/gate.js';
 import { createWsDeps } from '../../src/proxy/websocket/deps.js';
 import { handleUpgrade } from '../../src/proxy/websocket/relay.js';
 import { WsRegistry } from '../../src/proxy/websocket/registry.js';
@@ -36,11 +37,13 @@ async function setup(action: Hit['action'] = 'block', mode: 'enforce' | 'audit' 
   bus.subscribe((e) => events.push(e));
   const upstreams = new UpstreamSet(cfg, log);
   const sessions = new SessionTable({ upstreams: upstreams.list.map((u) => u.name), idleTimeoutMs: 300_000, completeAfterMs: 300_000, bus });
+  const fleet = new LocalFleet();
+  const gate = new SessionGate({ table: sessions, fleet });
   const ctx: ProxyContext = {
-    cfg, bounds: PROFILE_BOUNDS[cfg.profile], log, bus, upstreams, sessions,
+    cfg, bounds: PROFILE_BOUNDS[cfg.profile], log, bus, upstreams, sessions, gate,
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
-    policy: null, inflight: new Inflight(), uploads: new Uploads(), fleet: new LocalFleet(), fleetRates: [], capture: null, counters: { total: 0, blocked: 0 }, accessLog: false,
-    draining: false, pressure: () => 'normal', observe: () => {}, onHit: () => {},
+    policy: null, inflight: new Inflight(), uploads: new Uploads(), fleet, fleetRates: [], capture: null, counters: { total: 0, blocked: 0 }, accessLog: false,
+    pressure: () => 'normal', observe: () => {}, onHit: () => {},
   };
   const registry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout });
   sessions.onEnd((slot, reason) => registry.closeSession(slot, 1008, reason));

@@ -3,7 +3,7 @@
 import type { Router, RouteContext } from '../router.js';
 import { sendError, sendJson } from '../reply.js';
 import { SESSION_ID_RULE, validSessionId } from '../../sessions/identity.js';
-import { BadCursorError, type SessionControl, type SessionStateName } from '../../sessions/types.js';
+import { BadCursorError, SESSION_STATES, type SessionControl, type SessionStateName } from '../../sessions/types.js';
 
 /**
  * Finds a session that is no longer in the table (completed, in storage); answered as is.
@@ -17,14 +17,20 @@ export interface SessionRouteOptions {
   defaultLimit?: number;
   /** the largest `limit` accepted; default 1000 */
   maxLimit?: number;
+  /**
+   * Kill and resume: the gateway passes its SessionGate (which also ends in-flight work and tells
+   * the fleet); without it the table is changed directly.
+   */
+  end?: (id: string, state: 'killed' | 'active') => unknown;
 }
 
-const STATES: ReadonlySet<string> = new Set<SessionStateName>(['active', 'idle', 'killed', 'terminated', 'completed']);
+const STATES: ReadonlySet<string> = new Set<string>(SESSION_STATES);
 
 export function registerSessionRoutes(router: Router, table: SessionControl, opts: SessionRouteOptions = {}): void {
   const defaultLimit = opts.defaultLimit ?? 100;
   const maxLimit = opts.maxLimit ?? 1000;
   const fallback = opts.fallback;
+  const end = opts.end ?? ((id: string, state: 'killed' | 'active') => (state === 'killed' ? table.kill(id) : table.resume(id)));
 
   router.get('/control/sessions', ({ res, query }) => {
     const state = query.get('state');
@@ -66,19 +72,19 @@ export function registerSessionRoutes(router: Router, table: SessionControl, opt
     sendJson(res, 200, view);
   });
 
-  router.post('/control/sessions/:id/kill', (ctx: RouteContext) => {
+  router.post('/control/sessions/:id/kill', async (ctx: RouteContext) => {
     const id = ctx.params.id;
     if (!checkId(ctx.res, id)) return;
-    table.kill(id);
+    await end(id, 'killed');
     sendJson(ctx.res, 200, { id, state: 'killed' });
   });
 
   // The answer is `active` whatever the session's sub-state: it says the session is no longer
   // refused. An unknown ID is answered the same way (idempotent; nothing to resume).
-  router.post('/control/sessions/:id/resume', (ctx: RouteContext) => {
+  router.post('/control/sessions/:id/resume', async (ctx: RouteContext) => {
     const id = ctx.params.id;
     if (!checkId(ctx.res, id)) return;
-    table.resume(id);
+    await end(id, 'active');
     sendJson(ctx.res, 200, { id, state: 'active' });
   });
 }

@@ -2,15 +2,14 @@
 import type { Router } from '../router.js';
 import { sendJson } from '../reply.js';
 import type { SessionControl } from '../../sessions/types.js';
-
-export type Pressure = 'normal' | 'warning' | 'critical';
+import type { PressureLevel } from '../../memory/types.js';
 
 export interface StatsDeps {
   sessions: Pick<SessionControl, 'stats' | 'bytesPerSession'>;
   /** the proxy's request counters; zeros until it is wired */
   requests?: () => { total: number; blocked: number };
   /** the memory part's current level; `normal` until it is wired */
-  pressure?: () => Pressure;
+  pressure?: () => PressureLevel;
 }
 
 export function registerStatsRoutes(router: Router, deps: StatsDeps): void {

@@ -1,11 +1,11 @@
-// Builds the relay's deps from the proxy's context, so that WebSocket upgrades follow the same
-// session, auth, kill, pressure and policy rules as HTTP requests (SPEC.md "Proxy listener").
+// Builds the relay's deps from the proxy's context: WebSocket upgrades are admitted by the same
+// SessionGate as HTTP requests (SPEC.md "Proxy listener") and refused with the same errors.
 // src/gateway.ts calls createWsDeps once and hands the result to handleUpgrade.
 import type { IncomingMessage } from 'node:http';
 import type { Direction } from '../../events.js';
 import type { Hit, StreamInspector } from '../../policy/types.js';
 import type { ProxyContext } from '../context.js';
-import { ERR, type ProxyError } from '../errors.js';
+import { ERR, type ProxyError } from '../../errors/index.js';
 import { hashId } from '../exchange.js';
 import type { Upstream } from '../upstreams.js';
 import { applyHits } from '../verdict.js';
@@ -42,8 +42,8 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
 
   return {
     resolveSession(req: IncomingMessage): SessionGrant | Refusal {
-      if (ctx.draining) return refuse(ERR.draining(), null);
-      if (ctx.pressure() === 'critical') return refuse(ERR.overloaded(), null);
+      const closed = ctx.gate.precheck();
+      if (closed !== null) return refuse(closed, null);
       const now = Date.now();
       const ip = req.socket.remoteAddress ?? '';
       const header = req.headers['x-session-id'];
@@ -55,11 +55,9 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
         // An upgrade has no body: the ID is the header's or derived from the client.
         id = ctx.identity.derive(ip, req.headers['user-agent'] ?? '', now);
       }
-      const slot = ctx.sessions.resolve(id, ip, -1, 0, now);
-      if (slot < 0) return refuse(ERR.noSlot(), id);
-      const why = ctx.sessions.refusal(slot);
-      if (why !== null) return refuse(why === 'session_killed' ? ERR.killed() : ERR.terminated(), id);
-      if (!ctx.fleet.admit()) return refuse(ERR.fleetDown(), id);
+      // The same admission as an HTTP request (sessions/gate.ts); the WsRegistry holds the slot.
+      const slot = ctx.gate.admit({ id, clientIp: ip, bytesIn: 0, nowMs: now });
+      if (typeof slot !== 'number') return refuse(slot, id);
       // The upgrade counts as one request of the session, fleet-wide as well as here.
       ctx.fleet.record(id, 1, 0, 0, 0, now);
       return { slot, id };
@@ -76,9 +74,9 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
       const verdict = applyHits(ctx, slot, ctx.sessions.idOf(slot), [hit], hit.direction);
       if (verdict === null) return 'pass';
       if (verdict.kind === 'terminate') {
-        // Ends the whole session: its other sockets and requests are closed via sessions.onEnd.
+        // Ends the whole session: its other sockets and requests are closed via gate.onEnd.
         ctx.counters.blocked++;
-        ctx.sessions.terminate(slot, hit.rule);
+        ctx.gate.terminate(slot, hit.rule);
         return 'close';
       }
       ctx.counters.blocked++;

@@ -1,6 +1,5 @@
-// The errors the gateway itself returns, in SPEC.md's OpenAI shape. Bodies for fixed errors are
-// rendered once at load; only the message varies for the rest.
-import type { ServerResponse } from 'node:http';
+// Every refusal the gateway itself makes, as a typed value (SPEC.md's OpenAI error shape). Parts
+// return these; render.ts alone turns one into bytes (HTTP, SSE, WebSocket close, metric reason).
 
 export type ProxyErrorType =
   | 'invalid_request'
@@ -15,37 +14,12 @@ export type ProxyErrorType =
   | 'not_found';
 
 export interface ProxyError {
+  /** HTTP status of the refusal */
   status: number;
   type: ProxyErrorType;
   code: string;
   message: string;
   retryAfter?: number;
-}
-
-export function errorBody(type: string, code: string, message: string): string {
-  return JSON.stringify({ error: { message, type, code } });
-}
-
-/** Writes a gateway error unless headers already went out; then the socket is closed instead. */
-export function sendProxyError(res: ServerResponse, err: ProxyError, sessionId: string | null): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = errorBody(err.type, err.code, err.message);
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-  };
-  if (sessionId !== null) headers['x-session-id'] = sessionId;
-  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
-  res.writeHead(err.status, headers);
-  res.end(body);
-}
-
-/** The last SSE event of a stream that a rule or a kill ends (SPEC.md). */
-export function sseErrorEvent(type: string, code: string, message: string): string {
-  return `event: error\ndata: ${errorBody(type, code, message)}\n\n`;
 }
 
 export const ERR = {
@@ -70,3 +44,12 @@ export const ERR = {
   blocked: (rule: string): ProxyError => ({ status: 403, type: 'policy_violation', code: rule, message: `the request was blocked by policy rule "${rule}"` }),
   rateLimited: (rule: string, retryAfter: number): ProxyError => ({ status: 429, type: 'rate_limited', code: rule, message: `rate limit "${rule}" exceeded`, retryAfter }),
 } as const;
+
+/** The refusal of a session whose state ends it (killed by an operator, terminated by a rule). */
+export function sessionEnded(state: 'session_killed' | 'session_terminated'): ProxyError {
+  return state === 'session_killed' ? ERR.killed() : ERR.terminated();
+}
+
+export function isProxyError(v: unknown): v is ProxyError {
+  return typeof v === 'object' && v !== null && typeof (v as ProxyError).status === 'number' && typeof (v as ProxyError).code === 'string';
+}

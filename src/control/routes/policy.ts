@@ -1,7 +1,7 @@
 // GET /control/policy: the loaded rules with their hit counts.
-import type { Router } from '../control/router.js';
-import { sendJson } from '../control/reply.js';
-import type { PolicyEngine } from './types.js';
+import type { Router } from '../router.js';
+import { sendJson } from '../reply.js';
+import type { PolicyEngine } from '../../policy/types.js';
 
 export function registerPolicyRoutes(router: Router, engine: PolicyEngine, info: { preset: string; mode: string }): void {
   router.get('/control/policy', ({ res }) => {

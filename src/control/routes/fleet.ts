@@ -1,33 +1,23 @@
-// The fleet's own control route and metrics. The control server and /metrics registry are built
-// by the gateway; this part only registers what it owns on them.
-import { Gauge, type Registry } from 'prom-client';
-import type { Router } from '../control/router.js';
-import { sendError, sendJson } from '../control/reply.js';
-import type { SessionView } from '../sessions/types.js';
-import { checkId } from '../control/routes/sessions.js';
-import type { FleetState, FleetStats } from './types.js';
-const STATES: ReadonlySet<string> = new Set(['active', 'idle', 'killed', 'terminated', 'completed']);
+// /control/fleet, and in Redis mode the fleet-wide session listing and one session. Kill and
+// resume are not here: control/routes/sessions.ts answers them through the SessionGate, which
+// tells the fleet.
+import type { ServerResponse } from 'node:http';
+import type { Router } from '../router.js';
+import { sendError, sendJson } from '../reply.js';
+import { SESSION_STATES, type SessionView } from '../../sessions/types.js';
+import { checkId } from './sessions.js';
+import type { FleetState } from '../../fleet/types.js';
+const STATES: ReadonlySet<string> = new Set(SESSION_STATES);
 
 /**
- * Kill and resume through the fleet (stored in Redis and published, so every instance ends the
- * session's work); in Redis mode the session list and one session show fleet-wide counters and the
- * instance holding the session. Register before the session table's routes: the first match wins.
+ * In Redis mode the session list and one session show fleet-wide counters and the instance holding
+ * the session. Register before the session table's routes: the first match wins.
  */
 export function registerFleetSessionRoutes(
   router: Router,
   fleet: FleetState,
   views: { local(id: string): SessionView | undefined; stored(id: string): unknown },
 ): void {
-  router.post('/control/sessions/:id/kill', async ({ res, params }) => {
-    if (!checkId(res, params.id)) return;
-    await fleet.kill(params.id);
-    sendJson(res, 200, { id: params.id, state: 'killed' });
-  });
-  router.post('/control/sessions/:id/resume', async ({ res, params }) => {
-    if (!checkId(res, params.id)) return;
-    await fleet.resume(params.id);
-    sendJson(res, 200, { id: params.id, state: 'active' });
-  });
   if (fleet.mode !== 'redis') return;
   router.get('/control/sessions', ({ res, query }) => sendFleetSessions(res, fleet, query));
   router.get('/control/sessions/:id', async ({ res, params }) => {
@@ -66,7 +56,7 @@ export function registerFleetRoutes(router: Router, fleet: FleetState): void {
  * default 100), cursor. The gateway calls this instead of the local table when fleet.mode === 'redis'.
  * Answers 503 `fleet_unavailable` while Redis is unreachable (the local table can still be listed).
  */
-export async function sendFleetSessions(res: import('node:http').ServerResponse, fleet: FleetState, query: URLSearchParams): Promise<void> {
+export async function sendFleetSessions(res: ServerResponse, fleet: FleetState, query: URLSearchParams): Promise<void> {
   // The same checks and codes as the local listing: one endpoint answers alike in both modes
   // (parseInt took "5abc" as 5 and an unknown state filtered everything out silently).
   const rawLimit = query.get('limit');
@@ -98,27 +88,5 @@ export async function sendFleetSessions(res: import('node:http').ServerResponse,
     sendJson(res, 200, { sessions, next_cursor: page.next_cursor });
   } catch {
     sendError(res, 503, 'fleet_unavailable', 'redis_unreachable', fleet.health().ok ? 'the fleet store did not answer' : (fleet.health() as { reason: string }).reason);
-  }
-}
-
-const NUMERIC: (keyof FleetStats)[] = [
-  'pending_sessions', 'dropped_deltas', 'flushes', 'flush_errors', 'kills_received', 'reconnects', 'redis_resets', 'swept_sessions',
-];
-
-/** Gauges read from fleet.stats() at scrape time: cordon_fleet_up and cordon_fleet_<stat>. */
-export function registerFleetMetrics(registry: Registry, fleet: FleetState): void {
-  new Gauge({
-    name: 'cordon_fleet_up',
-    help: '1 while the fleet store (Redis) is reachable and in sync, else 0; always 1 without --redis',
-    registers: [registry],
-    collect() { this.set(fleet.health().ok ? 1 : 0); },
-  });
-  for (const key of NUMERIC) {
-    new Gauge({
-      name: `cordon_fleet_${key}`,
-      help: `fleet stats: ${key} (counts since start)`,
-      registers: [registry],
-      collect() { this.set(fleet.stats()[key] as number); },
-    });
   }
 }

@@ -1,0 +1,2 @@
+export { ERR, isProxyError, sessionEnded, type ProxyError, type ProxyErrorType } from './catalog.js';
+export { errorBody, metricReason, rawHttpError, sendProxyError, sseErrorEvent, wsCloseCode } from './render.js';
