@@ -121,10 +121,12 @@ export const configSchema = z.strictObject({
   health: z.strictObject({
     eject_after: z.number().int().min(1).default(3),
     cooloff: duration().default(10_000),
+    /** successive ejections last cooloff × times ejected, up to this (Envoy's max_ejection_time) */
+    max_cooloff: duration().default(300_000),
     /** active check: GET this path on each upstream every `interval`; off when unset */
     path: z.string().startsWith('/').optional(),
     interval: duration('interval').default(5_000),
-  }).default({ eject_after: 3, cooloff: 10_000, interval: 5_000 }),
+  }).default({ eject_after: 3, cooloff: 10_000, max_cooloff: 300_000, interval: 5_000 }),
   upstream_pool: z.strictObject({
     /** sockets per upstream; 0 = unlimited. Each live SSE stream holds one, so a cap queues streams. */
     connections: z.number().int().min(0).max(100_000).default(0),

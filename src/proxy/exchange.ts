@@ -9,6 +9,7 @@ import type { Hit, StreamInspector } from '../policy/types.js';
 import type { Upstream } from './upstreams.js';
 import type { CaptureWriter, ProxyContext } from './context.js';
 import { ERR, metricReason, sendProxyError, sessionEnded, sseErrorEvent, type ProxyError } from '../errors/index.js';
+import { isGatewayFailure, NO_SESSION } from './outlier.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { InflightNode } from './inflight.js';
 import { applyHits, type Verdict } from './verdict.js';
@@ -263,8 +264,8 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     if (ctx.capture !== null) this.capture = ctx.capture.open(this.sessionId!, 'response');
     res.writeHead(statusCode, headers);
     if (this.isSse) res.flushHeaders();
-    if (statusCode >= 500) ctx.upstreams.failed(this.upstream!, Date.now(), `status ${statusCode}`);
-    else ctx.upstreams.succeeded(this.upstream!);
+    if (isGatewayFailure(statusCode)) ctx.upstreams.failed(this.upstream!, Date.now(), `status ${statusCode}`, hashId(this.sessionId!));
+    else ctx.upstreams.succeeded(this.upstream!, Date.now());
     return true;
   }
 
@@ -317,7 +318,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
         return this.fail(ERR.unsendable());
       }
       const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
-      this.ctx.upstreams.failed(up, now, code || err.message);
+      this.ctx.upstreams.failed(up, now, code || err.message, isConnectFailure(code) ? NO_SESSION : hashId(this.sessionId!));
       // A refused or failed connection never reached the backend: safe to try another once.
       if (!this.retried && isConnectFailure(code) && this.ctx.upstreams.list.length > 1) {
         this.retried = true;
@@ -330,7 +331,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       return;
     }
     // Mid-stream: headers are out, so the client connection is closed.
-    this.ctx.upstreams.failed(up, now, code || err.message);
+    this.ctx.upstreams.failed(up, now, code || err.message, hashId(this.sessionId!));
     this.res.destroy();
     this.finish(`upstream_error:${code || 'error'}`);
   }

@@ -1,10 +1,11 @@
-// The upstream pool: one undici Pool per backend, passive health (eject after consecutive
-// failures, back after a cool-off), an optional active check, and the balancing policies.
+// The upstream pool: one undici Pool per backend, passive health (outlier.ts: eject after consecutive
+// gateway failures, back after a cool-off that grows), an optional active check, and the balancing policies.
 import { Pool } from 'undici';
 import type { Balance, Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { NO_SESSION, OutlierDetector, type OutlierFields } from './outlier.js';
 
-export class Upstream {
+export class Upstream implements OutlierFields {
   readonly pool: Pool;
   readonly origin: string;
   /** the URL's path without a trailing slash: "" or "/v1" */
@@ -13,8 +14,13 @@ export class Upstream {
   readonly host: string;
   outstanding = 0;
   failures = 0;
+  hardFailures = 0;
   /** epoch ms until which the upstream is out of rotation; 0 when in */
   ejectedUntil = 0;
+  ejections = 0;
+  lastEjectedAt = 0;
+  streakSession = NO_SESSION;
+  streakShared = false;
   /** smooth weighted round-robin state (nginx's algorithm) */
   currentWeight = 0;
 
@@ -54,23 +60,36 @@ export class UpstreamSet {
   readonly list: Upstream[];
   private rr = 0;
   private readonly ejectAfter: number;
-  private readonly cooloff: number;
+  private readonly outlier: OutlierDetector;
   private healthTimer: NodeJS.Timeout | null = null;
 
   constructor(cfg: Config, private readonly log: Logger) {
     this.list = cfg.upstreams.map((u, i) => new Upstream(i, u.url, u.weight, cfg));
     this.balance = cfg.balance;
     this.ejectAfter = cfg.health.eject_after;
-    this.cooloff = cfg.health.cooloff;
+    this.outlier = new OutlierDetector(cfg.health.eject_after, cfg.health.cooloff, Math.max(cfg.health.cooloff, cfg.health.max_cooloff), log);
   }
 
   readonly balance: Balance;
 
   /**
    * Picks an upstream for a request. `stickyKey` is a hash of the session ID (used by `sticky`);
-   * `exclude` skips one upstream (a retry after a connect failure). Returns null when none is healthy.
+   * `exclude` skips one upstream (a retry after a connect failure). With every upstream ejected it
+   * routes to all (Envoy's panic mode); null only when `exclude` was the one upstream.
    */
   pick(now: number, stickyKey: number, exclude: Upstream | null): Upstream | null {
+    const u = this.pickHealthy(now, stickyKey, exclude);
+    if (u !== null) return u;
+    const n = this.list.length;
+    const start = this.balance === 'sticky' ? stickyKey % n : this.rr++ % n;
+    for (let k = 0; k < n; k++) {
+      const p = this.list[(start + k) % n];
+      if (p !== exclude) return p;
+    }
+    return null;
+  }
+
+  private pickHealthy(now: number, stickyKey: number, exclude: Upstream | null): Upstream | null {
     const list = this.list;
     const n = list.length;
     if (n === 1) {
@@ -120,26 +139,26 @@ export class UpstreamSet {
     }
   }
 
-  /** Any upstream healthy now (for /readyz). */
+  /**
+   * Any upstream in rotation and reachable (for /readyz): the last one is never ejected, so a run
+   * of connect failures (not a client's 5xx answers) is what makes a pool unready.
+   */
   anyHealthy(now = Date.now()): boolean {
-    for (const u of this.list) if (u.healthy(now)) return true;
+    for (const u of this.list) if (u.healthy(now) && u.hardFailures < this.ejectAfter) return true;
     return false;
   }
 
-  succeeded(u: Upstream): void {
-    if (u.failures !== 0 || u.ejectedUntil !== 0) {
-      if (u.ejectedUntil !== 0) this.log.info({ upstream: u.name }, 'upstream back in rotation');
-      u.failures = 0;
-      u.ejectedUntil = 0;
-    }
+  /** An answer that is not a gateway failure (any status but 502/503/504). */
+  succeeded(u: Upstream, now = Date.now()): void {
+    this.outlier.succeeded(u, now);
   }
 
-  failed(u: Upstream, now: number, reason: string): void {
-    u.failures++;
-    if (u.failures >= this.ejectAfter && u.ejectedUntil <= now) {
-      u.ejectedUntil = now + this.cooloff;
-      this.log.warn({ upstream: u.name, failures: u.failures, reason, cooloff_ms: this.cooloff }, 'upstream ejected after consecutive failures');
-    }
+  /**
+   * A gateway failure. `session` is the request's session hash (hashId) when the request may have
+   * caused it (a 502/503/504, a timeout, a reset); NO_SESSION when the backend was not reached.
+   */
+  failed(u: Upstream, now: number, reason: string, session = NO_SESSION): void {
+    this.outlier.failed(u, this.list, now, reason, session);
   }
 
   /** Optional active check: GET `path` on each upstream every `interval`; 2xx/3xx/4xx count as alive. */
@@ -150,7 +169,7 @@ export class UpstreamSet {
         u.pool.request({ method: 'GET', path: u.targetPath(path), headersTimeout: interval, bodyTimeout: interval })
           .then(async (r) => {
             await r.body.dump();
-            if (r.statusCode < 500) this.succeeded(u);
+            if (r.statusCode < 500) this.succeeded(u, Date.now());
             else this.failed(u, now, `active check answered ${r.statusCode}`);
           })
           .catch((err: Error) => this.failed(u, now, `active check: ${err.message}`));
