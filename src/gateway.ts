@@ -40,6 +40,9 @@ import { SessionGate } from './sessions/gate.js';
 import { registerStatsRoutes } from './control/routes/stats.js';
 import { registerMemoryRoutes } from './control/routes/memory.js';
 import { createMemory, registerMemoryMetrics } from './memory/index.js';
+import { createTracing } from './telemetry/index.js';
+import { RetryRules } from './proxy/retry.js';
+import { registerOperatingMetrics } from './control/metrics/operating.js';
 
 /**
  * RSS an in-flight exchange costs on its upstream leg (socket, undici request state): bench:memory
@@ -113,6 +116,13 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     bus,
   });
   const inflight = new Inflight();
+  // Tracing: the SDK is loaded only when `telemetry` is configured.
+  const tracing = await createTracing(cfg);
+  if (tracing !== null) governor.register('telemetry', { bytes: () => tracing.bytes(), count: () => tracing.counts.queued });
+  const opsMetrics = registerOperatingMetrics(metrics.registry, {
+    reload: () => ({ count: 0, failed: 0, hash: '' }),
+    tracing: () => tracing?.counts ?? null,
+  });
   const wsRegistry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout, sessions });
   const fleet = await createFleet(cfg, log);
   // The gate owns admission and ending; fleet and storage are its ports (sessions/gate.ts).
@@ -169,6 +179,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     capture: cfg.profile === 'forensics' ? { open: (id, dir) => (capturesShed ? null : store.openCapture(id, dir)) } : null,
     counters: { total: 0, blocked: 0 },
     accessLog: log.isLevelEnabled('info'),
+    ops: { retry: new RetryRules(cfg), tracing, onRetry: (reason) => opsMetrics.retried(reason) },
     pressure: () => governor.pressure,
     observe: (status, up, addedMs, upstreamMs) => metrics.requestDone(status, up, addedMs, upstreamMs),
     onHit: (rule, action) => metrics.policyHit(rule, action),
@@ -298,6 +309,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
         sessions.stop();
         await fleet.close();
         governor.stop();
+        await tracing?.shutdown();
         await store.close();
         log.info('stopped');
       })();

@@ -3,6 +3,7 @@
 // of `path: message` problems. Every bound in the program comes from here.
 import { z } from 'zod';
 import { parseDuration, parseHostPort, parseSize, type HostPort } from './units.js';
+import { checkUpstreamModel, retrySchema, telemetrySchema, upstreamOperatingFields } from './operating.js';
 
 const size = () =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -67,7 +68,8 @@ const httpUrl = z.string().transform((v, ctx) => {
 export const upstreamSchema = z.strictObject({
   url: httpUrl,
   weight: z.number().int().min(1).max(1000).default(1),
-});
+  ...upstreamOperatingFields,
+}).superRefine(checkUpstreamModel);
 
 export const ruleSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -'),
@@ -100,6 +102,8 @@ export const configSchema = z.strictObject({
   control_listen: hostPort.default({ host: '127.0.0.1', port: 9090 }),
   upstreams: z.preprocess((v) => v ?? [], z.array(upstreamSchema).min(1, 'at least one upstream is required (--upstream URL or CORDON_UPSTREAM)')),
   balance: z.enum(BALANCES).default('round_robin'),
+  retry: retrySchema,
+  telemetry: telemetrySchema,
   data_dir: z.string().min(1).default('./data'),
   profile: z.enum(PROFILES).default('standard'),
   mode: z.enum(['enforce', 'audit']).default('enforce'),

@@ -11,6 +11,7 @@ import type { FleetState } from '../fleet/types.js';
 import type { Inflight } from './inflight.js';
 import type { Uploads } from './uploads.js';
 import type { UpstreamSet } from './upstreams.js';
+import type { OperatingHooks } from './operating.js';
 
 export interface Identity {
   valid(id: string): boolean;
@@ -27,7 +28,8 @@ export interface CaptureSink {
 }
 
 export interface ProxyContext {
-  readonly cfg: Config;
+  /** replaced by a config reload (src/config/reload.ts), as are `policy` and `fleetRates` */
+  cfg: Config;
   readonly bounds: ProfileBounds;
   readonly log: Logger;
   readonly bus: EventBus;
@@ -36,17 +38,19 @@ export interface ProxyContext {
   /** admission and ending of sessions (kills, terminates, draining, pressure) */
   readonly gate: SessionGate;
   readonly identity: Identity;
-  readonly policy: PolicyEngine | null;
+  policy: PolicyEngine | null;
   readonly inflight: Inflight;
   /** request bodies being received (paused at critical memory pressure) */
   readonly uploads: Uploads;
   /** shared state across instances; LocalFleet without --redis */
   readonly fleet: FleetState;
   /** request-rate rules enforced fleet-wide (empty unless fleet mode is on Redis) */
-  readonly fleetRates: ReturnType<PolicyEngine['windowedRequestRules']>;
+  fleetRates: ReturnType<PolicyEngine['windowedRequestRules']>;
   readonly capture: CaptureSink | null;
   readonly counters: { total: number; blocked: number };
   readonly accessLog: boolean;
+  /** retries and tracing */
+  readonly ops: OperatingHooks;
   pressure(): PressureLevel;
   /** one finished request: status, upstream index (-1 none), gateway-added ms, upstream ms */
   observe(status: number, upstream: number, addedMs: number, upstreamMs: number): void;

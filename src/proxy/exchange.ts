@@ -15,6 +15,12 @@ import type { InflightNode } from './inflight.js';
 import { applyHits, type Verdict } from './verdict.js';
 import { originForm } from './request-target.js';
 import { createAccessLog, type AccessLog } from '../log.js';
+import { DISCARD_MAX_BYTES, nextUpstream, retryReason, rewriteModel } from './retry.js';
+import type { Span } from '../telemetry/types.js';
+import { traceparentOf } from '../telemetry/types.js';
+import {
+  setTraceparent, spanAttempt, spanEnd, spanPolicy, spanRequest, spanRetry, spanSessionEnd, usageOf,
+} from '../telemetry/request-span.js';
 
 const kExchange = Symbol('cordon.exchange');
 type Tagged = { [kExchange]?: Exchange };
@@ -22,7 +28,7 @@ type Tagged = { [kExchange]?: Exchange };
 const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
 
 /** Stage of the exchange; each value allows a known set of next steps. */
-const enum Stage { ReadingBody, Dispatched, Streaming, Done }
+const enum Stage { ReadingBody, Dispatched, Streaming, Done, Discarding }
 
 export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   slot = -1;
@@ -44,7 +50,15 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   private drainListening = false;
   private status = 0;
   private bytesOut = 0;
-  private retried = false;
+  /** tries so far on upstreams (retries: src/proxy/retry.ts) */
+  private attempt = 1;
+  /** upstreams tried before the current one, from the first retry on */
+  private tried: Upstream[] | null = null;
+  /** the upstream the next try goes to, chosen when an answer is set aside for it */
+  private retryTo: Upstream | null = null;
+  private discarded = 0;
+  /** the request's trace span when it is sampled (telemetry configured) */
+  private span: Span | null = null;
   private readonly startedAt: number;
   private upstreamStartedAt = 0;
   private upstreamHeadersAt = 0;
@@ -65,6 +79,11 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     const { ctx, req, res } = this;
     ctx.counters.total++;
     res.on('close', onResClose);
+    const tracing = ctx.ops.tracing;
+    if (tracing !== null) {
+      const tp = req.headers.traceparent;
+      this.span = tracing.startSpan(req.method ?? 'GET', typeof tp === 'string' ? tp : undefined, req.headers.tracestate as string | undefined, this.startedAt);
+    }
     const closed = ctx.gate.precheck();
     if (closed !== null) return this.fail(closed);
     const target = originForm(req.url ?? '/');
@@ -151,6 +170,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     const slot = admitted;
     this.slot = slot;
     ctx.gate.hold(slot);
+    if (this.span !== null) spanRequest(this.span, this.sessionId, req.method ?? 'GET', this.target, json ?? jsonForSpan(body, req.headers['content-type']));
 
     if (policy !== null && policy.hasRequestRules) {
       if (jsonFailed && ctx.cfg.mode === 'enforce') return this.fail(ERR.badJson());
@@ -158,6 +178,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       if (hits !== null) {
         const verdict = applyHits(ctx, this.slot, this.sessionId, hits, 'request');
         if (verdict !== null) return this.refuse(verdict);
+        if (this.span !== null) spanPolicy(this.span, 'flag', hits[0].rule);
       }
     }
     if (ctx.fleetRates.length > 0) {
@@ -207,16 +228,18 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
 
   private refuse(v: Verdict): void {
     if (v.kind === 'rate') return this.fail(ERR.rateLimited(v.rule, v.retryAfter));
+    if (this.span !== null) spanPolicy(this.span, v.kind === 'terminate' ? 'terminate' : 'block', v.rule);
     if (v.kind === 'terminate') this.ctx.gate.terminate(this.slot, v.rule);
     this.ctx.counters.blocked++;
     this.fail(v.kind === 'terminate' ? ERR.terminated() : ERR.blocked(v.rule));
   }
 
   // ── phase 3: pick an upstream and forward ─────────────────────────────────────────
-  private dispatch(exclude: Upstream | null): void {
+  /** `next`: the upstream a retry goes to; null for the first try, which the balancer picks. */
+  private dispatch(next: Upstream | null): void {
     const { ctx, req } = this;
     const now = Date.now();
-    const up = ctx.upstreams.pick(now, ctx.upstreams.balance === 'sticky' ? hashId(this.sessionId!) : 0, exclude);
+    const up = next ?? ctx.upstreams.pick(now, ctx.upstreams.balance === 'sticky' ? hashId(this.sessionId!) : 0, null);
     if (up === null) return this.fail(ERR.noUpstream());
     this.upstream = up;
     up.outstanding++;
@@ -224,9 +247,15 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     this.stage = Stage.Dispatched;
     this.upstreamStartedAt = performance.now();
     const h = req.headers;
+    // `upstreams[].model`: this upstream gets the request under its own model (a fallback).
+    const body = up.model === undefined ? this.body : rewriteModel(this.body, up.model);
     const headers = upstreamRequestHeaders(req.rawHeaders, up.host, req.socket.remoteAddress ?? '',
-      this.body !== null ? this.body.length : (this.bodyLength === 0 && !NO_BODY_METHODS.has(req.method ?? 'GET') ? 0 : -1),
+      body !== null ? body.length : (this.bodyLength === 0 && !NO_BODY_METHODS.has(req.method ?? 'GET') ? 0 : -1),
       h.connection, h['x-forwarded-for'] as string | undefined);
+    if (this.span !== null) {
+      spanAttempt(this.span, up.name, this.attempt, up.model);
+      setTraceparent(headers, traceparentOf(this.span));
+    }
     if (ctx.capture !== null && this.body !== null) {
       const w = ctx.capture.open(this.sessionId!, 'request');
       if (w !== null) { w.write(this.body); w.end(); }
@@ -235,9 +264,11 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       method: req.method ?? 'GET',
       path: up.targetPath(this.target),
       headers,
-      body: this.body,
+      body,
       // POSTs to an LLM are not idempotent: never replay them on a pipelined socket.
       idempotent: req.method === 'GET' || req.method === 'HEAD',
+      // A retry has what is left of the request's deadline to get its answer's headers.
+      headersTimeout: this.attempt === 1 ? undefined : Math.max(1, ctx.ops.retry.deadlineMs - (performance.now() - this.startedAt)),
     }, this);
   }
 
@@ -251,6 +282,8 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     if (this.stage === Stage.Done) return false;
     if (statusCode < 200) return true; // 1xx: wait for the final status
     const { ctx, res } = this;
+    // Nothing reached the client yet: an answer in `retry.on` is set aside for another upstream's.
+    if (statusCode >= 429 && ctx.ops.retry.onStatus(statusCode) && this.planRetry(statusCode)) return true;
     this.stage = Stage.Streaming;
     this.status = statusCode;
     this.resumeUpstream = resume;
@@ -270,14 +303,16 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.stage !== Stage.Streaming) return false;
+    if (this.stage !== Stage.Streaming) return this.stage === Stage.Discarding && this.discard(chunk.length);
     this.bytesOut += chunk.length;
     if (this.inspector !== null) {
       const hits = this.inspector.write(chunk);
       if (hits !== null) {
         const v = applyHits(this.ctx, this.slot, this.sessionId!, hits, 'response');
+        if (v === null && this.span !== null) spanPolicy(this.span, 'flag', hits[0].rule);
         if (v !== null && v.kind !== 'rate') {
           // The chunk that completed the match is withheld: the client never sees the match whole.
+          if (this.span !== null) spanPolicy(this.span, 'terminate', v.rule);
           this.ctx.gate.terminate(this.slot, v.rule);
           return false;
         }
@@ -295,6 +330,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    if (this.stage === Stage.Discarding) return this.retryNow();
     if (this.stage !== Stage.Streaming) return;
     if (this.inspector !== null) {
       const hits = this.inspector.end();
@@ -306,6 +342,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     if (this.stage === Stage.Done) return;
+    if (this.stage === Stage.Discarding) return this.retryNow();
     const code = (err as { code?: string }).code ?? '';
     const up = this.upstream!;
     const now = Date.now();
@@ -319,12 +356,11 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       }
       const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
       this.ctx.upstreams.failed(up, now, code || err.message, isConnectFailure(code) ? NO_SESSION : hashId(this.sessionId!));
-      // A refused or failed connection never reached the backend: safe to try another once.
-      if (!this.retried && isConnectFailure(code) && this.ctx.upstreams.list.length > 1) {
-        this.retried = true;
-        this.upstream = null;
-        this.dispatch(up);
-        return;
+      // A refused or failed connection never reached the backend: safe to try another.
+      if (isConnectFailure(code) && this.ctx.ops.retry.onConnect) {
+        up.outstanding++; // planRetry takes this attempt off the upstream again
+        if (this.planRetry(0)) return this.retryNow();
+        up.outstanding--;
       }
       this.upstream = null;
       this.fail(timeout ? ERR.timeout(describe(code, err)) : ERR.upstream(describe(code, err)));
@@ -341,11 +377,67 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     if (r !== null && this.stage === Stage.Streaming) r();
   }
 
+  // ── retries (src/proxy/retry.ts) ─────────────────────────────────────────────────────
+  /**
+   * Sets the current try aside for a retry when one is allowed: attempts left, the deadline not
+   * passed, and a healthy upstream not tried yet. `status` 0 is a connection that failed.
+   */
+  private planRetry(status: number): boolean {
+    const { ctx } = this;
+    const rules = ctx.ops.retry;
+    if (this.attempt >= rules.attempts || performance.now() - this.startedAt >= rules.deadlineMs) return false;
+    const up = this.upstream!;
+    const tried = this.tried ?? [];
+    tried.push(up);
+    const next = nextUpstream(ctx.upstreams, Date.now(), ctx.upstreams.balance === 'sticky' ? hashId(this.sessionId!) : 0, tried);
+    if (next === null) {
+      tried.pop();
+      return false;
+    }
+    this.tried = tried;
+    this.retryTo = next;
+    up.outstanding--;
+    // Health counts it as the answer it was (outlier.ts); a connect failure was counted already.
+    if (isGatewayFailure(status)) ctx.upstreams.failed(up, Date.now(), `status ${status}`, hashId(this.sessionId!));
+    else if (status !== 0) ctx.upstreams.succeeded(up, Date.now());
+    const reason = retryReason(status);
+    ctx.ops.onRetry(reason);
+    if (this.span !== null) spanRetry(this.span, up.name, reason);
+    if (ctx.accessLog) {
+      ctx.log.info({ session: this.sessionId, method: this.req.method, path: this.req.url, upstream: up.name, attempt: this.attempt,
+        reason, next: next.name, ms: Math.round((performance.now() - this.upstreamStartedAt) * 100) / 100 }, 'attempt retried');
+    }
+    this.stage = Stage.Discarding;
+    this.discarded = 0;
+    return true;
+  }
+
+  /** The set-aside answer is drained (its connection stays reusable) unless it is large. */
+  private discard(n: number): boolean {
+    this.discarded += n;
+    if (this.discarded > DISCARD_MAX_BYTES && this.abortUpstream !== null) this.abortUpstream();
+    return true;
+  }
+
+  /** The set-aside try is over (drained, cut, or never connected): send the next. */
+  private retryNow(): void {
+    const next = this.retryTo!;
+    this.retryTo = null;
+    this.upstream = null;
+    this.abortUpstream = null;
+    this.resumeUpstream = null;
+    this.attempt++;
+    const refusal = this.ctx.gate.refusalOf(this.slot);
+    if (refusal !== null) return this.fail(refusal);
+    this.dispatch(next);
+  }
+
   // ── endings ──────────────────────────────────────────────────────────────────────
   /** A kill or a terminate ends this exchange from outside, whatever phase it is in. */
   endBySession(type: 'session_killed' | 'session_terminated'): void {
     if (this.stage === Stage.Done) return;
     const err = sessionEnded(type);
+    if (this.span !== null) spanSessionEnd(this.span, type);
     if (this.stage === Stage.Streaming) {
       if (this.isSse) this.res.end(sseErrorEvent(err));
       else this.res.destroy();
@@ -371,6 +463,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
 
   private finish(outcome: string): void {
     if (this.stage === Stage.Done) return;
+    // A Discarding try was taken off its upstream already (planRetry).
     const wasDispatched = this.stage === Stage.Dispatched || this.stage === Stage.Streaming;
     this.stage = Stage.Done;
     this.outcome = outcome;
@@ -388,6 +481,10 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
         const hits = ctx.policy.settleResponse(this.slot, this.inspector.tokens, this.inspector.toolCalls, Date.now());
         if (hits !== null) applyHits(ctx, this.slot, this.sessionId!, hits, 'response');
       }
+    }
+    if (this.span !== null) {
+      spanEnd(this.span, this.status || this.res.statusCode, outcome, usageOf(this.inspector), performance.now());
+      this.span = null;
     }
     this.inspector = null;
     this.resumeUpstream = null;
@@ -416,6 +513,16 @@ function accessLogFor(ctx: ProxyContext): AccessLog | null {
     accessWriter = createAccessLog(ctx.log);
   }
   return accessWriter;
+}
+
+/** The body parsed for its span when the request phase had no reason to parse it (traced requests only). */
+function jsonForSpan(body: Buffer | null, ct: string | undefined): unknown {
+  if (body === null || !isJsonType(ct)) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function isJsonType(ct: string | undefined): boolean {

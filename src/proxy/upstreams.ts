@@ -23,6 +23,8 @@ export class Upstream implements OutlierFields {
   streakShared = false;
   /** smooth weighted round-robin state (nginx's algorithm) */
   currentWeight = 0;
+  /** `upstreams[].model`: the model this upstream is asked for instead of the request's */
+  model: string | undefined = undefined;
 
   constructor(readonly index: number, url: URL, readonly weight: number, cfg: Config) {
     this.origin = url.origin;
@@ -65,6 +67,7 @@ export class UpstreamSet {
 
   constructor(cfg: Config, private readonly log: Logger) {
     this.list = cfg.upstreams.map((u, i) => new Upstream(i, u.url, u.weight, cfg));
+    for (let i = 0; i < this.list.length; i++) this.list[i].model = cfg.upstreams[i].model;
     this.balance = cfg.balance;
     this.ejectAfter = cfg.health.eject_after;
     this.outlier = new OutlierDetector(cfg.health.eject_after, cfg.health.cooloff, Math.max(cfg.health.cooloff, cfg.health.max_cooloff), log);
