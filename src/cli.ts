@@ -48,6 +48,7 @@ export function buildProgram(): Command {
     .option('--memory-limit <size>', 'global memory budget, e.g. 256MB (default 75% of the host/cgroup limit, at most 1GiB)')
     .option('--redis <url>', 'fleet mode: share sessions, kills and limits through Redis')
     .option('--max-body <size>', 'request body limit (default 10MB)')
+    .option('--stream-buffer <size>', 'bytes one stream may hold before the other side is not read (default 64KiB, 4KiB to the memory limit)')
     .option('--drain-timeout <duration>', 'how long SIGTERM waits for in-flight requests (default 10s)')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (flags: StartFlags) => {

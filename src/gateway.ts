@@ -28,7 +28,7 @@ import { createProxyServer, drain } from './proxy/listener.js';
 import { answerConnect } from './proxy/client-error.js';
 import { UpstreamSet } from './proxy/upstreams.js';
 import { createWsDeps } from './proxy/websocket/deps.js';
-import { WsRegistry } from './proxy/websocket/registry.js';
+import { CONN_FIXED_BYTES, WsRegistry } from './proxy/websocket/registry.js';
 import { handleUpgrade } from './proxy/websocket/relay.js';
 import { SessionTable } from './sessions/table.js';
 import { derivedSessionId, sessionIdFromJson, validSessionId } from './sessions/identity.js';
@@ -143,7 +143,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
 
   // Memory: every part that holds per-session or per-stream state reports its bytes.
   governor.register('sessions', { bytes: () => sessions.bytes(), count: () => sessions.size() });
-  governor.register('websockets', wsRegistry);
+  // The queues and inspector tails of each connection are in its stream account (`buffers`).
+  governor.register('websockets', { bytes: () => wsRegistry.count() * CONN_FIXED_BYTES, count: () => wsRegistry.count() });
   governor.register('storage_queue', { bytes: () => store.bytes(), count: () => store.queueDepth });
   governor.register('scanners', { bytes: () => policy.bytes() });
   governor.register('upstreams', {
@@ -174,6 +175,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     policy: policy.hasRequestRules || policy.hasResponseRules ? policy : null,
     inflight,
     uploads,
+    streams: memory.streams,
     fleet,
     fleetRates: fleet.mode === 'redis' ? policy.windowedRequestRules() : [],
     capture: cfg.profile === 'forensics' ? { open: (id, dir) => (capturesShed ? null : store.openCapture(id, dir)) } : null,
@@ -207,10 +209,10 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   const eventStream = registerEventStreamRoute(router, bus);
   if (cfg.debug_endpoints) registerDebugRoutes(router);
   registerDashboardRoutes(router);
-  registerMemoryRoutes(router, governor);
+  registerMemoryRoutes(router, governor, memory.streams);
   registerMetricsRoute(router, metrics);
   registerFleetMetrics(metrics.registry, fleet);
-  registerMemoryMetrics(metrics.registry, governor, memory.buffers);
+  registerMemoryMetrics(metrics.registry, governor, memory.streams);
   metrics.bind({
     memory: () => governor.snapshot(),
     sessionsActive: () => sessions.stats().active,
@@ -245,6 +247,14 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     },
     tick: () => { wsRegistry.sweep(Date.now(), PRESSURE_WS_IDLE_S); },
     leave: () => { proxyServer.keepAliveTimeout = keepAliveMs; },
+  });
+  // Critical: new connections are closed at accept (node's maxConnections: before any parser or
+  // request state exists); the kept-alive ones get 503 `overloaded`. The control API is another server.
+  const maxConnections = proxyServer.maxConnections;
+  memory.actions.add('stop_accepting', {
+    level: 'critical',
+    enter: () => { proxyServer.maxConnections = 1; },
+    leave: () => { proxyServer.maxConnections = maxConnections; },
   });
   const wsDeps = createWsDeps(ctx, wsRegistry);
   proxyServer.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, wsDeps));

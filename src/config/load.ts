@@ -22,6 +22,7 @@ export interface StartFlags {
   memoryLimit?: string;
   redis?: string;
   maxBody?: string;
+  streamBuffer?: string;
   drainTimeout?: string;
   logLevel?: string;
 }
@@ -39,6 +40,7 @@ const SETTINGS: ReadonlyArray<{ flag: keyof StartFlags; env: string; path: strin
   { flag: 'memoryLimit', env: 'CORDON_MEMORY_LIMIT', path: ['memory_limit'] },
   { flag: 'redis', env: 'CORDON_REDIS', path: ['redis'] },
   { flag: 'maxBody', env: 'CORDON_MAX_BODY', path: ['max_body'] },
+  { flag: 'streamBuffer', env: 'CORDON_STREAM_BUFFER', path: ['limits', 'stream_buffer'] },
   { flag: 'drainTimeout', env: 'CORDON_DRAIN_TIMEOUT', path: ['drain_timeout'] },
   { flag: 'logLevel', env: 'CORDON_LOG_LEVEL', path: ['log_level'] },
 ];
@@ -176,6 +178,9 @@ export function validate(raw: Obj): Config {
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
   const cfg = result.data as Config;
   if (cfg.memory_limit === undefined) cfg.memory_limit = defaultMemoryLimit();
+  if (cfg.limits.stream_buffer > cfg.memory_limit) {
+    throw new ConfigError([`limits.stream_buffer: must be at most the memory limit (${cfg.memory_limit} bytes)`]);
+  }
   return cfg;
 }
 

@@ -109,6 +109,10 @@ export const configSchema = z.strictObject({
   mode: z.enum(['enforce', 'audit']).default('enforce'),
   memory_limit: size().optional(),
   max_body: size().default(10 * 1024 * 1024),
+  limits: z.strictObject({
+    /** bytes one stream may hold in the gateway's buffers before the other side stops being read */
+    stream_buffer: size().refine((n) => n >= 4096, { message: 'must be at least 4KiB' }).default(64 * 1024),
+  }).default({ stream_buffer: 64 * 1024 }),
   redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   drain_timeout: duration('timer').default(10_000),
   /** benchmark-only control endpoints (allocation profiling); never on in production */

@@ -1,10 +1,11 @@
-// memory/: one budget, a pressure ladder, buffer pools, per-component accounting, a leak watch.
+// memory/: one budget, a pressure ladder, per-stream accounts, per-component accounting, a leak watch.
 export { MemoryGovernor, nextLevel, processSampler } from './governor.js';
 export type { GovernorOptions, MemorySnapshot, ComponentFigures, PressureListener, SampleListener } from './governor.js';
 export { PressureActions } from './actions.js';
 export type { PressureAction, ActionState } from './actions.js';
-export { BufferPool, SIZE_CLASSES } from './buffer-pool.js';
-export type { BufferPoolOptions, BufferPoolStats } from './buffer-pool.js';
+export { StreamAccounts, MIN_STREAM_BUFFER, DEFAULT_STREAM_BUFFER, PRESSURED_STREAM_BUFFER } from './streams.js';
+export type { AccountedStream, StreamKind, StreamRow, ResetReason } from './streams.js';
+export { StreamResetter, addStreamActions } from './overload.js';
 export { LeakWatch, TrendWindow, DEFAULT_LEAK_WATCH } from './trend.js';
 export type { LeakSuspect, LeakWatchOptions, TrendFit } from './trend.js';
 export { minimumStartBytes, checkMemoryLimit, MemoryLimitError, START_RSS_BYTES, START_HEADROOM_BYTES } from './minimum.js';

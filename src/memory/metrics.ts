@@ -1,12 +1,12 @@
 // Memory series that the control part's Metrics (src/control/metrics.ts, fed by
 // `metrics.bind({ memory: () => governor.snapshot() })`) does not already export: transitions, the
-// heap, the leak watch and the buffer pool. Collected when scraped; no timers of their own.
+// heap, the leak watch and the per-stream accounts. Collected when scraped; no timers of their own.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { BufferPool } from './buffer-pool.js';
+import type { StreamAccounts } from './streams.js';
 import type { MemoryGovernor } from './governor.js';
 import { LEVELS } from './types.js';
 
-export function registerMemoryMetrics(registry: Registry, governor: MemoryGovernor, pool?: BufferPool): void {
+export function registerMemoryMetrics(registry: Registry, governor: MemoryGovernor, streams?: StreamAccounts): void {
   const registers = [registry];
   new Gauge({
     name: 'cordon_memory_heap_used_bytes', help: 'V8 heap in use at the last sample.', registers,
@@ -22,18 +22,15 @@ export function registerMemoryMetrics(registry: Registry, governor: MemoryGovern
   });
   for (const l of LEVELS) transitions.inc({ to: l }, 0);
   governor.onPressure((level) => transitions.inc({ to: level }));
-  if (pool) {
+  if (streams) {
     new Gauge({
-      name: 'cordon_buffer_pool_hit_ratio', help: 'Share of buffer acquisitions served from a free list.', registers,
-      collect() { this.set(pool.stats().hit_rate); },
+      name: 'cordon_stream_buffer_limit_bytes', help: 'Bytes one stream may hold before the other side stops being read (lowered under pressure).', registers,
+      collect() { this.set(streams.limit); },
     });
-    new Gauge({
-      name: 'cordon_buffer_pool_bytes', help: 'Bytes held by the buffer pool.', labelNames: ['state'], registers,
-      collect() {
-        const s = pool.stats();
-        this.set({ state: 'free' }, s.free_bytes);
-        this.set({ state: 'outstanding' }, s.outstanding_bytes);
-      },
+    const resets = new Counter({
+      name: 'cordon_stream_resets_total', help: 'Streams ended by memory/, by kind and reason.', labelNames: ['kind', 'reason'], registers,
     });
+    for (const kind of ['http', 'sse', 'upload', 'websocket']) resets.inc({ kind, reason: 'memory_critical' }, 0);
+    streams.onReset((kind, reason) => resets.inc({ kind, reason }));
   }
 }

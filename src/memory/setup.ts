@@ -1,25 +1,29 @@
 // One call that builds memory/ from the validated config, for src/gateway.ts: the start-up floor
-// check, the governor, the actions registry with the actions memory/ owns (trim pools, shrink heap),
-// and the shared buffer pool. Parts then register their components and add their own actions.
+// check, the governor, the actions registry with the actions memory/ owns (per-stream limit and
+// resets, shrink heap), and the per-stream accounts. Parts then register their components and add
+// their own actions.
 import type { Config } from '../config/schema.js';
 import { PressureActions } from './actions.js';
-import { BufferPool } from './buffer-pool.js';
 import { MemoryGovernor } from './governor.js';
 import { checkMemoryLimit } from './minimum.js';
 import { HeapShrinker } from './shrink-heap.js';
 import type { MemoryLog } from './types.js';
 import { HeapTuning, youngGenerationCapFor } from './heap-tuning.js';
+import { addStreamActions, type StreamResetter } from './overload.js';
+import { StreamAccounts } from './streams.js';
 
 export interface Memory {
   governor: MemoryGovernor;
   actions: PressureActions;
-  buffers: BufferPool;
+  /** every stream's account: the `buffers` component, the per-stream limit */
+  streams: StreamAccounts;
+  resetter: StreamResetter;
   shrinker: HeapShrinker;
   heapTuning: HeapTuning;
 }
 
 /** Throws MemoryLimitError (one line for the CLI, exit 2) when the limit is below what cordon needs. */
-export function createMemory(cfg: Pick<Config, 'memory_limit' | 'memory'>, log: MemoryLog): Memory {
+export function createMemory(cfg: Pick<Config, 'memory_limit' | 'memory' | 'limits'>, log: MemoryLog): Memory {
   checkMemoryLimit(cfg.memory_limit);
   const governor = new MemoryGovernor({
     limitBytes: cfg.memory_limit,
@@ -28,16 +32,10 @@ export function createMemory(cfg: Pick<Config, 'memory_limit' | 'memory'>, log: 
     sampleIntervalMs: cfg.memory.sample_interval,
     log,
   });
-  const buffers = new BufferPool();
-  governor.register('buffers', buffers);
+  const streams = new StreamAccounts(cfg.limits.stream_buffer);
+  governor.register('buffers', streams);
   const actions = new PressureActions(governor, log);
-  // Pools follow the ladder: a quarter of their free lists at warning, none at critical.
-  actions.add('trim_buffer_pools', {
-    level: 'warning',
-    enter: () => buffers.setPressure(governor.pressure),
-    tick: () => buffers.setPressure(governor.pressure),
-    leave: () => buffers.setPressure('normal'),
-  });
+  const resetter = addStreamActions(actions, governor, streams, log);
   const shrinker = new HeapShrinker();
   actions.add('shrink_heap', {
     level: 'warning',
@@ -50,5 +48,5 @@ export function createMemory(cfg: Pick<Config, 'memory_limit' | 'memory'>, log: 
   heapTuning.check(governor.pressure);
   governor.onSample((level) => heapTuning.check(level));
   if (cap !== null) log.info({ new_space_cap_bytes: cap }, `memory: V8 young generation capped at ${Math.round(cap / 1048576)} MiB for this budget`);
-  return { governor, actions, buffers, shrinker, heapTuning };
+  return { governor, actions, streams, resetter, shrinker, heapTuning };
 }

@@ -10,6 +10,7 @@ import type { PressureLevel } from '../memory/types.js';
 import type { FleetState } from '../fleet/types.js';
 import type { Inflight } from './inflight.js';
 import type { Uploads } from './uploads.js';
+import type { StreamAccounts } from '../memory/streams.js';
 import type { UpstreamSet } from './upstreams.js';
 import type { OperatingHooks } from './operating.js';
 
@@ -42,6 +43,8 @@ export interface ProxyContext {
   readonly inflight: Inflight;
   /** request bodies being received (paused at critical memory pressure) */
   readonly uploads: Uploads;
+  /** every stream's memory account, and the per-stream limit now (limits.stream_buffer) */
+  readonly streams: StreamAccounts;
   /** shared state across instances; LocalFleet without --redis */
   readonly fleet: FleetState;
   /** request-rate rules enforced fleet-wide (empty unless fleet mode is on Redis) */

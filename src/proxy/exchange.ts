@@ -21,6 +21,7 @@ import { traceparentOf } from '../telemetry/types.js';
 import {
   setTraceparent, spanAttempt, spanEnd, spanPolicy, spanRequest, spanRetry, spanSessionEnd, usageOf,
 } from '../telemetry/request-span.js';
+import type { AccountedStream, StreamKind } from '../memory/streams.js';
 
 const kExchange = Symbol('cordon.exchange');
 type Tagged = { [kExchange]?: Exchange };
@@ -30,10 +31,15 @@ const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
 /** Stage of the exchange; each value allows a known set of next steps. */
 const enum Stage { ReadingBody, Dispatched, Streaming, Done, Discarding }
 
-export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
+export class Exchange implements InflightNode, Dispatcher.DispatchHandler, AccountedStream {
   slot = -1;
   prevInSlot: InflightNode | null = null;
   nextInSlot: InflightNode | null = null;
+  prevAcct: AccountedStream | null = null;
+  nextAcct: AccountedStream | null = null;
+  acctOpenedAt = 0;
+  /** the upstream read is paused (client backpressure or the per-stream limit) */
+  private upstreamPaused = false;
 
   private stage = Stage.ReadingBody;
   private sessionId: string | null = null;
@@ -86,6 +92,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     }
     const closed = ctx.gate.precheck();
     if (closed !== null) return this.fail(closed);
+    ctx.streams.add(this);
     const target = originForm(req.url ?? '/');
     if (target === null) return this.fail(ERR.badTarget(), false);
     this.target = target;
@@ -287,6 +294,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     this.stage = Stage.Streaming;
     this.status = statusCode;
     this.resumeUpstream = resume;
+    this.body = null; // forwarded: a retry happens only before the response's headers
     this.upstreamHeadersAt = performance.now();
     const headers = downstreamResponseHeaders(rawHeaders, this.sessionId!, this.contentTypeOut);
     const ct = this.contentTypeOut.contentType;
@@ -319,9 +327,14 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
       }
     }
     if (this.capture !== null) this.capture.write(chunk);
-    if (this.res.write(chunk)) return true;
-    // Backpressure: undici pauses until 'drain'. Most responses never get here, so the
-    // listener is added on the first full buffer rather than for every request.
+    // Past the stream's limit (limits.stream_buffer, lowered under pressure) undici stops reading the
+    // upstream until 'drain', so its kernel window closes. Below it, node's own high-water mark
+    // (16KiB) is not a reason to pause: a write that returned false still gets its 'drain'.
+    const res = this.res;
+    if (res.write(chunk) || res.writableLength < this.ctx.streams.limit) return true;
+    this.upstreamPaused = true;
+    // Most responses never get here, so the listener is added on the first full buffer rather than
+    // for every request.
     if (!this.drainListening) {
       this.drainListening = true;
       this.res.on('drain', onResDrain);
@@ -374,6 +387,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
 
   onDrain(): void {
     const r = this.resumeUpstream;
+    this.upstreamPaused = false;
     if (r !== null && this.stage === Stage.Streaming) r();
   }
 
@@ -432,6 +446,30 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     this.dispatch(next);
   }
 
+  // ── the stream's memory account (memory/streams.ts) ───────────────────────────────
+  acctSessionId(): string | null { return this.sessionId; }
+  acctKind(): StreamKind {
+    return this.stage === Stage.ReadingBody ? 'upload' : this.isSse ? 'sse' : 'http';
+  }
+  bufferedBytes(): number {
+    const body = this.stage === Stage.ReadingBody ? this.bodyLength : this.body !== null ? this.body.length : 0;
+    return this.res.writableLength + body + (this.upstreamPaused ? PAUSED_UPSTREAM_BYTES : 0)
+      + (this.inspector !== null ? this.inspector.bytes() : 0);
+  }
+  /** Critical memory: an SSE stream gets `event: error` overloaded, a started response is cut, others get 503. */
+  resetForMemory(): void {
+    if (this.stage === Stage.Done) return;
+    this.chunks = null;
+    if (this.stage === Stage.Streaming) {
+      if (this.isSse) endSseWithin(this.res, sseErrorEvent(ERR.overloaded()));
+      else this.res.destroy();
+      this.finish('memory_reset');
+      return;
+    }
+    this.res.shouldKeepAlive = false;
+    this.fail(ERR.overloaded());
+  }
+
   // ── endings ──────────────────────────────────────────────────────────────────────
   /** A kill or a terminate ends this exchange from outside, whatever phase it is in. */
   endBySession(type: 'session_killed' | 'session_terminated'): void {
@@ -468,6 +506,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
     this.stage = Stage.Done;
     this.outcome = outcome;
     const { ctx } = this;
+    ctx.streams.remove(this);
     if (this.readingBody) { this.readingBody = false; ctx.uploads.delete(this.req); }
     if (this.abortUpstream !== null && outcome !== 'ok') this.abortUpstream();
     if (wasDispatched && this.upstream !== null) this.upstream.outstanding--;
@@ -503,6 +542,21 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * What a paused upstream leg holds: undici puts the unparsed rest of the chunk back into the socket
+ * (socket.unshift) and stops reading, so node's read buffer keeps at most its high-water mark.
+ */
+const PAUSED_UPSTREAM_BYTES = 16 * 1024;
+/** How long a reset SSE stream may take to deliver its last event before the socket is destroyed. */
+const RESET_GRACE_MS = 1_000;
+
+function endSseWithin(res: ServerResponse, last: string): void {
+  res.end(last);
+  const socket = res.socket;
+  if (socket !== null && !socket.destroyed) setTimeout(destroySocket, RESET_GRACE_MS, socket).unref();
+}
+function destroySocket(s: { destroyed: boolean; destroy(): void }): void { if (!s.destroyed) s.destroy(); }
 
 // The access-log writer of the (usually only) context, made once rather than looked up per request.
 let accessCtx: ProxyContext | null = null;

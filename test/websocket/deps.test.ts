@@ -1,5 +1,6 @@
 // The relay wired to the real proxy context (sessions, identity, upstream pool, verdicts), as
 // src/gateway.ts wires it: kill and terminate reach WebSockets, refusals use the SPEC errors.
+import { StreamAccounts } from '../../src/memory/streams.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,7 +43,7 @@ async function setup(action: Hit['action'] = 'block', mode: 'enforce' | 'audit' 
   const ctx: ProxyContext = {
     cfg, bounds: PROFILE_BOUNDS[cfg.profile], log, bus, upstreams, sessions, gate,
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
-    policy: null, inflight: new Inflight(), uploads: new Uploads(), fleet, fleetRates: [], capture: null, counters: { total: 0, blocked: 0 }, accessLog: false,
+    policy: null, inflight: new Inflight(), uploads: new Uploads(), streams: new StreamAccounts(64 * 1024), fleet, fleetRates: [], capture: null, counters: { total: 0, blocked: 0 }, accessLog: false,
     pressure: () => 'normal', observe: () => {}, onHit: () => {},
   };
   const registry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout });

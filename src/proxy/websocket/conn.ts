@@ -15,11 +15,17 @@ import { writeHttpError } from './http-error.js';
 import { closeLeg, onClientData, onClientDrain, onLegEnd, onUpstreamDrain, type Leg } from './legs.js';
 import { PARSER_BYTES, type RegisteredConn, type WsConnInfo } from './registry.js';
 import type { RelayDeps, SessionGrant } from './types.js';
+import type { AccountedStream } from '../../memory/streams.js';
 
+/** RFC 6455 §7.4.1 via the IANA registry: 1013 Try Again Later. */
+const CLOSE_TRY_AGAIN = 1013;
 const nowSec = (): number => Math.floor(Date.now() / 1000);
 
-export class Conn implements RegisteredConn, FrameSink {
+export class Conn implements RegisteredConn, FrameSink, AccountedStream {
   id = 0;
+  prevAcct: AccountedStream | null = null;
+  nextAcct: AccountedStream | null = null;
+  acctOpenedAt = 0;
   readonly slot: number;
   readonly sid: string;
   lastActive: number;
@@ -67,6 +73,16 @@ export class Conn implements RegisteredConn, FrameSink {
     if (this.up) n += PARSER_BYTES;
     if (this.down) n += PARSER_BYTES;
     return n;
+  }
+
+  // memory/streams.ts: the connection's account is what heldBytes() counts
+  acctSessionId(): string { return this.sid; }
+  acctKind(): 'websocket' { return 'websocket'; }
+  bufferedBytes(): number { return this.heldBytes(); }
+  /** Critical memory: 1013 (try again later) both ways. */
+  resetForMemory(): void {
+    this.deps.registry.remove(this);
+    this.close(CLOSE_TRY_AGAIN, 'overloaded');
   }
 
   info(): WsConnInfo {
@@ -203,6 +219,7 @@ export class Conn implements RegisteredConn, FrameSink {
     if (this.flags & F_GONE) return;
     this.flags |= F_GONE;
     this.deps.registry.remove(this);
+    this.deps.streams?.remove(this);
     this.inspUp = this.inspDown = null;
     this.hsBuf = this.early = null;
     this.hsRequest = null;

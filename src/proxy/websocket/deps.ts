@@ -93,8 +93,10 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
       }
     },
     registry,
+    streams: ctx.streams,
     bounds: {
-      highWater: ctx.bounds.ws_high_water,
+      // read when a write is refused: follows the per-stream limit as pressure lowers it
+      get highWater() { return Math.min(ctx.bounds.ws_high_water, ctx.streams.limit); },
       maxFrame: cfg.websocket.max_frame,
       idleTimeoutMs: cfg.websocket.idle_timeout,
       connectTimeoutMs: cfg.timeouts.connect,

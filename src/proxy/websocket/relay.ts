@@ -109,6 +109,7 @@ function afterResolve(req: IncomingMessage, client: Leg, head: Buffer, deps: Rel
   u.on('close', onLegClose);
   client.on('close', onLegClose);
   deps.registry.add(conn);
+  deps.streams?.add(conn);
 }
 
 type BadUpgrade = 'request' | 'version';

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Hit, StreamInspector } from '../../policy/types.js';
 import type { Direction } from '../../events.js';
 import type { WsRegistry } from './registry.js';
+import type { AccountedStream } from '../../memory/streams.js';
 
 /** The session may proceed: its slot in the session table and its resolved ID. */
 export interface SessionGrant {
@@ -22,7 +23,7 @@ export interface Refusal {
 }
 
 export interface RelayBounds {
-  /** per-connection, per-direction queue high-water mark (profile ws_high_water) */
+  /** per-connection, per-direction queue high-water mark (profile ws_high_water, at most limits.stream_buffer as lowered under pressure) */
   highWater: number;
   /** largest frame and message, bytes (config websocket.max_frame) */
   maxFrame: number;
@@ -48,6 +49,8 @@ export interface RelayDeps {
   /** traffic accounting (optional): bytes relayed in a direction */
   onTraffic?(slot: number, direction: Direction, bytes: number): void;
   registry: WsRegistry;
+  /** per-stream memory accounts (memory/streams.ts), when the gateway keeps them */
+  streams?: { add(s: AccountedStream): void; remove(s: AccountedStream): void };
   bounds: RelayBounds;
 }
 
