@@ -1,7 +1,7 @@
 // The control listener: health endpoints, bearer auth, and the routes the parts register.
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
-import { answerClientError, answerConnect, answerUpgradeRefused } from '../proxy/client-error.js';
+import { answerClientError, answerConnect, answerUpgradeRefused, refuseMissingHost, noHostCheck } from '../proxy/client-error.js';
 import { makeAuth } from './auth.js';
 import type { OriginGuard } from './origin-guard.js';
 import { sendError, sendJson } from './reply.js';
@@ -24,6 +24,7 @@ export interface ControlDeps {
 export function createControlServer(deps: ControlDeps): Server {
   const authorized = makeAuth(deps.token);
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.headers.host === undefined && refuseMissingHost(req, res)) return;
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://control');
@@ -53,6 +54,7 @@ export function createControlServer(deps: ControlDeps): Server {
   });
   // A malformed request, oversized headers or CONNECT get an answer in the error shape, not a bare close.
   server.on('clientError', answerClientError);
+  noHostCheck(server); // refuseMissingHost answers it in the SPEC shape instead
   server.on('connect', answerConnect);
   server.on('upgrade', answerUpgradeRefused);
   return server;

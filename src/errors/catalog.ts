@@ -23,6 +23,7 @@ export interface ProxyError {
 }
 
 export const ERR = {
+  shuttingDown: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'shutting_down', message: 'shutting down', retryAfter: 1 }),
   draining: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'draining', message: 'the gateway is shutting down; retry on another instance', retryAfter: 1 }),
   fleetDown: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'fleet_unavailable', message: 'the fleet store is unreachable and this gateway refuses meanwhile (fleet.on_redis_down: refuse); retry later', retryAfter: 2 }),
   overloaded: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'memory_pressure', message: 'the gateway is under critical memory pressure; retry later', retryAfter: 5 }),

@@ -71,6 +71,8 @@ export class FrameParser {
    * end of frames begun before), so the relay can forward it and still inject a clean close frame.
    */
   frameStart = 0;
+  /** a whole close frame went by: the peer started or answered the closing handshake */
+  sawClose = false;
 
   private readonly fromClient: boolean;
   private readonly maxFrame: number;
@@ -274,6 +276,7 @@ export class FrameParser {
     this.state = S_HEAD0;
     const op = this.opcode;
     if (op === OP_CLOSE) {
+      this.sawClose = true;
       if (this.len > 2 && this.utf8 !== UTF8_ACCEPT) return this.err(CLOSE_INVALID_DATA, 'invalid UTF-8 in close reason');
       return 0;
     }

@@ -1,9 +1,9 @@
 // Answers for what node:http refuses before a request handler runs (a malformed request line or
 // headers, headers over the size limit, a header timeout) and for CONNECT, which neither listener
 // serves. Every such client gets a status and a JSON body in the SPEC error shape, not a bare close.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { rawHttpError } from '../errors/index.js';
+import { errorBody, rawHttpError } from '../errors/index.js';
 
 interface Answer { status: number; type: string; code: string; message: string }
 
@@ -68,4 +68,25 @@ export function answerUpgradeRefused(_req: IncomingMessage, socket: Duplex): voi
   socket.on('error', destroySelf);
   if (!socket.writable) { socket.destroy(); return; }
   socket.end(rawResponse(NO_UPGRADE));
+}
+
+const MISSING_HOST = errorBody('invalid_request', 'missing_host', 'an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)');
+
+/**
+ * True (and the request answered 400 in the SPEC shape, connection closed) for an HTTP/1.1 request
+ * without Host. Node's own check answers a bare 400 with no body, so both listeners turn it off
+ * (noHostCheck) and call this first in their request handler.
+ */
+export function refuseMissingHost(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return false;
+  req.resume(); // whatever body follows is discarded
+  res.shouldKeepAlive = false;
+  res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(MISSING_HOST) });
+  res.end(MISSING_HOST);
+  return true;
+}
+
+/** Turns off node's bare-400 Host check (a server option that @types/node does not list as a field). */
+export function noHostCheck(server: Server): void {
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
 }

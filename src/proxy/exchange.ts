@@ -298,7 +298,8 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
     this.upstreamHeadersAt = performance.now();
     const headers = downstreamResponseHeaders(rawHeaders, this.sessionId!, this.contentTypeOut);
     const ct = this.contentTypeOut.contentType;
-    this.isSse = ct !== undefined && ct.startsWith('text/event-stream');
+    // media types are case-insensitive (RFC 9110 §8.3.1): TEXT/EVENT-STREAM is a stream too
+    this.isSse = ct !== undefined && (ct.startsWith('text/event-stream') || ct.toLowerCase().startsWith('text/event-stream'));
     if (ctx.policy !== null && ctx.policy.hasResponseRules) {
       this.inspector = ctx.policy.openResponse(this.slot, ct, this.target);
     }
@@ -480,6 +481,22 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
       if (this.isSse) this.res.end(sseErrorEvent(err));
       else this.res.destroy();
       this.finish(type);
+    } else {
+      this.fail(err);
+    }
+  }
+
+  /**
+   * The drain timed out with this exchange in flight: an SSE stream gets `event: error` (overloaded,
+   * "shutting down") before the close, a request not yet answered gets the 503, other streams close.
+   */
+  endByShutdown(): void {
+    if (this.stage === Stage.Done) return;
+    const err = ERR.shuttingDown();
+    if (this.stage === Stage.Streaming) {
+      if (this.isSse) this.res.end(sseErrorEvent(err));
+      else this.res.destroy();
+      this.finish(err.code);
     } else {
       this.fail(err);
     }

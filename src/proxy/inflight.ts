@@ -8,6 +8,8 @@ export interface InflightNode {
   nextInSlot: InflightNode | null;
   /** ends the exchange now, from the outside (kill, terminate, shutdown) */
   endBySession(type: 'session_killed' | 'session_terminated'): void;
+  /** ends the exchange now because the drain timed out */
+  endByShutdown(): void;
 }
 
 export class Inflight {
@@ -32,6 +34,21 @@ export class Inflight {
     if (node.nextInSlot) node.nextInSlot.prevInSlot = node.prevInSlot;
     node.prevInSlot = node.nextInSlot = null;
     this.count--;
+  }
+
+  /** Ends every exchange in flight (the drain timed out); returns how many there were. */
+  endAll(): number {
+    let n = 0;
+    for (const slot of [...this.heads.keys()]) {
+      let node = this.heads.get(slot);
+      while (node) {
+        const next = node.nextInSlot;
+        node.endByShutdown();
+        n++;
+        node = next ?? undefined;
+      }
+    }
+    return n;
   }
 
   /** Ends every exchange of a session; returns how many there were. */

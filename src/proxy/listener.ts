@@ -3,15 +3,17 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import type { Duplex } from 'node:stream';
 import type { ProxyContext } from './context.js';
 import { Exchange } from './exchange.js';
-import { answerClientError } from './client-error.js';
+import { answerClientError, refuseMissingHost, noHostCheck } from './client-error.js';
 import { ERR, sendProxyError } from '../errors/index.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export function createProxyServer(ctx: ProxyContext, server: Server = http.createServer()): Server {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.headers.host === undefined && refuseMissingHost(req, res)) return;
     new Exchange(ctx, req, res).start();
   });
+  noHostCheck(server); // refuseMissingHost answers it in the SPEC shape instead
   // A malformed request line or headers: answer 400 in the SPEC shape instead of Node's bare close.
   // 431 for oversized headers, 408 for a header timeout; nothing written into a response in progress.
   server.on('clientError', answerClientError);
@@ -39,6 +41,13 @@ export async function drain(ctx: ProxyContext, server: Server, timeoutMs: number
     server.closeIdleConnections();
   }
   const leftOver = ctx.inflight.count;
+  if (leftOver > 0) {
+    // SSE streams get their `event: error` (overloaded, "shutting down") rather than a bare cut;
+    // a moment for those bytes to leave before the sockets are destroyed.
+    ctx.inflight.endAll();
+    await new Promise((r) => setTimeout(r, 50));
+    server.closeIdleConnections();
+  }
   server.closeAllConnections();
   await closed;
   return { leftOver };

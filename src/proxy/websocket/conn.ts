@@ -214,6 +214,20 @@ export class Conn implements RegisteredConn, FrameSink, AccountedStream {
     if (this.upstream) closeLeg(this.upstream, upClean ? encodeClose(upCode, upReason, randomMask()) : null);
   }
 
+  /**
+   * The upstream's connection ended (FIN or reset) with no closing handshake from either side: the
+   * client gets 1014 rather than a bare close, which its WebSocket reports as 1006. True when sent.
+   */
+  upstreamVanished(): boolean {
+    if ((this.flags & (F_OPEN | F_CLOSING)) !== F_OPEN) return false;
+    if ((this.down !== null && this.down.sawClose) || (this.up !== null && this.up.sawClose)) return false;
+    this.flags |= F_CLOSING;
+    this.gone();
+    const clean = this.down === null || this.down.atBoundary();
+    closeLeg(this.client, clean ? encodeClose(CLOSE_BAD_GATEWAY, 'upstream closed the connection', null) : null);
+    return true;
+  }
+
   /** Unregisters and drops per-message state; idempotent. */
   gone(): void {
     if (this.flags & F_GONE) return;

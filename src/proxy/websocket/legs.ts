@@ -70,6 +70,10 @@ export function onUpstreamConnect(this: Leg): void {
 /** A peer's FIN: pass it on (the close handshake ends this way), and bound the wait for the rest. */
 export function onLegEnd(this: Leg): void {
   const c = this[kConn]!;
+  if (this === c.upstream && c.upstreamVanished()) {
+    if (!this.destroyed) { this.end(); armGrace(this); }
+    return;
+  }
   const other = this === c.client ? c.upstream : c.client;
   if (other && !other.destroyed) {
     other.end();
@@ -96,6 +100,7 @@ export function onLegClose(this: Leg): void {
     c.gone();
     return;
   }
+  if (!isClient && c.upstreamVanished()) return;
   c.gone();
   const other = isClient ? c.upstream : c.client;
   if (other && !other.destroyed) {
