@@ -4,6 +4,7 @@ import { Pool } from 'undici';
 import type { Balance, Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { NO_SESSION, OutlierDetector, type OutlierFields } from './outlier.js';
+import { interimConnector } from './interim.js';
 
 export class Upstream implements OutlierFields {
   readonly pool: Pool;
@@ -38,7 +39,10 @@ export class Upstream implements OutlierFields {
       keepAliveMaxTimeout: Math.max(cfg.timeouts.keep_alive, 600_000),
       headersTimeout: cfg.timeouts.headers,
       bodyTimeout: cfg.timeouts.body,
-      connect: { timeout: cfg.timeouts.connect, rejectUnauthorized: cfg.upstream_pool.tls_verify },
+      // pipelining 1 (the default): a connector that drops unsolicited 100 Continue heads (interim.ts)
+      connect: cfg.upstream_pool.pipelining === 1
+        ? interimConnector({ timeout: cfg.timeouts.connect, rejectUnauthorized: cfg.upstream_pool.tls_verify })
+        : { timeout: cfg.timeouts.connect, rejectUnauthorized: cfg.upstream_pool.tls_verify },
     });
   }
 
