@@ -17,6 +17,8 @@ export type PolicyRule = RuleConfig & {
   validate?: 'luhn';
   /** mask the matched text in excerpts (secrets must not land in storage or the dashboard) */
   redact?: boolean;
+  /** a detection signal: adds this to the request's anomaly score instead of hitting on its own */
+  weight?: number;
 };
 
 export type Metric = NonNullable<RuleConfig['metric']>;

@@ -9,7 +9,10 @@ import { REQ_TEXT, REQ_TOOL } from './channels.js';
 import { compilePolicy, type CompiledPolicy, type PolicyRule } from './compile.js';
 import { bodyKind, ResponseInspector, type InspectorHost } from './inspector.js';
 import { MetricTable } from './metrics.js';
-import { presetRules } from './presets/index.js';
+import { presetDetection, presetRules } from './presets/index.js';
+import { Detector, type DetectResult, type DetectScan } from './detect/detector.js';
+import { MAX_VIEW, NormalizedView } from './detect/view.js';
+import { normalize } from './detect/normalize.js';
 import { ScanContext } from './scanner.js';
 import type { Hit, PolicyEngine, RuleStat, StreamInspector } from './types.js';
 
@@ -33,8 +36,16 @@ class RequestScan implements TextSink {
   private textCtx: ScanContext | null = null;
   private toolCtx: ScanContext | null = null;
   private hits: Hit[] | null = null;
+  /** anomaly scoring of the text (null when the preset has none) */
+  private readonly detect: DetectScan | null;
+  /** language rules over the normalized view of text that normalization changed */
+  private view: NormalizedView | null = null;
+  detected: DetectResult | null = null;
 
-  constructor(private readonly policy: CompiledPolicy, private readonly excerptBytes: number) {}
+  constructor(private readonly policy: CompiledPolicy, private readonly excerptBytes: number, detector: Detector | null,
+    private readonly rawOnly: Uint8Array) {
+    this.detect = detector ? detector.open() : null;
+  }
 
   private add(h: Hit[] | null): void {
     if (!h) return;
@@ -47,6 +58,9 @@ class RequestScan implements TextSink {
     this.add(this.textCtx.write(s));
     // no atom spans two strings (two messages)
     this.textCtx.boundary();
+    const norm = s.length <= MAX_VIEW ? normalize(s) : null;
+    this.detect?.text(s, norm);
+    if (norm !== null && norm.map !== null) (this.view ??= new NormalizedView(this.policy, this.excerptBytes, this.rawOnly)).text(s, norm);
   }
 
   tool(s: string): void {
@@ -58,6 +72,11 @@ class RequestScan implements TextSink {
   end(): Hit[] | null {
     if (this.textCtx) this.add(this.textCtx.end());
     if (this.toolCtx) this.add(this.toolCtx.end());
+    if (this.view) this.add(this.view.end(this.hits));
+    if (this.detect) {
+      this.detected = this.detect.result();
+      if (this.detected.hit) this.add([this.detected.hit]);
+    }
     return this.hits;
   }
 }
@@ -70,18 +89,26 @@ class Engine implements PolicyEngine, InspectorHost {
   readonly hasResponseRules: boolean;
   streamBytes = 0;
   private readonly prefixes = new Map<number, number>();
+  readonly detector: Detector | null;
+  /** by rule index: 1 when the rule matches raw text only (secrets, PII) */
+  private readonly rawOnly: Uint8Array;
+  /** the last request's detection result (read by the judge right after inspectRequest) */
+  lastDetection: DetectResult | null = null;
 
   constructor(opts: PolicyEngineOptions) {
     this.policy = compilePolicy({ preset: presetRules(opts.preset), rules: opts.rules, tailBytes: opts.bounds.scan_tail_bytes });
+    const det = presetDetection(opts.preset);
+    this.detector = det ? new Detector(det, opts.bounds.excerpt_bytes) : null;
+    this.rawOnly = Uint8Array.from(this.policy.rules.map((r) => (r.redact || r.name.startsWith('secret.') || r.name.startsWith('pii.') ? 1 : 0)));
     this.metrics = new MetricTable(this.policy.metricRules);
     this.excerptBytes = opts.bounds.excerpt_bytes;
-    this.hasRequestRules = (this.policy.mask & (REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0;
+    this.hasRequestRules = (this.policy.mask & (REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0 || this.detector !== null;
     this.hasResponseRules = (this.policy.mask & ~(REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0;
   }
 
   countHits(hits: Hit[]): void {
     for (const h of hits) {
-      const r = this.policy.rules.find((x) => x.name === h.rule);
+      const r = this.policy.rules.find((x) => x.name === h.rule) ?? this.detector?.policy.rules.find((x) => x.name === h.rule);
       if (r) r.hits++;
     }
   }
@@ -106,8 +133,9 @@ class Engine implements PolicyEngine, InspectorHost {
       this.countHits(hits);
       return hits;
     }
-    if ((this.policy.mask & (REQ_TEXT | REQ_TOOL)) !== 0) {
-      const scan = new RequestScan(this.policy, this.excerptBytes);
+    this.lastDetection = null;
+    if ((this.policy.mask & (REQ_TEXT | REQ_TOOL)) !== 0 || this.detector !== null) {
+      const scan = new RequestScan(this.policy, this.excerptBytes, this.detector, this.rawOnly);
       let packed = -1;
       if (!parts) {
         // not JSON: the body is scanned as text
@@ -117,6 +145,7 @@ class Engine implements PolicyEngine, InspectorHost {
         if (parts.turns) packed = this.scanTurns(slot, parts.turns, scan);
       }
       const found = scan.end();
+      this.lastDetection = scan.detected;
       if (found) {
         hits = hits ? hits.concat(found) : found;
         // A refused request must be scanned in full again if it is sent again.
@@ -193,10 +222,14 @@ class Engine implements PolicyEngine, InspectorHost {
   }
 
   rules(): RuleStat[] {
-    return this.policy.rules.map((r) => ({
+    const own = this.policy.rules.map((r): RuleStat => ({
       name: r.name, kind: r.metric ? 'metric' : 'pattern', target: r.target, severity: r.severity,
       action: r.action, hits: r.hits, source: r.source,
     }));
+    // detection signals: `hits` counts the requests each one was the heaviest signal of
+    const det = this.detector;
+    if (det) for (const r of det.policy.rules) own.push({ name: r.name, kind: 'pattern', target: 'request', severity: det.config.severity, action: det.config.action, hits: r.hits, source: 'preset' });
+    return own;
   }
 
   bytes(): number {

@@ -12,6 +12,13 @@ export interface Hit {
   excerpt: string;
   /** for metric rules answered with 429: seconds until the window allows more */
   retry_after?: number;
+  /** anomaly score of the request's language signals (detection hits only) */
+  score?: number;
+  /** signal families that added to the score, heaviest first */
+  labels?: string[];
+  /** the judge's verdict (`safe`, `unsafe`, `error`) and label, when it was asked */
+  judge?: string;
+  judge_ms?: number;
 }
 
 /** Per-stream inspection state: a few dozen bytes of automaton state and a bounded tail. */

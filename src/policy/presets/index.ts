@@ -2,17 +2,33 @@
 // preset rule of the same name.
 import type { Preset } from '../../config/schema.js';
 import type { PolicyRule } from '../compile.js';
-import { INJECTION, INJECTION_CORE, PII, SECRETS, STRICT_EXTRA, TOOLS } from './rules.js';
+import type { DetectionConfig } from '../detect/detector.js';
+import { SIGNALS } from '../detect/signals.js';
+import { EXFIL, PII, SECRETS, STRICT_EXTRA, TOOLS } from './rules.js';
 
 const PRESET_RULES: Readonly<Record<Preset, readonly PolicyRule[]>> = {
   off: [],
-  minimal: [...SECRETS, ...INJECTION_CORE],
-  standard: [...SECRETS, ...INJECTION_CORE, ...INJECTION, ...TOOLS, ...PII],
-  strict: [...SECRETS, ...INJECTION_CORE, ...INJECTION, ...TOOLS, ...PII, ...STRICT_EXTRA].map((r) =>
+  minimal: [...SECRETS],
+  standard: [...SECRETS, ...EXFIL, ...TOOLS, ...PII],
+  strict: [...SECRETS, ...EXFIL, ...TOOLS, ...PII, ...STRICT_EXTRA].map((r) =>
     // strict turns flags on secrets and PII into blocks
     r.action === 'flag' && (r.name.startsWith('secret.') || r.name.startsWith('pii.')) ? { ...r, action: 'block' as const } : r),
 };
 
 export function presetRules(preset: Preset): readonly PolicyRule[] {
   return PRESET_RULES[preset];
+}
+
+// Anomaly-score thresholds (tuned on the development half of ../shared/corpus-public only;
+// BENCHMARKS.md has recall and false positives on the test half). minimal refuses only what
+// several strong signals agree on.
+const DETECTION: Readonly<Record<Preset, DetectionConfig | null>> = {
+  off: null,
+  minimal: { signals: SIGNALS, threshold: 6, grey: 4, action: 'block', severity: 'high' },
+  standard: { signals: SIGNALS, threshold: 4, grey: 2, action: 'block', severity: 'high' },
+  strict: { signals: SIGNALS, threshold: 3, grey: 2, action: 'block', severity: 'high' },
+};
+
+export function presetDetection(preset: Preset): DetectionConfig | null {
+  return DETECTION[preset];
 }

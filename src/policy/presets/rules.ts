@@ -1,6 +1,6 @@
 // The preset rules, written for this project. Each pattern is RE2 syntax with a literal atom the
-// prefilter can find. They aim at phrasing that asks the model to act against its instructions,
-// not at vocabulary: "ignore the typos above" and "what is a system prompt?" must pass.
+// prefilter can find. Request language (injection, jailbreak, extraction...) is scored by
+// ../detect instead; these are the rules that stand on their own: secrets, tool calls, PII.
 import type { PolicyRule } from '../compile.js';
 
 const rule = (r: Omit<PolicyRule, 'target' | 'severity' | 'action'> & Partial<PolicyRule>): PolicyRule => ({
@@ -31,30 +31,9 @@ export const SECRETS: PolicyRule[] = [
     patterns: ['\\b(?:sk|rk)_live_[0-9A-Za-z]{24,}'] }),
 ];
 
-// ---- prompt injection / instruction override ------------------------------------------------
-const IGNORE = '(?i)\\b(?:ignore|disregard|forget|override|bypass|skip)\\s+(?:all\\s+|any\\s+|the\\s+|your\\s+|my\\s+|of\\s+|these\\s+|those\\s+)*(?:previous|prior|above|earlier|preceding|initial|original|system|safety|existing)\\s+(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|context|commands?|constraints|programming)';
-
-export const INJECTION_CORE: PolicyRule[] = [
-  rule({ name: 'injection.ignore-instructions', severity: 'high', action: 'block', target: 'request', patterns: [IGNORE] }),
-];
-
-export const INJECTION: PolicyRule[] = [
-  rule({ name: 'injection.new-instructions', severity: 'high', action: 'block', target: 'request',
-    patterns: ['(?i)\\b(?:your\\s+)?new\\s+(?:instructions|directives|rules)\\s+(?:are|is)\\s*:',
-      '(?i)\\bfrom\\s+now\\s+on,?\\s+(?:you\\s+(?:will|must|are|shall)\\s+(?:ignore|disregard|not\\s+follow|no\\s+longer))',
-      '(?i)\\b(?:end|ignore)\\s+of\\s+(?:system\\s+)?(?:prompt|instructions)\\s*[-=#*\\]]{2,}'] }),
-  rule({ name: 'injection.fake-system-turn', severity: 'high', action: 'block', target: 'request',
-    patterns: ['(?i)<\\|?(?:im_start|system|endoftext)\\|?>\\s*system', '(?i)\\[/?(?:system|INST)\\]\\s*(?:you|ignore|new)'] }),
-  rule({ name: 'injection.system-prompt-extraction', severity: 'high', action: 'block', target: 'request',
-    patterns: ['(?i)\\b(?:reveal|print|show|display|output|repeat|leak|dump|expose|disclose|tell\\s+me|give\\s+me|share|recite|write\\s+out)\\s+(?:me\\s+)?(?:all\\s+)?(?:of\\s+)?your\\s+(?:full\\s+|entire\\s+|original\\s+|hidden\\s+|initial\\s+|exact\\s+|secret\\s+|complete\\s+)*(?:system\\s+prompt|system\\s+message|instructions|initial\\s+prompt|hidden\\s+prompt|prompt)',
-      '(?i)\\brepeat\\s+(?:the\\s+|all\\s+)?(?:words|text|everything)\\s+(?:above|before)\\s+(?:this|starting|verbatim)'] }),
-  rule({ name: 'jailbreak.persona', severity: 'high', action: 'block', target: 'request',
-    patterns: ['(?i)\\b(?:you\\s+are|you\\x27re|act\\s+as|pretend\\s+(?:to\\s+be|you\\s+are)|roleplay\\s+as|become)\\s+(?:now\\s+)?(?:DAN|an?\\s+(?:unrestricted|unfiltered|uncensored|jailbroken|amoral|evil)\\s+(?:AI|assistant|model|chatbot|version))\\b',
-      '(?i)\\bdo\\s+anything\\s+now\\b',
-      '(?i)\\b(?:developer|god|jailbreak|DAN|unrestricted)\\s+mode\\s+(?:is\\s+)?(?:now\\s+)?(?:enabled|activated|unlocked|engaged)\\b',
-      '(?i)\\b(?:no|without|free\\s+of)\\s+(?:any\\s+)?(?:ethical|moral|content)\\s+(?:guidelines|restrictions|constraints|filters|limitations)\\b.{0,40}\\b(?:respond|answer|reply)'] }),
-  rule({ name: 'exfil.send-data', severity: 'high', action: 'block', target: 'both',
-    patterns: ['(?i)\\b(?:send|post|upload|exfiltrate|forward|transmit|email|leak)\\s+(?:all\\s+|the\\s+|this\\s+|your\\s+|my\\s+|our\\s+|every\\s+|users?\\x27s?\\s+)*(?:conversation|chat\\s+history|user\\s+data|credentials|secrets|api\\s+keys?|passwords?|environment\\s+variables|env\\s+vars|ssh\\s+keys?|tokens|session\\s+cookies)\\s+to\\s+(?:https?://|my\\s+server|this\\s+(?:url|address|server)|\\S+@\\S+\\.)'] }),
+// ---- exfiltration in answers --------------------------------------------------------------------
+// Request language is scored by ../detect (signals.ts); what stays here matches answers.
+export const EXFIL: PolicyRule[] = [
   rule({ name: 'exfil.markdown-image', severity: 'high', action: 'terminate', target: 'response',
     patterns: ['!\\[[^\\]\\n]{0,100}\\]\\(https?://[^)\\s]{1,200}\\?[^)\\s]{0,200}=[^)\\s]{8,}'] }),
 ];
@@ -86,12 +65,6 @@ export const PII: PolicyRule[] = [
 
 // ---- strict only: broader phrasing, more false positives accepted ---------------------------
 export const STRICT_EXTRA: PolicyRule[] = [
-  rule({ name: 'injection.role-override', severity: 'medium', action: 'block', target: 'request',
-    patterns: ['(?i)\\b(?:pretend|imagine|roleplay|act\\s+as\\s+if)\\b.{0,60}\\b(?:no|without)\\s+(?:any\\s+)?(?:rules|restrictions|limits|filters|guidelines)\\b',
-      '(?i)\\byou\\s+(?:are\\s+)?(?:no\\s+longer|not)\\s+(?:bound|restricted|limited)\\s+by\\b'] }),
-  rule({ name: 'injection.instructions-question', severity: 'medium', action: 'flag', target: 'request',
-    patterns: ['(?i)\\bwhat\\s+(?:are|were)\\s+your\\s+(?:original\\s+|initial\\s+|system\\s+)?(?:instructions|rules)\\b',
-      '(?i)\\b(?:ignore|disregard)\\s+(?:everything|all)\\s+(?:above|before|else)\\b'] }),
   rule({ name: 'pii.us-ssn', severity: 'medium', action: 'flag', target: 'response', redact: true,
     patterns: ['\\b(?:SSN|social security)[^0-9\\n]{0,20}\\d{3}-\\d{2}-\\d{4}\\b'] }),
   rule({ name: 'secret.generic-assignment', severity: 'medium', action: 'flag', target: 'response', redact: true,
