@@ -54,6 +54,8 @@ export function createControlServer(deps: ControlDeps): Server {
   });
   // A malformed request, oversized headers or CONNECT get an answer in the error shape, not a bare close.
   server.on('clientError', answerClientError);
+  // An Expect other than 100-continue: node would answer a bare 417 (found by the fuzz).
+  server.on('checkExpectation', answerExpectation);
   noHostCheck(server); // refuseMissingHost answers it in the SPEC shape instead
   server.on('connect', answerConnect);
   server.on('upgrade', answerUpgradeRefused);
@@ -67,4 +69,9 @@ function rawPathname(target: string | undefined, parsed: URL): string {
   const h = target.indexOf('#');
   const end = q < 0 ? (h < 0 ? target.length : h) : (h < 0 ? q : Math.min(q, h));
   return target.slice(0, end);
+}
+
+function answerExpectation(_req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  sendError(res, 417, 'invalid_request', 'expectation_failed', 'the only Expect this listener meets is 100-continue');
 }

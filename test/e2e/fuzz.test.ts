@@ -8,13 +8,13 @@ import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { startGateway, type GatewayProc } from '../helpers/procs.js';
-import { jsonBody, rawRequest, sample, sseStream, wsCase } from '../fuzz/gen.js';
+import { controlRequest, jsonBody, rawRequest, sample, sseStream, wsCase } from '../fuzz/gen.js';
 import { parseResponses, specErrorProblem, sseErrorProblems } from '../fuzz/check.js';
 import { startFuzzUpstream, type FuzzUpstream } from '../fuzz/upstream.js';
 
 const SEED = Number(process.env.CORDON_FUZZ_SEED ?? 2_020_2026);
 const SCALE = Number(process.env.CORDON_FUZZ_SCALE ?? 1);
-const N = { heads: 9_000 * SCALE, json: 8_000 * SCALE, sse: 2_500 * SCALE, ws: 1_500 * SCALE };
+const N = { heads: 8_000 * SCALE, control: 1_500 * SCALE, json: 8_000 * SCALE, sse: 2_500 * SCALE, ws: 1_500 * SCALE };
 const LIMIT_MB = 256;
 const CONN_TIMEOUT_MS = 15_000;
 const QUIET_MS = 400;
@@ -97,6 +97,30 @@ describe(`fuzz against the built binary (seed ${SEED}; rerun with CORDON_FUZZ_SE
         if (r.headers.get('x-fuzz-upstream') === '1' || r.status < 400 || head) continue;
         const p = specErrorProblem(r.body);
         if (p !== null) note('head', i, `${r.status} ${p} for ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}`);
+      }
+    });
+    expect(problems, `seed ${SEED}`).toEqual([]);
+  }, 120_000);
+
+  it('control listener requests (paths, IDs, Host, Origin, body types)', async () => {
+    problems.length = 0;
+    const reqs = sample(controlRequest, SEED + 5, N.control);
+    const controlPort = Number(new URL(gw.control).port);
+    await pool(reqs.length, 24, async (i) => {
+      const bytes = reqs[i];
+      const { data, timedOut, halfClosed } = await exchange(controlPort, bytes);
+      inputs++;
+      const shown = JSON.stringify(bytes.toString('latin1').slice(0, 200));
+      if (timedOut) return note('control', i, `no answer in ${CONN_TIMEOUT_MS}ms to ${shown}`);
+      if (data.length === 0 && halfClosed) return;
+      if (data.length === 0) return note('control', i, `closed without an answer: ${shown}`);
+      const head = bytes.toString('latin1', 0, 5) === 'HEAD ';
+      const rs = parseResponses(data, head);
+      if (rs === null) return note('control', i, `unparseable answer ${JSON.stringify(data.toString('latin1').slice(0, 200))}`);
+      for (const r of rs) {
+        if (r.status < 400 || head) continue;
+        const p = specErrorProblem(r.body);
+        if (p !== null) note('control', i, `${r.status} ${p} for ${shown}`);
       }
     });
     expect(problems, `seed ${SEED}`).toEqual([]);

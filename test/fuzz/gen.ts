@@ -60,6 +60,36 @@ export const rawRequest: fc.Arbitrary<Buffer> = fc.record({
   return Buffer.concat(r.garbage === null ? [head, r.body] : [r.garbage, head, r.body]);
 });
 
+const controlTarget = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom('/control/sessions', '/control/sessions?limit=abc', '/control/sessions?state=nope&cursor=%ff',
+    '/control/sessions/a/kill', '/control/sessions/a/resume', '/control/sessions/%2e%2e/kill', '/control/sessions/../kill',
+    '/control/sessions/a%2Fb/kill', '/control/sessions/%zz', '/control/stats', '/control/memory?top=-1', '/control/flagged?limit=1e9',
+    '/control/history?since=yesterday', '/control/policy', '/metrics', '/healthz', '/readyz', '/', '//control//stats', '/control/nope',
+    'http://127.0.0.1/control/stats', '*') },
+  { weight: 1, arbitrary: ascii(60).map((s) => `/control/${s}`) },
+  { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9._:%-]{1,140}$/).map((id) => `/control/sessions/${id}/kill`) },
+);
+const controlHeader = fc.oneof(
+  fc.constantFrom<[string, string]>(['Host', 'evil.example'], ['Host', '127.0.0.1'], ['Host', '[::1]:1'], ['Host', ''], ['Origin', 'http://evil.example'],
+    ['Origin', 'null'], ['Content-Type', 'text/plain'], ['Content-Type', 'application/json'], ['Sec-Fetch-Site', 'cross-site'],
+    ['Authorization', 'Bearer x'], ['X-Cordon-Dashboard', '1'], ['Content-Length', '3'], ['Transfer-Encoding', 'chunked']),
+  fc.tuple(headerName, headerValue),
+);
+
+/** One raw request to the control listener (never /control/events: a stream that does not end). */
+export const controlRequest: fc.Arbitrary<Buffer> = fc.record({
+  method: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('GET', 'POST', 'HEAD') }, { weight: 1, arbitrary: fc.constantFrom('PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE') }),
+  target: controlTarget,
+  headers: fc.array(controlHeader, { maxLength: 5 }),
+  body: fc.oneof(fc.constant(''), fc.constantFrom('{}', 'a=b', '{"agent":"x"}'), ascii(30)),
+}).map((r) => {
+  const lines = [`${r.method} ${r.target} HTTP/1.1`];
+  if (!r.headers.some(([n]) => n.toLowerCase() === 'host')) lines.push('Host: 127.0.0.1');
+  for (const [n, v] of r.headers) lines.push(`${n}: ${v}`);
+  lines.push('Connection: close');
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${r.body}`, 'latin1');
+});
+
 const jsonValue = fc.jsonValue({ maxDepth: 4 });
 const message = fc.record({
   role: fc.oneof(fc.constantFrom('user', 'system', 'assistant', 'tool', 'developer'), ascii(8)),
