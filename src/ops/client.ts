@@ -63,7 +63,9 @@ export class ControlClient {
 
   private async request<T>(method: string, path: string): Promise<T> {
     const url = new URL(path.replace(/^\//, ''), this.base).toString();
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // a custom header: the control listener's cross-site guard (origin-guard.ts) takes a state change
+    // with any body type from a client that sends one, which no cross-site form or no-cors fetch can
+    const headers: Record<string, string> = { accept: 'application/json', 'x-cordon-client': 'cli' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let res: Response;
     try {

@@ -19,3 +19,15 @@ describe('ControlClient: a token a header cannot carry', () => {
     expect(() => new ControlClient({ url: 'http://127.0.0.1:9', token: 'abc-DEF_123.~+/=' })).not.toThrow();
   });
 });
+
+describe('ControlClient: the cross-site guard', () => {
+  it('sends X-Cordon-Client, so the control guard takes its state changes whatever the body type', async () => {
+    const seen: Array<Record<string, string>> = [];
+    const fetchImpl = async (_url: string | URL | Request, init?: RequestInit) => {
+      seen.push(init?.headers as Record<string, string>);
+      return new Response('{"id":"a","state":"killed"}', { headers: { 'content-type': 'application/json' } });
+    };
+    await new ControlClient({ url: 'http://127.0.0.1:9' }, fetchImpl as typeof fetch).post('/control/sessions/a/kill');
+    expect(seen[0]['x-cordon-client']).toBe('cli');
+  });
+});
