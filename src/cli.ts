@@ -53,15 +53,25 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (flags: StartFlags) => {
       let cfg;
+      // The file's text is kept for the config hash; a reload reads it again with the same flags and env.
+      const configFile = flags.config ?? process.env.CORDON_CONFIG;
+      let configText: string | undefined;
       try {
-        cfg = await loadConfig({ flags, env: process.env });
+        configText = configFile ? readConfigText(configFile) : undefined;
+        cfg = await loadConfig({ flags, env: process.env, fileText: configText });
       } catch (err) {
         reportAndExit(err);
       }
+      const configSource = configFile ? {
+        read: async () => {
+          const text = readConfigText(configFile);
+          return { cfg: await loadConfig({ flags, env: process.env, fileText: text }), text };
+        },
+      } : undefined;
       const log = createLogger(cfg.log_level);
       let gw;
       try {
-        gw = await startGateway(cfg, { log, controlToken: process.env.CORDON_CONTROL_TOKEN });
+        gw = await startGateway(cfg, { log, controlToken: process.env.CORDON_CONTROL_TOKEN, configText, configSource });
       } catch (err) {
         reportAndExit(err);
       }
@@ -72,6 +82,7 @@ export function buildProgram(): Command {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', () => { void gw.reloader.reload(); });
     });
 
   program.command('check-config')

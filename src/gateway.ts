@@ -43,6 +43,9 @@ import { createMemory, registerMemoryMetrics } from './memory/index.js';
 import { createTracing } from './telemetry/index.js';
 import { RetryRules } from './proxy/retry.js';
 import { registerOperatingMetrics } from './control/metrics/operating.js';
+import { Reloader, type ConfigSource } from './config/reload.js';
+import { registerReloadRoute } from './control/routes/reload.js';
+import { configPart, policyPart, retryPart, upstreamsPart, type PolicyHolder } from './proxy/reconfigure.js';
 
 /**
  * RSS an in-flight exchange costs on its upstream leg (socket, undici request state): bench:memory
@@ -61,6 +64,9 @@ export interface GatewayOptions {
   log: Logger;
   /** CORDON_CONTROL_TOKEN, passed in by the CLI (nothing else reads the environment) */
   controlToken?: string;
+  /** the config file's text at start, and how to read it again (SIGHUP, POST /control/reload) */
+  configText?: string;
+  configSource?: ConfigSource;
 }
 
 export interface Gateway {
@@ -69,6 +75,8 @@ export interface Gateway {
   readonly ctx: ProxyContext;
   /** SIGTERM: stop accepting, let in-flight work finish up to drain_timeout, close everything */
   shutdown(): Promise<void>;
+  /** SIGHUP: re-read the config file (src/config/reload.ts) */
+  readonly reloader: Reloader;
 }
 
 async function listen(server: Server, hp: HostPort, what: string): Promise<AddressInfo> {
@@ -106,10 +114,10 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   const tls = cfg.tls ? buildTlsServerOptions(cfg.tls) : null;
   for (const w of tls?.warnings ?? []) log.warn(w);
   const upstreams = new UpstreamSet(cfg, log);
-  const metrics = new Metrics({ upstreams: upstreams.list.map((u) => u.name) });
+  const metrics = new Metrics({ upstreams: upstreams.names });
   metrics.attachBus(bus);
   const sessions = new SessionTable({
-    upstreams: upstreams.list.map((u) => u.name),
+    upstreams: upstreams.names, // append-only: a reload's new upstreams get new indices
     idleTimeoutMs: cfg.sessions.idle_timeout,
     completeAfterMs: cfg.sessions.complete_after,
     max: cfg.sessions.max,
@@ -119,8 +127,10 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   // Tracing: the SDK is loaded only when `telemetry` is configured.
   const tracing = await createTracing(cfg);
   if (tracing !== null) governor.register('telemetry', { bytes: () => tracing.bytes(), count: () => tracing.counts.queued });
+  const reloader = new Reloader(cfg, opts.configText ?? '', opts.configSource ?? null, log);
+  const policyNow: PolicyHolder = { engine: policy };
   const opsMetrics = registerOperatingMetrics(metrics.registry, {
-    reload: () => ({ count: 0, failed: 0, hash: '' }),
+    reload: () => ({ count: reloader.count, failed: reloader.failed, hash: reloader.hash }),
     tracing: () => tracing?.counts ?? null,
   });
   const wsRegistry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout, sessions });
@@ -146,7 +156,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   // The queues and inspector tails of each connection are in its stream account (`buffers`).
   governor.register('websockets', { bytes: () => wsRegistry.count() * CONN_FIXED_BYTES, count: () => wsRegistry.count() });
   governor.register('storage_queue', { bytes: () => store.bytes(), count: () => store.queueDepth });
-  governor.register('scanners', { bytes: () => policy.bytes() });
+  governor.register('scanners', { bytes: () => policyNow.engine.bytes() });
   governor.register('upstreams', {
     bytes: () => inflight.count * UPSTREAM_LEG_BYTES,
     count: () => inflight.count,
@@ -205,7 +215,16 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   registerSessionRoutes(router, sessions, { fallback: storedSession, end: (id, state) => gate.end(id, state, 'operator') });
   registerStatsRoutes(router, { sessions, requests: () => ctx.counters, pressure: () => ctx.pressure() });
   registerHistoryRoutes(router, store);
-  registerPolicyRoutes(router, policy, { preset: cfg.policy.preset, mode: cfg.mode });
+  registerPolicyRoutes(router, policy, { preset: cfg.policy.preset, mode: cfg.mode }, {
+    engine: () => policyNow.engine, preset: () => reloader.current.policy.preset, mode: () => reloader.current.mode,
+    reload: () => ({ count: reloader.count, hash: reloader.hash }),
+  });
+  // Reload: each part prepares off the request path, then all swap in one tick (config/reload.ts).
+  reloader.register('policy', policyPart(ctx, policyNow, fleet.mode));
+  reloader.register('upstreams', upstreamsPart(ctx, (names) => metrics.setUpstreams(names)));
+  reloader.register('retry', retryPart(ctx));
+  reloader.register('config', configPart(ctx));
+  registerReloadRoute(router, reloader);
   const eventStream = registerEventStreamRoute(router, bus);
   if (cfg.debug_endpoints) registerDebugRoutes(router);
   registerDashboardRoutes(router);
@@ -222,8 +241,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     storageQueueDepth: () => store.queueDepth,
     storageDropped: () => store.droppedTotal,
     storageWritten: () => store.writtenTotal,
-    upstreamHealthy: () => { const now = Date.now(); return upstreams.list.map((u) => u.healthy(now)); },
-    upstreamOutstanding: () => upstreams.list.map((u) => u.outstanding),
+    upstreamHealthy: () => upstreams.healthByIndex(Date.now()),
+    upstreamOutstanding: () => upstreams.outstandingByIndex(),
   });
 
   let proxyServer: Server;
@@ -304,6 +323,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     proxyAddress,
     controlAddress,
     ctx,
+    reloader,
     shutdown(): Promise<void> {
       shuttingDown ??= (async () => {
         log.info({ drain_timeout_ms: cfg.drain_timeout, in_flight: inflight.count }, 'draining');

@@ -5,7 +5,7 @@
 // find it through a symbol, so the hot path creates no closures per request or per chunk.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Hit, StreamInspector } from '../policy/types.js';
+import type { Hit, PolicyEngine, StreamInspector } from '../policy/types.js';
 import type { Upstream } from './upstreams.js';
 import type { CaptureWriter, ProxyContext } from './context.js';
 import { ERR, metricReason, sendProxyError, sessionEnded, sseErrorEvent, type ProxyError } from '../errors/index.js';
@@ -65,6 +65,8 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
   private discarded = 0;
   /** the request's trace span when it is sampled (telemetry configured) */
   private span: Span | null = null;
+  /** the policy engine in force when the request phase began: kept to the end (config reload) */
+  private policy: PolicyEngine | null = null;
   private readonly startedAt: number;
   private upstreamStartedAt = 0;
   private upstreamHeadersAt = 0;
@@ -158,7 +160,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
     const body = this.body;
     let json: unknown;
     let jsonFailed = false;
-    const policy = ctx.policy;
+    const policy = this.policy = ctx.policy;
     // The body is parsed for the session ID (no X-Session-ID) or for request rules; JSON.parse
     // beat a byte scanner on CPU (bench/results/proxy-perf.md).
     const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules));
@@ -214,7 +216,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
         (hits ??= []).push({ rule: r.name, severity: r.severity, action: r.action, direction: 'request', excerpt: '', retry_after: results[i].retryAfterMs / 1000 });
       }
       if (hits !== null) {
-        ctx.policy?.countHits(hits);
+        this.policy?.countHits(hits);
         const v = applyHits(ctx, this.slot, sid, hits, 'request');
         if (v !== null) return this.refuse(v);
       }
@@ -300,8 +302,8 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
     const ct = this.contentTypeOut.contentType;
     // media types are case-insensitive (RFC 9110 §8.3.1): TEXT/EVENT-STREAM is a stream too
     this.isSse = ct !== undefined && (ct.startsWith('text/event-stream') || ct.toLowerCase().startsWith('text/event-stream'));
-    if (ctx.policy !== null && ctx.policy.hasResponseRules) {
-      this.inspector = ctx.policy.openResponse(this.slot, ct, this.target);
+    if (this.policy !== null && this.policy.hasResponseRules) {
+      this.inspector = this.policy.openResponse(this.slot, ct, this.target);
     }
     if (ctx.capture !== null) this.capture = ctx.capture.open(this.sessionId!, 'response');
     res.writeHead(statusCode, headers);
@@ -531,10 +533,10 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
     if (this.slot >= 0) {
       ctx.inflight.remove(this);
       ctx.gate.release(this.slot, this.bodyLength, this.bytesOut, this.inspector?.tokens ?? 0, Date.now());
-      if (this.inspector !== null && ctx.policy !== null) {
+      if (this.inspector !== null && this.policy !== null) {
         // end() is idempotent: on kill, abort and error paths it releases the stream's scanner state.
         this.inspector.end();
-        const hits = ctx.policy.settleResponse(this.slot, this.inspector.tokens, this.inspector.toolCalls, Date.now());
+        const hits = this.policy.settleResponse(this.slot, this.inspector.tokens, this.inspector.toolCalls, Date.now());
         if (hits !== null) applyHits(ctx, this.slot, this.sessionId!, hits, 'response');
       }
     }
@@ -543,6 +545,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
       this.span = null;
     }
     this.inspector = null;
+    this.policy = null;
     this.resumeUpstream = null;
     this.abortUpstream = null;
     this.body = null;

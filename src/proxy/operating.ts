@@ -4,6 +4,7 @@ import type { Tracing } from '../telemetry/types.js';
 import type { RetryRules } from './retry.js';
 
 export interface OperatingHooks {
+  /** replaced by a reload */
   retry: RetryRules;
   /** null when `telemetry` is not configured */
   tracing: Tracing | null;

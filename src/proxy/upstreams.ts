@@ -27,7 +27,7 @@ export class Upstream implements OutlierFields {
   /** `upstreams[].model`: the model this upstream is asked for instead of the request's */
   model: string | undefined = undefined;
 
-  constructor(readonly index: number, url: URL, readonly weight: number, cfg: Config) {
+  constructor(readonly index: number, url: URL, public weight: number, cfg: Config) {
     this.origin = url.origin;
     this.host = url.host;
     this.basePath = url.pathname.replace(/\/+$/, '');
@@ -63,7 +63,10 @@ export class Upstream implements OutlierFields {
 }
 
 export class UpstreamSet {
-  readonly list: Upstream[];
+  /** the upstreams in rotation, in config order; replaced whole by a reload (reconfigure) */
+  list: Upstream[];
+  /** every upstream's name by its index, append-only: indices stay valid across reloads */
+  readonly names: string[];
   private rr = 0;
   private readonly ejectAfter: number;
   private readonly outlier: OutlierDetector;
@@ -72,12 +75,56 @@ export class UpstreamSet {
   constructor(cfg: Config, private readonly log: Logger) {
     this.list = cfg.upstreams.map((u, i) => new Upstream(i, u.url, u.weight, cfg));
     for (let i = 0; i < this.list.length; i++) this.list[i].model = cfg.upstreams[i].model;
+    this.names = this.list.map((u) => u.name);
     this.balance = cfg.balance;
     this.ejectAfter = cfg.health.eject_after;
     this.outlier = new OutlierDetector(cfg.health.eject_after, cfg.health.cooloff, Math.max(cfg.health.cooloff, cfg.health.max_cooloff), log);
   }
 
-  readonly balance: Balance;
+  balance: Balance;
+
+  /**
+   * A config reload: an upstream still listed keeps its pool, health and index (weight and model
+   * follow the file); a new one gets the next index; a removed one leaves rotation at once and its
+   * pool closes once the requests on it have finished (undici's close waits for them).
+   */
+  reconfigure(cfg: Config): void {
+    const old = new Map(this.list.map((u) => [u.name, u]));
+    const next: Upstream[] = [];
+    for (const e of cfg.upstreams) {
+      const name = e.url.href.replace(/\/+$/, '');
+      let u = old.get(name);
+      if (u !== undefined) old.delete(name);
+      else {
+        u = new Upstream(this.names.length, e.url, e.weight, cfg);
+        this.names.push(u.name);
+      }
+      u.weight = e.weight;
+      u.model = e.model;
+      u.currentWeight = 0;
+      next.push(u);
+    }
+    this.list = next;
+    this.balance = cfg.balance;
+    for (const u of old.values()) {
+      this.log.info({ upstream: u.name, in_flight: u.outstanding }, 'upstream removed by reload; its pool closes when its requests end');
+      u.pool.close().catch(() => undefined);
+    }
+  }
+
+  /** per index (names' order): 1 healthy, 0 not or no longer listed */
+  healthByIndex(now: number): number[] {
+    const out = new Array<number>(this.names.length).fill(0);
+    for (const u of this.list) out[u.index] = u.healthy(now) ? 1 : 0;
+    return out;
+  }
+
+  /** per index (names' order): requests in flight */
+  outstandingByIndex(): number[] {
+    const out = new Array<number>(this.names.length).fill(0);
+    for (const u of this.list) out[u.index] = u.outstanding;
+    return out;
+  }
 
   /**
    * Picks an upstream for a request. `stickyKey` is a hash of the session ID (used by `sticky`);

@@ -36,9 +36,9 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
     if (e.retryAfter !== undefined) headers['Retry-After'] = String(e.retryAfter);
     return { status: e.status, type: e.type, code: e.code, message: e.message, headers };
   };
-  const policy = ctx.policy;
+  // ctx.policy is read per message: a reload's rules apply from the next message on.
   const openInspector = opts.openInspector
-    ?? ((slot: number, direction: Direction) => (policy !== null ? policy.openMessage(slot, direction, 'text/plain') : null));
+    ?? ((slot: number, direction: Direction) => (ctx.policy !== null ? ctx.policy.openMessage(slot, direction, 'text/plain') : null));
 
   return {
     resolveSession(req: IncomingMessage): SessionGrant | Refusal {
