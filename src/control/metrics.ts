@@ -20,7 +20,7 @@ import {
   LabeledCounterCells, HistogramCells, GetterMetric, GetterVec, type LabeledValues, ADDED_LATENCY_BUCKETS, UPSTREAM_LATENCY_BUCKETS,
 } from './metrics/collectors.js';
 
-import { LEVELS as PRESSURE_LEVELS, type PressureLevel } from '../memory/types.js';
+import { LEVELS as PRESSURE_LEVELS } from '../memory/types.js';
 import type { MemorySnapshot as GovernorSnapshot } from '../memory/governor.js';
 
 /** Why the gateway answered a request itself (SPEC.md error `type`s); a fixed, bounded set. */
