@@ -169,7 +169,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     leave: () => { capturesShed = false; },
   });
   memory.actions.add('evict_idle_sessions', { level: 'warning', tick: () => { sessions.evictIdle(1000); } });
-  // Critical: new work gets 503 (ctx.pressure), and uploads in progress stop being read.
+  // Critical: new work gets 503 (gate.precheck), and uploads in progress stop being read.
   const uploads = new Uploads();
   memory.actions.add('pause_uploads', { level: 'critical', enter: () => uploads.pauseAll(), leave: () => uploads.resumeAll() });
 
@@ -188,11 +188,10 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     streams: memory.streams,
     fleet,
     fleetRates: fleet.mode === 'redis' ? policy.windowedRequestRules() : [],
-    capture: cfg.profile === 'forensics' ? { open: (id, dir) => (capturesShed ? null : store.openCapture(id, dir)) } : null,
+    capture: cfg.profile === 'forensics' ? { open: (id, dir, seq) => (capturesShed ? null : store.openCapture(id, dir, seq)) } : null,
     counters: { total: 0, blocked: 0 },
     accessLog: log.isLevelEnabled('info'),
     ops: { retry: new RetryRules(cfg), tracing, onRetry: (reason) => opsMetrics.retried(reason) },
-    pressure: () => governor.pressure,
     observe: (status, up, addedMs, upstreamMs) => metrics.requestDone(status, up, addedMs, upstreamMs),
     onHit: (rule, action) => metrics.policyHit(rule, action),
     onReject: (type) => metrics.rejected(type as RejectionType),
@@ -213,7 +212,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   registerFleetSessionRoutes(router, fleet, { local: (id) => sessions.get(id), stored: storedSession });
   registerFleetRoutes(router, fleet);
   registerSessionRoutes(router, sessions, { fallback: storedSession, end: (id, state) => gate.end(id, state, 'operator') });
-  registerStatsRoutes(router, { sessions, requests: () => ctx.counters, pressure: () => ctx.pressure() });
+  registerStatsRoutes(router, { sessions, requests: () => ctx.counters, pressure: () => governor.pressure });
   registerHistoryRoutes(router, store);
   registerPolicyRoutes(router, policy, { preset: cfg.policy.preset, mode: cfg.mode }, {
     engine: () => policyNow.engine, preset: () => reloader.current.policy.preset, mode: () => reloader.current.mode,
@@ -249,7 +248,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   if (tls !== null) {
     const https = createHttpsServer(tls.options);
     // Refuse new TLS connections before any handshake work while memory pressure is critical.
-    guardTlsAccept(https, { refuse: () => ctx.pressure() === 'critical' });
+    guardTlsAccept(https, { refuse: () => governor.pressure === 'critical' });
     proxyServer = createProxyServer(ctx, https);
   } else {
     proxyServer = createProxyServer(ctx);

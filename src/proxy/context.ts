@@ -6,7 +6,6 @@ import type { Logger } from '../log.js';
 import type { PolicyEngine } from '../policy/types.js';
 import type { SessionRegistry } from '../sessions/types.js';
 import type { SessionGate } from '../sessions/gate.js';
-import type { PressureLevel } from '../memory/types.js';
 import type { FleetState } from '../fleet/types.js';
 import type { Inflight } from './inflight.js';
 import type { Uploads } from './uploads.js';
@@ -21,11 +20,19 @@ export interface Identity {
 }
 
 /** One captured body being written (storage/capture.ts). */
-export interface CaptureWriter { write(chunk: Buffer): void; end(): void }
+export interface CaptureWriter {
+  /** storage's request sequence: the response's capture passes its request's to pair them */
+  readonly requestSeq: number;
+  write(chunk: Buffer): void;
+  /** the body is complete */
+  end(): void;
+  /** the body was cut (kill, rule, error, client gone): not stored as complete */
+  abort(): void;
+}
 
 export interface CaptureSink {
   /** A writer for one body, or null when captures are shed (memory pressure) or off. */
-  open(sessionId: string, direction: 'request' | 'response'): CaptureWriter | null;
+  open(sessionId: string, direction: 'request' | 'response', requestSeq?: number): CaptureWriter | null;
 }
 
 export interface ProxyContext {
@@ -54,7 +61,6 @@ export interface ProxyContext {
   readonly accessLog: boolean;
   /** retries and tracing */
   readonly ops: OperatingHooks;
-  pressure(): PressureLevel;
   /** one finished request: status, upstream index (-1 none), gateway-added ms, upstream ms */
   observe(status: number, upstream: number, addedMs: number, upstreamMs: number): void;
   onHit(rule: string, action: RuleAction): void;

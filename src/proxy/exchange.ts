@@ -1,255 +1,50 @@
-// One proxied request, from the client's first byte to the access-log line. The phases run once,
-// in order (DESIGN.md): admit → read body → identify session → request policy → pick upstream →
-// forward (undici dispatch, this object is the handler) → response phase per chunk → finish.
-// All per-request state lives on this object; event listeners are shared module functions that
-// find it through a symbol, so the hot path creates no closures per request or per chunk.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// One proxied request, from the client's first byte to the access-log line, in phases after
+// Pingora's ProxyHttp (docs/architecture.md): requestHeadFilter → (body) → requestFilter →
+// upstreamPeer → upstreamRequestFilter → [undici dispatch; this object is the handler] →
+// responseFilter → responseBodyFilter per chunk → logging. A phase that refuses returns a typed
+// ProxyError and fail() renders it. All per-request state lives on this object (the phases' typed
+// context); listeners are shared module functions that find it through a symbol, so the hot path
+// creates no closures per request or per chunk.
+import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Hit, PolicyEngine, StreamInspector } from '../policy/types.js';
 import type { Upstream } from './upstreams.js';
-import type { CaptureWriter, ProxyContext } from './context.js';
 import { ERR, metricReason, sendProxyError, sessionEnded, sseErrorEvent, type ProxyError } from '../errors/index.js';
-import { isGatewayFailure, NO_SESSION } from './outlier.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import type { InflightNode } from './inflight.js';
-import { applyHits, type Verdict } from './verdict.js';
-import { originForm } from './request-target.js';
-import { createAccessLog, type AccessLog } from '../log.js';
+import { applyHits } from './verdict.js';
+import { isGatewayFailure, NO_SESSION } from './outlier.js';
+import { hashId } from './hash.js';
+import { kExchange, NO_BODY_METHODS, RequestPhases, Stage } from './exchange-request.js';
+import { logging, type Finished } from './phases/logging.js';
+import { isConnectFailure, upstreamFailure } from './phases/upstream-error.js';
 import { DISCARD_MAX_BYTES, nextUpstream, retryReason, rewriteModel } from './retry.js';
-import type { Span } from '../telemetry/types.js';
 import { traceparentOf } from '../telemetry/types.js';
-import {
-  setTraceparent, spanAttempt, spanEnd, spanPolicy, spanRequest, spanRetry, spanSessionEnd, usageOf,
-} from '../telemetry/request-span.js';
-import type { AccountedStream, StreamKind } from '../memory/streams.js';
+import type { StreamKind } from '../memory/streams.js';
+import { setTraceparent, spanAttempt, spanEnd, spanPolicy, spanRetry, spanSessionEnd, usageOf } from '../telemetry/request-span.js';
 
-const kExchange = Symbol('cordon.exchange');
 type Tagged = { [kExchange]?: Exchange };
 
-const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
-
-/** Stage of the exchange; each value allows a known set of next steps. */
-const enum Stage { ReadingBody, Dispatched, Streaming, Done, Discarding }
-
-export class Exchange implements InflightNode, Dispatcher.DispatchHandler, AccountedStream {
-  slot = -1;
-  prevInSlot: InflightNode | null = null;
-  nextInSlot: InflightNode | null = null;
-  prevAcct: AccountedStream | null = null;
-  nextAcct: AccountedStream | null = null;
-  acctOpenedAt = 0;
-  /** the upstream read is paused (client backpressure or the per-stream limit) */
-  private upstreamPaused = false;
-
-  private stage = Stage.ReadingBody;
-  private sessionId: string | null = null;
-  private readingBody = false;
-  /** the second and later chunks of a body that came in several */
-  private chunks: Buffer[] | null = null;
-  private bodyLength = 0;
-  private body: Buffer | null = null;
-  private upstream: Upstream | null = null;
-  private abortUpstream: ((err?: Error) => void) | null = null;
-  private resumeUpstream: (() => void) | null = null;
-  private inspector: StreamInspector | null = null;
-  private isSse = false;
-  private drainListening = false;
-  private status = 0;
-  private bytesOut = 0;
-  /** tries so far on upstreams (retries: src/proxy/retry.ts) */
-  private attempt = 1;
-  /** upstreams tried before the current one, from the first retry on */
-  private tried: Upstream[] | null = null;
-  /** the upstream the next try goes to, chosen when an answer is set aside for it */
-  private retryTo: Upstream | null = null;
-  private discarded = 0;
-  /** the request's trace span when it is sampled (telemetry configured) */
-  private span: Span | null = null;
-  /** the policy engine in force when the request phase began: kept to the end (config reload) */
-  private policy: PolicyEngine | null = null;
-  private readonly startedAt: number;
-  private upstreamStartedAt = 0;
-  private upstreamHeadersAt = 0;
-  private capture: CaptureWriter | null = null;
-  private readonly contentTypeOut: { contentType: string | undefined } = { contentType: undefined };
-  private outcome: string | null = null;
-  /** the request-target in origin-form (absolute-form reduced to its path); set by start() */
-  private target = '/';
-
-  constructor(private readonly ctx: ProxyContext, readonly req: IncomingMessage, readonly res: ServerResponse) {
-    this.startedAt = performance.now();
-    (req as Tagged)[kExchange] = this;
-    (res as Tagged)[kExchange] = this;
-  }
-
-  // ── phase 1: admit and read the body ──────────────────────────────────────────────
-  start(): void {
-    const { ctx, req, res } = this;
-    ctx.counters.total++;
-    res.on('close', onResClose);
-    const tracing = ctx.ops.tracing;
-    if (tracing !== null) {
-      const tp = req.headers.traceparent;
-      this.span = tracing.startSpan(req.method ?? 'GET', typeof tp === 'string' ? tp : undefined, req.headers.tracestate as string | undefined, this.startedAt);
-    }
-    const closed = ctx.gate.precheck();
-    if (closed !== null) return this.fail(closed);
-    ctx.streams.add(this);
-    const target = originForm(req.url ?? '/');
-    if (target === null) return this.fail(ERR.badTarget(), false);
-    this.target = target;
-    const headerId = req.headers['x-session-id'];
-    if (headerId !== undefined) {
-      if (typeof headerId !== 'string' || !ctx.identity.valid(headerId)) return this.fail(ERR.badSessionId(), false);
-      this.sessionId = headerId;
-    }
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > ctx.cfg.max_body) {
-      res.shouldKeepAlive = false;
-      return this.fail(ERR.tooLarge(ctx.cfg.max_body));
-    }
-    const hasBody = declared !== undefined ? Number(declared) > 0 : req.headers['transfer-encoding'] !== undefined || !NO_BODY_METHODS.has(req.method ?? 'GET');
-    if (!hasBody) {
-      this.requestPhase();
-      return;
-    }
-    this.readingBody = true;
-    ctx.uploads.add(req);
-    req.on('data', onReqData);
-    req.on('end', onReqEnd);
-  }
-
-  onBodyChunk(chunk: Buffer): void {
-    if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
-    this.bodyLength += chunk.length;
-    if (this.bodyLength > this.ctx.cfg.max_body) {
-      this.readingBody = false;
-      this.ctx.uploads.delete(this.req);
-      this.chunks = null;
-      this.body = null;
-      this.fail(ERR.tooLarge(this.ctx.cfg.max_body));
-      this.req.removeListener('data', onReqData);
-      // Discard the rest of the body, and keep the connection until it has come in (bounded by
-      // timeouts.body): closing now would make the client's still-arriving bytes draw a reset,
-      // which can destroy the 413 in the client's receive buffer before it is read (a lingering
-      // close, RFC 9112 §9.6). Nothing of it is kept.
-      this.req.resume();
-      return;
-    }
-    // Most bodies arrive in one chunk: keep it as is; an array only from the second chunk on.
-    if (this.body === null) this.body = chunk;
-    else if (this.chunks === null) this.chunks = [this.body, chunk];
-    else this.chunks.push(chunk);
-  }
-
-  onBodyEnd(): void {
-    if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
-    this.readingBody = false;
-    this.ctx.uploads.delete(this.req);
-    if (this.chunks !== null) {
-      this.body = Buffer.concat(this.chunks, this.bodyLength);
-      this.chunks = null;
-    }
-    this.requestPhase();
-  }
-
-  // ── phase 2: identify the session, apply request policy ────────────────────────────
-  private requestPhase(): void {
-    const { ctx, req } = this;
-    const now = Date.now();
-    const body = this.body;
-    let json: unknown;
-    let jsonFailed = false;
-    const policy = this.policy = ctx.policy;
-    // The body is parsed for the session ID (no X-Session-ID) or for request rules; JSON.parse
-    // beat a byte scanner on CPU (bench/results/proxy-perf.md).
-    const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules));
-    if (wantsJson && isJsonType(req.headers['content-type'])) {
-      try {
-        json = JSON.parse(body.toString('utf8'));
-      } catch {
-        jsonFailed = true;
-      }
-    }
-    if (this.sessionId === null) {
-      this.sessionId = ctx.identity.fromJson(json) ?? ctx.identity.derive(req.socket.remoteAddress ?? '', req.headers['user-agent'] ?? '', now);
-    }
-    const admitted = ctx.gate.admit({ id: this.sessionId, clientIp: req.socket.remoteAddress ?? '', bytesIn: this.bodyLength, nowMs: now });
-    if (typeof admitted !== 'number') return this.fail(admitted);
-    const slot = admitted;
-    this.slot = slot;
-    ctx.gate.hold(slot);
-    if (this.span !== null) spanRequest(this.span, this.sessionId, req.method ?? 'GET', this.target, json ?? jsonForSpan(body, req.headers['content-type']));
-
-    if (policy !== null && policy.hasRequestRules) {
-      if (jsonFailed && ctx.cfg.mode === 'enforce') return this.fail(ERR.badJson());
-      const hits = policy.inspectRequest(slot, body ?? EMPTY, jsonFailed ? undefined : json, this.target, now);
-      if (hits !== null) {
-        const verdict = applyHits(ctx, this.slot, this.sessionId, hits, 'request');
-        if (verdict !== null) return this.refuse(verdict);
-        if (this.span !== null) spanPolicy(this.span, 'flag', hits[0].rule);
-      }
-    }
-    if (ctx.fleetRates.length > 0) {
-      this.checkFleetRates();
-      return;
-    }
-    // Registered before dispatch so that a kill arriving from now on reaches this exchange.
-    ctx.inflight.add(this);
-    this.dispatch(null);
-  }
-
+export class Exchange extends RequestPhases implements Dispatcher.DispatchHandler, Finished {
   /**
-   * Fleet mode: request-rate rules count across every instance through the shared store. This is
-   * the one round trip to Redis on the request path, taken only when such rules are configured.
+   * Admitted: registered for kills, then an upstream is picked and the request sent. `next`: the
+   * upstream a retry goes to (already registered); null for the first try, which the balancer picks.
    */
-  private checkFleetRates(): void {
-    const { ctx } = this;
-    const sid = this.sessionId!;
-    const rules = ctx.fleetRates;
-    Promise.all(rules.map((r) => ctx.fleet.rateLimit(`${r.name}:${sid}`, r.limit, r.windowMs))).then((results) => {
-      if (this.stage === Stage.Done) return;
-      let hits: Hit[] | null = null;
-      for (let i = 0; i < rules.length; i++) {
-        if (results[i].allowed) continue;
-        const r = rules[i];
-        (hits ??= []).push({ rule: r.name, severity: r.severity, action: r.action, direction: 'request', excerpt: '', retry_after: results[i].retryAfterMs / 1000 });
-      }
-      if (hits !== null) {
-        this.policy?.countHits(hits);
-        const v = applyHits(ctx, this.slot, sid, hits, 'request');
-        if (v !== null) return this.refuse(v);
-      }
-      this.admitted();
-    }, () => {
-      // The store failed: the local count of the same rules already applied.
-      if (this.stage !== Stage.Done) this.admitted();
-    });
-  }
-
-  /** Past the request phase; a kill may have landed while a fleet check was in flight. */
-  private admitted(): void {
-    const refusal = this.ctx.gate.refusalOf(this.slot);
-    if (refusal !== null) return this.fail(refusal);
-    this.ctx.inflight.add(this);
-    this.dispatch(null);
-  }
-
-  private refuse(v: Verdict): void {
-    if (v.kind === 'rate') return this.fail(ERR.rateLimited(v.rule, v.retryAfter));
-    if (this.span !== null) spanPolicy(this.span, v.kind === 'terminate' ? 'terminate' : 'block', v.rule);
-    if (v.kind === 'terminate') this.ctx.gate.terminate(this.slot, v.rule);
-    this.ctx.counters.blocked++;
-    this.fail(v.kind === 'terminate' ? ERR.terminated() : ERR.blocked(v.rule));
-  }
-
-  // ── phase 3: pick an upstream and forward ─────────────────────────────────────────
-  /** `next`: the upstream a retry goes to; null for the first try, which the balancer picks. */
-  private dispatch(next: Upstream | null): void {
-    const { ctx, req } = this;
-    const now = Date.now();
-    const up = next ?? ctx.upstreams.pick(now, ctx.upstreams.balance === 'sticky' ? hashId(this.sessionId!) : 0, null);
+  protected forward(next: Upstream | null): void {
+    // Registered before dispatch so that a kill arriving from now on reaches this exchange.
+    if (next === null) this.ctx.inflight.add(this);
+    const up = next ?? this.upstreamPeer();
     if (up === null) return this.fail(ERR.noUpstream());
+    this.upstreamRequestFilter(up);
+  }
+
+  // ── phase: upstream peer ──────────────────────────────────────────────────────────
+  private upstreamPeer(): Upstream | null {
+    const ups = this.ctx.upstreams;
+    return ups.pick(Date.now(), ups.balance === 'sticky' ? hashId(this.sessionId!) : 0, null);
+  }
+
+  // ── phase: upstream request filter (headers, request capture), then dispatch ─────
+  private upstreamRequestFilter(up: Upstream): void {
+    const { ctx, req } = this;
     this.upstream = up;
     up.outstanding++;
     ctx.sessions.setUpstream(this.slot, up.index);
@@ -265,9 +60,9 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
       spanAttempt(this.span, up.name, this.attempt, up.model);
       setTraceparent(headers, traceparentOf(this.span));
     }
-    if (ctx.capture !== null && this.body !== null) {
+    if (ctx.capture !== null && this.body !== null && this.captureSeq < 0) {
       const w = ctx.capture.open(this.sessionId!, 'request');
-      if (w !== null) { w.write(this.body); w.end(); }
+      if (w !== null) { this.captureSeq = w.requestSeq; w.write(this.body); w.end(); }
     }
     up.pool.dispatch({
       method: req.method ?? 'GET',
@@ -281,7 +76,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
     }, this);
   }
 
-  // ── undici handler: phase 4, the response ─────────────────────────────────────────
+  // ── undici handler: response filter, response body filter ─────────────────────────
   onConnect(abort: (err?: Error) => void): void {
     this.abortUpstream = abort;
     if (this.stage === Stage.Done) abort();
@@ -305,7 +100,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
     if (this.policy !== null && this.policy.hasResponseRules) {
       this.inspector = this.policy.openResponse(this.slot, ct, this.target);
     }
-    if (ctx.capture !== null) this.capture = ctx.capture.open(this.sessionId!, 'response');
+    if (ctx.capture !== null) this.capture = ctx.capture.open(this.sessionId!, 'response', this.captureSeq < 0 ? undefined : this.captureSeq);
     res.writeHead(statusCode, headers);
     if (this.isSse) res.flushHeaders();
     if (isGatewayFailure(statusCode)) ctx.upstreams.failed(this.upstream!, Date.now(), `status ${statusCode}`, hashId(this.sessionId!));
@@ -316,19 +111,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
   onData(chunk: Buffer): boolean {
     if (this.stage !== Stage.Streaming) return this.stage === Stage.Discarding && this.discard(chunk.length);
     this.bytesOut += chunk.length;
-    if (this.inspector !== null) {
-      const hits = this.inspector.write(chunk);
-      if (hits !== null) {
-        const v = applyHits(this.ctx, this.slot, this.sessionId!, hits, 'response');
-        if (v === null && this.span !== null) spanPolicy(this.span, 'flag', hits[0].rule);
-        if (v !== null && v.kind !== 'rate') {
-          // The chunk that completed the match is withheld: the client never sees the match whole.
-          if (this.span !== null) spanPolicy(this.span, 'terminate', v.rule);
-          this.ctx.gate.terminate(this.slot, v.rule);
-          return false;
-        }
-      }
-    }
+    if (!this.responseBodyFilter(chunk)) return false;
     if (this.capture !== null) this.capture.write(chunk);
     // Past the stream's limit (limits.stream_buffer, lowered under pressure) undici stops reading the
     // upstream until 'drain', so its kernel window closes. Below it, node's own high-water mark
@@ -342,6 +125,20 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
       this.drainListening = true;
       this.res.on('drain', onResDrain);
     }
+    return false;
+  }
+
+  /** false when the chunk must not reach the client (a rule ended the session on it). */
+  private responseBodyFilter(chunk: Buffer): boolean {
+    if (this.inspector === null) return true;
+    const hits = this.inspector.write(chunk);
+    if (hits === null) return true;
+    const v = applyHits(this.ctx, this.slot, this.sessionId!, hits, 'response');
+    if (v === null && this.span !== null) spanPolicy(this.span, 'flag', hits[0].rule);
+    if (v === null || v.kind === 'rate') return true;
+    // The chunk that completed the match is withheld: the client never sees the match whole.
+    if (this.span !== null) spanPolicy(this.span, 'terminate', v.rule);
+    this.ctx.gate.terminate(this.slot, v.rule);
     return false;
   }
 
@@ -370,7 +167,6 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
         this.upstream = null;
         return this.fail(ERR.unsendable());
       }
-      const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
       this.ctx.upstreams.failed(up, now, code || err.message, isConnectFailure(code) ? NO_SESSION : hashId(this.sessionId!));
       // A refused or failed connection never reached the backend: safe to try another.
       if (isConnectFailure(code) && this.ctx.ops.retry.onConnect) {
@@ -379,7 +175,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
         up.outstanding--;
       }
       this.upstream = null;
-      this.fail(timeout ? ERR.timeout(describe(code, err)) : ERR.upstream(describe(code, err)));
+      this.fail(upstreamFailure(code, err));
       return;
     }
     // Mid-stream: headers are out, so the client connection is closed.
@@ -446,7 +242,7 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
     this.attempt++;
     const refusal = this.ctx.gate.refusalOf(this.slot);
     if (refusal !== null) return this.fail(refusal);
-    this.dispatch(next);
+    this.forward(next);
   }
 
   // ── the stream's memory account (memory/streams.ts) ───────────────────────────────
@@ -510,11 +306,11 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
     this.finish(this.res.writableFinished ? 'ok' : 'client_closed');
   }
 
-  private fail(err: ProxyError, withSession = true): void {
+  protected fail(err: ProxyError): void {
     if (this.stage === Stage.Done) return;
     this.status = err.status;
     this.ctx.onReject(metricReason(err));
-    sendProxyError(this.res, err, withSession ? this.sessionId : null);
+    sendProxyError(this.res, err, this.sessionId);
     this.finish(err.code);
   }
 
@@ -523,13 +319,17 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
     // A Discarding try was taken off its upstream already (planRetry).
     const wasDispatched = this.stage === Stage.Dispatched || this.stage === Stage.Streaming;
     this.stage = Stage.Done;
-    this.outcome = outcome;
     const { ctx } = this;
     ctx.streams.remove(this);
     if (this.readingBody) { this.readingBody = false; ctx.uploads.delete(this.req); }
     if (this.abortUpstream !== null && outcome !== 'ok') this.abortUpstream();
     if (wasDispatched && this.upstream !== null) this.upstream.outstanding--;
-    if (this.capture !== null) { this.capture.end(); this.capture = null; }
+    if (this.capture !== null) {
+      // A body cut by a kill, a rule, an error or the client is not stored as complete.
+      if (outcome === 'ok') this.capture.end();
+      else this.capture.abort();
+      this.capture = null;
+    }
     if (this.slot >= 0) {
       ctx.inflight.remove(this);
       ctx.gate.release(this.slot, this.bodyLength, this.bytesOut, this.inspector?.tokens ?? 0, Date.now());
@@ -549,19 +349,17 @@ export class Exchange implements InflightNode, Dispatcher.DispatchHandler, Accou
     this.resumeUpstream = null;
     this.abortUpstream = null;
     this.body = null;
-    const end = performance.now();
-    // Added latency is the gateway's own time before dispatch; upstream time runs to its headers.
-    ctx.observe(this.status || this.res.statusCode, this.upstream?.index ?? -1,
-      (this.upstreamStartedAt === 0 ? end : this.upstreamStartedAt) - this.startedAt,
-      this.upstreamHeadersAt === 0 ? 0 : this.upstreamHeadersAt - this.upstreamStartedAt);
-    if (ctx.accessLog) {
-      accessLogFor(ctx)?.write(this.sessionId, this.req.method ?? 'GET', this.req.url ?? '/', this.status || this.res.statusCode,
-        this.upstream?.name ?? null, this.bodyLength, this.bytesOut, Math.round((end - this.startedAt) * 100) / 100, outcome);
-    }
+    if (this.status === 0) this.status = this.res.statusCode;
+    logging(ctx, this, outcome);
   }
-}
 
-const EMPTY = Buffer.alloc(0);
+  // what the logging phase reads (Finished)
+  get method(): string { return this.req.method ?? 'GET'; }
+  get url(): string { return this.req.url ?? '/'; }
+  get upstreamIndex(): number { return this.upstream?.index ?? -1; }
+  get upstreamName(): string | null { return this.upstream?.name ?? null; }
+  get bytesIn(): number { return this.bodyLength; }
+}
 
 /**
  * What a paused upstream leg holds: undici puts the unparsed rest of the chunk back into the socket
@@ -578,56 +376,6 @@ function endSseWithin(res: ServerResponse, last: string): void {
 }
 function destroySocket(s: { destroyed: boolean; destroy(): void }): void { if (!s.destroyed) s.destroy(); }
 
-// The access-log writer of the (usually only) context, made once rather than looked up per request.
-let accessCtx: ProxyContext | null = null;
-let accessWriter: AccessLog | null = null;
-function accessLogFor(ctx: ProxyContext): AccessLog | null {
-  if (ctx !== accessCtx) {
-    accessCtx = ctx;
-    accessWriter = createAccessLog(ctx.log);
-  }
-  return accessWriter;
-}
-
-/** The body parsed for its span when the request phase had no reason to parse it (traced requests only). */
-function jsonForSpan(body: Buffer | null, ct: string | undefined): unknown {
-  if (body === null || !isJsonType(ct)) return undefined;
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function isJsonType(ct: string | undefined): boolean {
-  return ct === undefined || ct.includes('json');
-}
-
-function isConnectFailure(code: string): boolean {
-  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
-}
-
-function describe(code: string, err: Error): string {
-  switch (code) {
-    case 'ECONNREFUSED': return 'connection refused';
-    case 'ECONNRESET': case 'UND_ERR_SOCKET': return 'connection reset';
-    case 'UND_ERR_CONNECT_TIMEOUT': return 'connect timed out';
-    case 'UND_ERR_HEADERS_TIMEOUT': return 'no response headers in time';
-    default: return code || err.message;
-  }
-}
-
-/** FNV-1a over the session ID, for sticky balancing (HTTP and WebSocket). */
-export function hashId(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 // Shared listeners: `this` is the emitter; the exchange hangs off it.
-function onReqData(this: IncomingMessage, chunk: Buffer): void { (this as Tagged)[kExchange]!.onBodyChunk(chunk); }
-function onReqEnd(this: IncomingMessage): void { (this as Tagged)[kExchange]!.onBodyEnd(); }
-function onResClose(this: ServerResponse): void { (this as Tagged)[kExchange]!.onClientClose(); }
 /** res 'drain' → resume the upstream read paused by backpressure */
 function onResDrain(this: ServerResponse): void { (this as Tagged)[kExchange]?.onDrain(); }
-

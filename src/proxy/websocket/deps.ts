@@ -6,7 +6,7 @@ import type { Direction } from '../../events.js';
 import type { Hit, StreamInspector } from '../../policy/types.js';
 import type { ProxyContext } from '../context.js';
 import { ERR, type ProxyError } from '../../errors/index.js';
-import { hashId } from '../exchange.js';
+import { hashId } from '../hash.js';
 import type { Upstream } from '../upstreams.js';
 import { applyHits } from '../verdict.js';
 import type { WsRegistry } from './registry.js';

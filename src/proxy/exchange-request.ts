@@ -1,0 +1,259 @@
+// The request side of one proxied request (an Exchange, exchange.ts): the phases before an
+// upstream is chosen. requestHeadFilter refuses on the head alone (draining, pressure, target,
+// X-Session-ID, declared length); the body is read (bounded by max_body); requestFilter identifies
+// and admits the session through the SessionGate and applies request policy. Each phase returns a
+// typed ProxyError to refuse; the Exchange renders it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PolicyEngine, StreamInspector } from '../policy/types.js';
+import type { Upstream } from './upstreams.js';
+import type { CaptureWriter, ProxyContext } from './context.js';
+import { ERR, type ProxyError } from '../errors/index.js';
+import type { InflightNode } from './inflight.js';
+import { applyHits, type Verdict } from './verdict.js';
+import { originForm } from './request-target.js';
+import { checkFleetRates, type FleetRateClient } from './phases/fleet-rates.js';
+import type { Span } from '../telemetry/types.js';
+import { spanPolicy, spanRequest } from '../telemetry/request-span.js';
+import type { AccountedStream, StreamKind } from '../memory/streams.js';
+
+export const kExchange = Symbol('cordon.exchange');
+type Tagged = { [kExchange]?: RequestPhases };
+
+export const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
+
+/** Stage of the exchange; each value allows a known set of next steps. */
+export const enum Stage { ReadingBody, Dispatched, Streaming, Done, Discarding }
+
+export abstract class RequestPhases implements InflightNode, FleetRateClient, AccountedStream {
+  slot = -1;
+  prevInSlot: InflightNode | null = null;
+  nextInSlot: InflightNode | null = null;
+  prevAcct: AccountedStream | null = null;
+  nextAcct: AccountedStream | null = null;
+  acctOpenedAt = 0;
+  /** the upstream read is paused (client backpressure or the per-stream limit) */
+  protected upstreamPaused = false;
+
+  protected stage = Stage.ReadingBody;
+  sessionId: string | null = null;
+  protected readingBody = false;
+  /** the second and later chunks of a body that came in several */
+  protected chunks: Buffer[] | null = null;
+  protected bodyLength = 0;
+  protected body: Buffer | null = null;
+  protected upstream: Upstream | null = null;
+  protected abortUpstream: ((err?: Error) => void) | null = null;
+  protected resumeUpstream: (() => void) | null = null;
+  protected inspector: StreamInspector | null = null;
+  protected isSse = false;
+  protected drainListening = false;
+  status = 0;
+  bytesOut = 0;
+  /** tries so far on upstreams (retries: src/proxy/retry.ts) */
+  protected attempt = 1;
+  /** upstreams tried before the current one, from the first retry on */
+  protected tried: Upstream[] | null = null;
+  /** the upstream the next try goes to, chosen when an answer is set aside for it */
+  protected retryTo: Upstream | null = null;
+  protected discarded = 0;
+  /** the request's trace span when it is sampled (telemetry configured) */
+  protected span: Span | null = null;
+  /** the policy engine in force when the request phase began: kept to the end (config reload) */
+  policy: PolicyEngine | null = null;
+  readonly startedAt: number;
+  upstreamStartedAt = 0;
+  upstreamHeadersAt = 0;
+  protected capture: CaptureWriter | null = null;
+  /** pairs the response capture with its request's (storage request_seq); -1 until one is opened */
+  protected captureSeq = -1;
+  protected readonly contentTypeOut: { contentType: string | undefined } = { contentType: undefined };
+  /** the request-target in origin-form (absolute-form reduced to its path); set by start() */
+  protected target = '/';
+
+  constructor(protected readonly ctx: ProxyContext, readonly req: IncomingMessage, readonly res: ServerResponse) {
+    this.startedAt = performance.now();
+    (req as Tagged)[kExchange] = this;
+    (res as Tagged)[kExchange] = this;
+  }
+
+  start(): void {
+    const { ctx, req, res } = this;
+    ctx.counters.total++;
+    res.on('close', onResClose);
+    const tracing = ctx.ops.tracing;
+    if (tracing !== null) {
+      const tp = req.headers.traceparent;
+      this.span = tracing.startSpan(req.method ?? 'GET', typeof tp === 'string' ? tp : undefined, req.headers.tracestate as string | undefined, this.startedAt);
+    }
+    const err = this.requestHeadFilter();
+    if (err !== null) return this.fail(err);
+    const declared = req.headers['content-length'];
+    const hasBody = declared !== undefined ? Number(declared) > 0 : req.headers['transfer-encoding'] !== undefined || !NO_BODY_METHODS.has(req.method ?? 'GET');
+    if (!hasBody) return this.afterBody();
+    this.readingBody = true;
+    ctx.uploads.add(req);
+    req.on('data', onReqData);
+    req.on('end', onReqEnd);
+  }
+
+  // ── phase: request head filter (before any body byte is read) ─────────────────────
+  protected requestHeadFilter(): ProxyError | null {
+    const { ctx, req } = this;
+    const closed = ctx.gate.precheck();
+    if (closed !== null) return closed;
+    ctx.streams.add(this);
+    const target = originForm(req.url ?? '/');
+    if (target === null) return ERR.badTarget();
+    this.target = target;
+    const headerId = req.headers['x-session-id'];
+    if (headerId !== undefined) {
+      if (typeof headerId !== 'string' || !ctx.identity.valid(headerId)) return ERR.badSessionId();
+      this.sessionId = headerId;
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > ctx.cfg.max_body) {
+      this.res.shouldKeepAlive = false;
+      return ERR.tooLarge(ctx.cfg.max_body);
+    }
+    return null;
+  }
+
+  onBodyChunk(chunk: Buffer): void {
+    if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
+    this.bodyLength += chunk.length;
+    if (this.bodyLength > this.ctx.cfg.max_body) {
+      this.readingBody = false;
+      this.ctx.uploads.delete(this.req);
+      this.chunks = null;
+      this.body = null;
+      this.fail(ERR.tooLarge(this.ctx.cfg.max_body));
+      this.req.removeListener('data', onReqData);
+      // Discard the rest of the body, and keep the connection until it has come in (bounded by
+      // timeouts.body): closing now would make the client's still-arriving bytes draw a reset,
+      // which can destroy the 413 in the client's receive buffer before it is read (a lingering
+      // close, RFC 9112 §9.6). Nothing of it is kept.
+      this.req.resume();
+      return;
+    }
+    // Most bodies arrive in one chunk: keep it as is; an array only from the second chunk on.
+    if (this.body === null) this.body = chunk;
+    else if (this.chunks === null) this.chunks = [this.body, chunk];
+    else this.chunks.push(chunk);
+  }
+
+  onBodyEnd(): void {
+    if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
+    this.readingBody = false;
+    this.ctx.uploads.delete(this.req);
+    if (this.chunks !== null) {
+      this.body = Buffer.concat(this.chunks, this.bodyLength);
+      this.chunks = null;
+    }
+    this.afterBody();
+  }
+
+  protected afterBody(): void {
+    const err = this.requestFilter();
+    if (err !== null) return this.fail(err);
+    if (this.ctx.fleetRates.length > 0) return checkFleetRates(this.ctx, this);
+    this.forward(null);
+  }
+
+  // ── phase: request filter (session identified and admitted, request policy) ────────
+  protected requestFilter(): ProxyError | null {
+    const { ctx, req } = this;
+    const now = Date.now();
+    const body = this.body;
+    let json: unknown;
+    let jsonFailed = false;
+    const policy = this.policy = ctx.policy;
+    // The body is parsed for the session ID (no X-Session-ID) or for request rules; JSON.parse
+    // beat a byte scanner on CPU (bench/results/proxy-perf.md).
+    const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules));
+    if (wantsJson && isJsonType(req.headers['content-type'])) {
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch {
+        jsonFailed = true;
+      }
+    }
+    if (this.sessionId === null) {
+      this.sessionId = ctx.identity.fromJson(json) ?? ctx.identity.derive(req.socket.remoteAddress ?? '', req.headers['user-agent'] ?? '', now);
+    }
+    const admitted = ctx.gate.admit({ id: this.sessionId, clientIp: req.socket.remoteAddress ?? '', bytesIn: this.bodyLength, nowMs: now });
+    if (typeof admitted !== 'number') return admitted;
+    const slot = admitted;
+    this.slot = slot;
+    ctx.gate.hold(slot);
+    if (this.span !== null) spanRequest(this.span, this.sessionId, req.method ?? 'GET', this.target, json ?? jsonForSpan(body, req.headers['content-type']));
+
+    if (policy !== null && policy.hasRequestRules) {
+      if (jsonFailed && ctx.cfg.mode === 'enforce') return ERR.badJson();
+      const hits = policy.inspectRequest(slot, body ?? EMPTY, jsonFailed ? undefined : json, this.target, now);
+      if (hits !== null) {
+        const verdict = applyHits(ctx, this.slot, this.sessionId, hits, 'request');
+        if (verdict !== null) return this.verdictError(verdict);
+        if (this.span !== null) spanPolicy(this.span, 'flag', hits[0].rule);
+      }
+    }
+    return null;
+  }
+
+  /** @internal the exchange has not ended (fleet-rates.ts asks after its round trip) */
+  get open(): boolean { return this.stage !== Stage.Done; }
+
+  /** @internal past the fleet's rate rules; a kill may have landed while the check was out */
+  fleetRatesPassed(): void {
+    const refusal = this.ctx.gate.refusalOf(this.slot);
+    if (refusal !== null) return this.fail(refusal);
+    this.forward(null);
+  }
+
+  /** @internal */
+  fleetRatesRefused(v: Verdict): void {
+    this.fail(this.verdictError(v));
+  }
+
+  /** The refusal a policy verdict makes; a terminate ends the whole session through the gate. */
+  protected verdictError(v: Verdict): ProxyError {
+    if (v.kind === 'rate') return ERR.rateLimited(v.rule, v.retryAfter);
+    if (this.span !== null) spanPolicy(this.span, v.kind === 'terminate' ? 'terminate' : 'block', v.rule);
+    if (v.kind === 'terminate') this.ctx.gate.terminate(this.slot, v.rule);
+    this.ctx.counters.blocked++;
+    return v.kind === 'terminate' ? ERR.terminated() : ERR.blocked(v.rule);
+  }
+
+  /** Renders a refusal and finishes the exchange. */
+  protected abstract fail(err: ProxyError): void;
+  /** Admitted: picks an upstream (or takes `next`, a retry's) and sends (exchange.ts). */
+  protected abstract forward(next: Upstream | null): void;
+  abstract endBySession(type: 'session_killed' | 'session_terminated'): void;
+  abstract endByShutdown(): void;
+  /** The client went away (or the response finished). */
+  abstract onClientClose(): void;
+  abstract acctSessionId(): string | null;
+  abstract acctKind(): StreamKind;
+  abstract bufferedBytes(): number;
+  abstract resetForMemory(): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The body parsed for its span when the request phase had no reason to parse it (traced requests only). */
+function jsonForSpan(body: Buffer | null, ct: string | undefined): unknown {
+  if (body === null || !isJsonType(ct)) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function isJsonType(ct: string | undefined): boolean {
+  return ct === undefined || ct.includes('json');
+}
+
+// Shared listeners: `this` is the emitter; the exchange hangs off it.
+function onReqData(this: IncomingMessage, chunk: Buffer): void { (this as Tagged)[kExchange]!.onBodyChunk(chunk); }
+function onReqEnd(this: IncomingMessage): void { (this as Tagged)[kExchange]!.onBodyEnd(); }
+function onResClose(this: ServerResponse): void { (this as Tagged)[kExchange]!.onClientClose(); }
