@@ -10,6 +10,25 @@ import { createPolicyEngine } from '../policy/index.js';
 import type { PolicyEngine } from '../policy/types.js';
 import type { ProxyContext } from './context.js';
 import { RetryRules } from './retry.js';
+import { exposeGc, mallocTrim } from '../memory/index.js';
+
+/**
+ * A replaced engine's compiled patterns are mostly native (RE2) memory that V8 does not see, so
+ * its heuristics may leave unreachable engines uncollected for many reloads (measured: RSS +175MiB
+ * over 100 quick reloads of the standard preset, flat heap). Once reloads settle, one full
+ * collection frees every engine no stream holds, and malloc_trim returns the pages.
+ */
+const RELEASE_AFTER_MS = 1_000;
+let releaseTimer: NodeJS.Timeout | null = null;
+function releaseOldEngines(): void {
+  if (releaseTimer !== null) clearTimeout(releaseTimer);
+  releaseTimer = setTimeout(() => {
+    releaseTimer = null;
+    exposeGc()?.();
+    mallocTrim()?.();
+  }, RELEASE_AFTER_MS);
+  releaseTimer.unref();
+}
 
 /** The engine in force, for the parts that read it outside a request (/control/policy, memory). */
 export interface PolicyHolder { engine: PolicyEngine & { compiledBytes(): number } }
@@ -28,6 +47,7 @@ export function policyPart(ctx: ProxyContext, holder: PolicyHolder, fleetMode: '
         holder.engine = engine;
         ctx.policy = engine.hasRequestRules || engine.hasResponseRules ? engine : null;
         ctx.fleetRates = rates;
+        releaseOldEngines();
       };
     },
   };
