@@ -40,6 +40,7 @@ export function buildProgram(): Command {
     .option('--config <file>', 'YAML config file')
     .option('--listen <host:port>', 'proxy listener (default 127.0.0.1:8080)')
     .option('--control-listen <host:port>', 'control API, metrics and dashboard (default 127.0.0.1:9090)')
+    .option('--control-allowed-hosts <names>', 'comma-separated names the control listener answers to besides its address and localhost')
     .option('--upstream <url>', 'backend base URL; repeat for a load-balanced pool (env CORDON_UPSTREAM)', collect)
     .option('--data-dir <dir>', 'directory of the SQLite store (default ./data)')
     .addOption(new Option('--profile <name>', 'memory profile (default standard)').choices(['high-density', 'standard', 'forensics']))

@@ -25,6 +25,7 @@ export interface StartFlags {
   streamBuffer?: string;
   drainTimeout?: string;
   logLevel?: string;
+  controlAllowedHosts?: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -43,6 +44,7 @@ const SETTINGS: ReadonlyArray<{ flag: keyof StartFlags; env: string; path: strin
   { flag: 'streamBuffer', env: 'CORDON_STREAM_BUFFER', path: ['limits', 'stream_buffer'] },
   { flag: 'drainTimeout', env: 'CORDON_DRAIN_TIMEOUT', path: ['drain_timeout'] },
   { flag: 'logLevel', env: 'CORDON_LOG_LEVEL', path: ['log_level'] },
+  { flag: 'controlAllowedHosts', env: 'CORDON_CONTROL_ALLOWED_HOSTS', path: ['control', 'allowed_hosts'] },
 ];
 
 function setPath(obj: Obj, path: string[], value: unknown): void {

@@ -178,7 +178,9 @@ export const configSchema = z.strictObject({
   }).default({ on_redis_down: 'serve', flush_interval: 1_000 }),
   control: z.strictObject({
     /** names (or name:port) besides the bound address and localhost that the control Host may be */
-    allowed_hosts: z.array(z.string().min(1).max(253)).default([]),
+    // from a flag or env: a comma-separated list
+    allowed_hosts: z.preprocess((v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v),
+      z.array(z.string().min(1).max(253))).default([]),
   }).default({ allowed_hosts: [] }),
   tls: z.strictObject({
     cert: z.string().min(1),

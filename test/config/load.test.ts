@@ -86,3 +86,15 @@ describe('errors', () => {
     expect(() => parseYaml('- 1\n- 2\n', 'f.yaml')).toThrowError(/top level must be a mapping/);
   });
 });
+
+describe('control.allowed_hosts', () => {
+  it('takes a list in the file, or a comma-separated list from --control-allowed-hosts / CORDON_CONTROL_ALLOWED_HOSTS', async () => {
+    const file = 'upstreams:\n  - url: http://file\ncontrol:\n  allowed_hosts: [cordon.internal]\n';
+    expect((await loadConfig({ flags: { config: 'c.yaml' }, env: {}, fileText: file })).control.allowed_hosts).toEqual(['cordon.internal']);
+    const env = await loadConfig({ flags: {}, env: { CORDON_UPSTREAM: 'http://u', CORDON_CONTROL_ALLOWED_HOSTS: 'a.example, b.example:9090' } });
+    expect(env.control.allowed_hosts).toEqual(['a.example', 'b.example:9090']);
+    const flag = await loadConfig({ flags: { controlAllowedHosts: 'c.example' }, env: { CORDON_UPSTREAM: 'http://u', CORDON_CONTROL_ALLOWED_HOSTS: 'a.example' } });
+    expect(flag.control.allowed_hosts).toEqual(['c.example']);
+    expect((await loadConfig({ flags: {}, env: { CORDON_UPSTREAM: 'http://u' } })).control.allowed_hosts).toEqual([]);
+  });
+});
