@@ -11,7 +11,8 @@ export type ProxyErrorType =
   | 'upstream_error'
   | 'upstream_timeout'
   | 'overloaded'
-  | 'not_found';
+  | 'not_found'
+  | 'unsupported_encoding';
 
 export interface ProxyError {
   /** HTTP status of the refusal */
@@ -43,6 +44,10 @@ export const ERR = {
   upstream: (detail: string): ProxyError => ({ status: 502, type: 'upstream_error', code: 'upstream_error', message: `the upstream failed: ${detail}` }),
   timeout: (detail: string): ProxyError => ({ status: 504, type: 'upstream_timeout', code: 'upstream_timeout', message: `the upstream was too slow: ${detail}` }),
   blocked: (rule: string): ProxyError => ({ status: 403, type: 'policy_violation', code: rule, message: `the request was blocked by policy rule "${rule}"` }),
+  unsupportedEncoding: (enc: string): ProxyError => ({ status: 415, type: 'unsupported_encoding', code: 'unsupported_encoding', message: `the request body is in Content-Encoding "${enc.slice(0, 40)}"; the policy reads gzip, deflate and br` }),
+  badEncoding: (enc: string): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_encoding', message: `the request body is not valid ${enc}` }),
+  duplicateKey: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'duplicate_key', message: 'the request body names the same key twice in one object; backends disagree on which one counts' }),
+  responseBlocked: (rule: string): ProxyError => ({ status: 403, type: 'policy_violation', code: rule, message: `the response was blocked by policy rule "${rule}"` }),
   rateLimited: (rule: string, retryAfter: number): ProxyError => ({ status: 429, type: 'rate_limited', code: rule, message: `rate limit "${rule}" exceeded`, retryAfter }),
 } as const;
 

@@ -5,15 +5,19 @@
 //   x-mock-deltas    number of streamed deltas (default 8)
 //   x-mock-delay-ms  delay between deltas (default 0)
 //   x-mock-status    force this HTTP status (with an OpenAI-shaped error body)
+//   x-mock-encoding  compress the answer: gzip, deflate, br, or `accept` (the best the request's
+//                    Accept-Encoding offers, as hosted APIs do); any other value is sent as the
+//                    Content-Encoding over plain bytes (an encoding nobody can read)
 // Any WebSocket upgrade is answered by an echo server.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as zlib from 'node:zlib';
 import { WebSocketServer } from 'ws';
 import * as R from './replies.js';
 
 export interface MockOptions { host: string; port: number }
 
-interface Shape { text: string; deltas: number; delayMs: number; status: number | null }
+interface Shape { text: string; deltas: number; delayMs: number; status: number | null; encoding: string | null }
 
 function shape(req: IncomingMessage, body: unknown): Shape {
   const h = req.headers;
@@ -22,7 +26,24 @@ function shape(req: IncomingMessage, body: unknown): Shape {
   const deltas = clampInt(h['x-mock-deltas'], 8, 1, 100_000);
   const delayMs = clampInt(h['x-mock-delay-ms'], 0, 0, 600_000);
   const status = h['x-mock-status'] !== undefined ? clampInt(h['x-mock-status'], 500, 100, 599) : null;
-  return { text, deltas, delayMs, status };
+  return { text, deltas, delayMs, status, encoding: chooseEncoding(req) };
+}
+
+function chooseEncoding(req: IncomingMessage): string | null {
+  const want = req.headers['x-mock-encoding'];
+  if (typeof want !== 'string' || want === '' || want === 'identity') return null;
+  if (want !== 'accept') return want.toLowerCase();
+  const offered = String(req.headers['accept-encoding'] ?? '').toLowerCase().split(',').map((t) => t.split(';')[0].trim());
+  for (const c of ['br', 'gzip', 'deflate']) if (offered.includes(c)) return c;
+  return null;
+}
+
+/** A compressing stream for the coding, or null: the bytes are sent as they are. */
+function compressor(coding: string): zlib.Gzip | zlib.Deflate | zlib.BrotliCompress | null {
+  if (coding === 'gzip') return zlib.createGzip();
+  if (coding === 'deflate') return zlib.createDeflate();
+  if (coding === 'br') return zlib.createBrotliCompress();
+  return null;
 }
 
 function clampInt(v: string | string[] | undefined, dflt: number, min: number, max: number): number {
@@ -47,10 +68,16 @@ function lastUserText(body: unknown): string | undefined {
   return undefined;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+function sendJson(res: ServerResponse, status: number, body: unknown, coding: string | null = null): void {
+  let data: Buffer = Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string | number> = { 'content-type': 'application/json' };
+  if (coding !== null) {
+    headers['content-encoding'] = coding;
+    data = coding === 'gzip' ? zlib.gzipSync(data) : coding === 'deflate' ? zlib.deflateSync(data) : coding === 'br' ? zlib.brotliCompressSync(data) : data;
+  }
+  headers['content-length'] = data.length;
+  res.writeHead(status, headers);
+  res.end(data);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -59,19 +86,27 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Streams now open; GET /mock/stats reports it so tests can see an abort reach the backend. */
 let activeStreams = 0;
 
-async function streamEvents(res: ServerResponse, events: Array<{ event?: string; data: string }>, delayMs: number): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+async function streamEvents(res: ServerResponse, events: Array<{ event?: string; data: string }>, delayMs: number, coding: string | null = null): Promise<void> {
+  const headers: Record<string, string> = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+  if (coding !== null) headers['content-encoding'] = coding;
+  res.writeHead(200, headers);
   res.flushHeaders();
+  // Compressed: each event is flushed through the compressor so it goes out at once, as a
+  // streaming API does.
+  const z = coding !== null ? compressor(coding) : null;
+  if (z !== null) z.pipe(res);
+  const out = z ?? res;
   activeStreams++;
   try {
     for (let i = 0; i < events.length; i++) {
       if (res.destroyed) return;
       const e = events[i];
-      const ok = res.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${e.data}\n\n`);
-      if (!ok) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+      const ok = out.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${e.data}\n\n`);
+      if (z !== null) await new Promise<void>((r) => z.flush(r));
+      else if (!ok) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
       if (delayMs > 0 && i < events.length - 1) await sleep(delayMs);
     }
-    res.end();
+    out.end();
   } finally {
     activeStreams--;
   }
@@ -80,20 +115,20 @@ async function streamEvents(res: ServerResponse, events: Array<{ event?: string;
 function openaiChat(res: ServerResponse, body: Record<string, unknown>, s: Shape): Promise<void> | void {
   const model = typeof body.model === 'string' ? body.model : 'mock-gpt';
   const promptTokens = Math.ceil(JSON.stringify(body.messages ?? '').length / 4);
-  if (!body.stream) return sendJson(res, 200, R.chatCompletion(model, s.text, promptTokens));
+  if (!body.stream) return sendJson(res, 200, R.chatCompletion(model, s.text, promptTokens), s.encoding);
   const parts = R.splitDeltas(s.text, s.deltas);
   const events = [{ data: JSON.stringify(R.chatChunk(model, { role: 'assistant', content: '' }, null)) }];
   for (const p of parts) events.push({ data: JSON.stringify(R.chatChunk(model, { content: p }, null)) });
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
   events.push({ data: JSON.stringify(R.chatChunk(model, {}, 'stop', includeUsage ? R.usage(promptTokens, Math.ceil(s.text.length / 4)) : undefined)) });
   events.push({ data: '[DONE]' });
-  return streamEvents(res, events, s.delayMs);
+  return streamEvents(res, events, s.delayMs, s.encoding);
 }
 
 function openaiResponses(res: ServerResponse, body: Record<string, unknown>, s: Shape): Promise<void> | void {
   const model = typeof body.model === 'string' ? body.model : 'mock-gpt';
   const promptTokens = Math.ceil(JSON.stringify(body.input ?? '').length / 4);
-  if (!body.stream) return sendJson(res, 200, R.responseObject(model, s.text, 'completed', promptTokens));
+  if (!body.stream) return sendJson(res, 200, R.responseObject(model, s.text, 'completed', promptTokens), s.encoding);
   let seq = 0;
   const ev = (type: string, extra: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, sequence_number: seq++, ...extra }) });
   const events = [ev('response.created', { response: R.responseObject(model, '', 'in_progress', promptTokens) })];
@@ -102,13 +137,13 @@ function openaiResponses(res: ServerResponse, body: Record<string, unknown>, s: 
   }
   events.push(ev('response.output_text.done', { item_id: 'msg_mock', output_index: 0, content_index: 0, text: s.text }));
   events.push(ev('response.completed', { response: R.responseObject(model, s.text, 'completed', promptTokens) }));
-  return streamEvents(res, events, s.delayMs);
+  return streamEvents(res, events, s.delayMs, s.encoding);
 }
 
 function anthropicMessages(res: ServerResponse, body: Record<string, unknown>, s: Shape): Promise<void> | void {
   const model = typeof body.model === 'string' ? body.model : 'mock-claude';
   const promptTokens = Math.ceil(JSON.stringify(body.messages ?? '').length / 4);
-  if (!body.stream) return sendJson(res, 200, R.anthropicMessage(model, s.text, promptTokens));
+  if (!body.stream) return sendJson(res, 200, R.anthropicMessage(model, s.text, promptTokens), s.encoding);
   const msg = R.anthropicMessage(model, '', promptTokens);
   const ev = (type: string, extra: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, ...extra }) });
   const events = [
@@ -119,7 +154,7 @@ function anthropicMessages(res: ServerResponse, body: Record<string, unknown>, s
   events.push(ev('content_block_stop', { index: 0 }));
   events.push(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: Math.ceil(s.text.length / 4) } }));
   events.push(ev('message_stop', {}));
-  return streamEvents(res, events, s.delayMs);
+  return streamEvents(res, events, s.delayMs, s.encoding);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -15,6 +15,8 @@ export class AhoCorasick {
   readonly outList: Int32Array;
   readonly atomLen: Int32Array;
   readonly states: number;
+  /** by state id: characters of an atom matched so far (the text's end may begin an atom) */
+  readonly depth: Int32Array;
 
   constructor(atoms: readonly string[]) {
     const classOf = new Uint8Array(128);
@@ -37,6 +39,7 @@ export class AhoCorasick {
     let trie = new Int32Array(cap * classes).fill(-1);
     let count = 1;
     const outs: number[][] = [[]];
+    const depths: number[] = [0];
     this.atomLen = new Int32Array(atoms.length);
     atoms.forEach((a, id) => {
       this.atomLen[id] = a.length;
@@ -53,6 +56,7 @@ export class AhoCorasick {
           }
           nx = count++;
           outs.push([]);
+          depths.push(i + 1);
           trie[s * classes + k] = nx;
         }
         s = nx;
@@ -98,6 +102,7 @@ export class AhoCorasick {
     }
     this.delta = delta;
     this.states = count;
+    this.depth = Int32Array.from(depths);
     const outStart = new Int32Array(count + 1);
     let total = 0;
     for (let s = 0; s < count; s++) {
@@ -109,6 +114,11 @@ export class AhoCorasick {
     for (let s = 0; s < count; s++) outList.set(outs[s], outStart[s]);
     this.outStart = outStart;
     this.outList = outList;
+  }
+
+  /** Characters at the end of the text scanned into `state` that may still begin an atom. */
+  depthOf(state: number): number {
+    return this.depth[state / this.classes];
   }
 
   /** Bytes of the compiled tables (shared by every stream). */

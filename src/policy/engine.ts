@@ -4,7 +4,9 @@
 import type { Direction, RuleAction, Severity } from '../events.js';
 import type { ProfileBounds } from '../config/profiles.js';
 import type { Preset } from '../config/schema.js';
-import { emitText, HASH_SEED, hashValue, splitRequest, type RequestParts, type TextSink } from '../protocols/llm-request.js';
+import { emitText, splitRequest, type RequestParts, type TextSink } from '../protocols/llm-request.js';
+import { TurnHash } from '../protocols/turn-hash.js';
+import { hasDuplicateKeys } from '../protocols/json-keys.js';
 import { REQ_TEXT, REQ_TOOL } from './channels.js';
 import { compilePolicy, type CompiledPolicy, type PolicyRule } from './compile.js';
 import { bodyKind, ResponseInspector, type InspectorHost } from './inspector.js';
@@ -27,8 +29,8 @@ export interface PolicyEngineOptions {
 /** One request's split, reused: inspectRequest runs to completion, and clears it so it pins no body. */
 const PARTS: RequestParts = { turns: null, other: [], mcpToolCall: false };
 
-/** Turns scanned per session: count and hash of the prefix, packed in one number (count < 2^21). */
-const PREFIX_MUL = 2 ** 32;
+/** Turns scanned per session: how many, and the keyed digest of them (protocols/turn-hash.ts). */
+interface Prefix { n: number; digest: string }
 
 /** One request's scan: a text context and, when tool arguments appear, a tool context. */
 class RequestScan implements TextSink {
@@ -56,7 +58,9 @@ class RequestScan implements TextSink {
   text(s: string): void {
     this.textCtx ??= new ScanContext(this.policy, REQ_TEXT, 'request', this.excerptBytes);
     this.add(this.textCtx.write(s));
-    // no atom spans two strings (two messages)
+    // Strings are separated as the model sees them: "hi" then "Ignore all..." joined bare made
+    // "hiIgnore", where `\b` failed and the attack in the second content part passed.
+    this.add(this.textCtx.write('\n'));
     this.textCtx.boundary();
     const norm = s.length <= MAX_VIEW ? normalize(s) : null;
     this.detect?.text(s, norm);
@@ -66,6 +70,7 @@ class RequestScan implements TextSink {
   tool(s: string): void {
     this.toolCtx ??= new ScanContext(this.policy, REQ_TOOL, 'request', this.excerptBytes);
     this.add(this.toolCtx.write(s));
+    this.add(this.toolCtx.write('\n'));
     this.toolCtx.boundary();
   }
 
@@ -88,7 +93,7 @@ class Engine implements PolicyEngine, InspectorHost {
   readonly hasRequestRules: boolean;
   readonly hasResponseRules: boolean;
   streamBytes = 0;
-  private readonly prefixes = new Map<number, number>();
+  private readonly prefixes = new Map<number, Prefix>();
   readonly detector: Detector | null;
   /** by rule index: 1 when the rule matches raw text only (secrets, PII) */
   private readonly rawOnly: Uint8Array;
@@ -136,7 +141,7 @@ class Engine implements PolicyEngine, InspectorHost {
     this.lastDetection = null;
     if ((this.policy.mask & (REQ_TEXT | REQ_TOOL)) !== 0 || this.detector !== null) {
       const scan = new RequestScan(this.policy, this.excerptBytes, this.detector, this.rawOnly);
-      let packed = -1;
+      let packed: Prefix | null = null;
       if (!parts) {
         // not JSON: the body is scanned as text
         scan.text(body.toString('utf8'));
@@ -149,34 +154,30 @@ class Engine implements PolicyEngine, InspectorHost {
       if (found) {
         hits = hits ? hits.concat(found) : found;
         // A refused request must be scanned in full again if it is sent again.
-        if (found.some((h) => h.action !== 'flag')) packed = -1;
+        if (found.some((h) => h.action !== 'flag')) packed = null;
       }
-      if (packed >= 0) this.prefixes.set(slot, packed);
+      if (packed !== null) this.prefixes.set(slot, packed);
     }
     if (hits) this.countHits(hits);
     return hits;
   }
 
-  /** Scans the turns after the prefix this session already had scanned; returns the new packed prefix. */
-  private scanTurns(slot: number, turns: unknown[], sink: TextSink): number {
+  /** Scans the turns after the prefix this session already had scanned; returns the new prefix. */
+  private scanTurns(slot: number, turns: unknown[], sink: TextSink): Prefix {
     const prev = this.prefixes.get(slot);
+    const h = new TurnHash();
     let from = 0;
-    let h = HASH_SEED;
-    if (prev !== undefined) {
-      const n = Math.floor(prev / PREFIX_MUL);
-      if (n > 0 && n <= turns.length) {
-        for (let i = 0; i < n; i++) h = hashValue(turns[i], h);
-        if (h === prev % PREFIX_MUL) from = n;
-        else h = HASH_SEED;
-      }
+    if (prev !== undefined && prev.n > 0 && prev.n <= turns.length) {
+      for (let i = 0; i < prev.n; i++) h.add(turns[i]);
+      if (h.mark() === prev.digest) from = prev.n;
     }
-    if (from === 0) h = HASH_SEED;
+    // A mismatch rescans from the first turn; the digest of the mismatched prefix is not reused.
+    const run = from === 0 && prev !== undefined ? new TurnHash() : h;
     for (let i = from; i < turns.length; i++) {
       emitText(turns[i], sink);
-      h = hashValue(turns[i], h);
+      run.add(turns[i]);
     }
-    const n = Math.min(turns.length, 2 ** 21 - 1);
-    return n * PREFIX_MUL + h;
+    return { n: turns.length, digest: run.mark() };
   }
 
   openResponse(slot: number, contentType: string | undefined, _path: string): StreamInspector | null {
@@ -192,7 +193,7 @@ class Engine implements PolicyEngine, InspectorHost {
 
   openMessage(slot: number, direction: Direction, contentType: string | undefined): StreamInspector | null {
     if (!(direction === 'request' ? this.hasRequestRules : this.hasResponseRules)) return null;
-    return new ResponseInspector(this, slot, bodyKind(contentType), direction);
+    return new ResponseInspector(this, slot, bodyKind(contentType), direction, true);
   }
 
   settleResponse(slot: number, tokens: number, toolCalls: number, nowMs: number): Hit[] | null {
@@ -233,7 +234,7 @@ class Engine implements PolicyEngine, InspectorHost {
   }
 
   bytes(): number {
-    return this.prefixes.size * 40 + this.metrics.bytes() + this.streamBytes;
+    return this.prefixes.size * 96 + this.metrics.bytes() + this.streamBytes;
   }
 
   /** Bytes of the compiled, shared tables (not per session). */
@@ -248,7 +249,9 @@ function jsonInDisguise(body: Buffer): unknown {
   while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
   if (i === body.length || (body[i] !== 0x7b && body[i] !== 0x5b)) return undefined; // { or [
   try {
-    return JSON.parse(body.toString('utf8')) as unknown;
+    const v = JSON.parse(body.toString('utf8')) as unknown;
+    // with a key given twice the raw text (both values) is scanned instead
+    return hasDuplicateKeys(body, v) ? undefined : v;
   } catch {
     return undefined;
   }

@@ -40,8 +40,10 @@ const enum Ev { Unknown, Json, Text }
 export class ResponseInspector implements StreamInspector, SseSink {
   private readonly sse: SseDecoder | null = null;
   private readonly ndjson: NdjsonDecoder | null = null;
-  private readonly json: JsonTextExtractor | null = null;
-  private readonly utf8: StringDecoder | null = null;
+  private json: JsonTextExtractor | null = null;
+  private utf8: StringDecoder | null = null;
+  /** a message of unknown type (WebSocket): JSON if its first byte says so, so its escapes are decoded */
+  private sniff: boolean;
   private eventMode: Ev = Ev.Unknown;
   /** UTF-8 decoder for SSE events whose data is plain text, not JSON */
   private sseText: StringDecoder | null = null;
@@ -62,7 +64,9 @@ export class ResponseInspector implements StreamInspector, SseSink {
     private readonly slot: number,
     readonly kind: BodyKind,
     private readonly direction: Direction = 'response',
+    sniffJson = false,
   ) {
+    this.sniff = sniffJson && kind === 'text';
     this.textChan = direction === 'request' ? REQ_TEXT : RESP_TEXT;
     this.toolChan = direction === 'request' ? REQ_TOOL : RESP_TOOL;
     if (kind === 'sse') {
@@ -101,11 +105,12 @@ export class ResponseInspector implements StreamInspector, SseSink {
 
   write(chunk: Buffer): Hit[] | null {
     if (this.ended) return null;
+    if (this.sniff) this.sniffJson(chunk);
     this.streamed += chunk.length;
     if (this.sse) this.sse.write(chunk);
     else if (this.ndjson) this.ndjson.write(chunk);
     else if (this.json) this.json.write(chunk, 0, chunk.length);
-    else this.scanText(this.utf8!.write(chunk));
+    if (this.utf8) this.scanText(this.utf8.write(chunk));
     this.drain();
     const m = this.host.metrics;
     if (m.size > 0) {
@@ -125,7 +130,7 @@ export class ResponseInspector implements StreamInspector, SseSink {
     if (this.sse) this.sse.end();
     else if (this.ndjson) this.ndjson.end();
     else if (this.json) this.json.end();
-    else this.scanText(this.utf8!.end());
+    if (this.utf8) this.scanText(this.utf8.end());
     this.drain();
     if (this.textCtx) this.collect(this.textCtx.end());
     if (this.toolCtx) this.collect(this.toolCtx.end());
@@ -138,6 +143,16 @@ export class ResponseInspector implements StreamInspector, SseSink {
   bytes(): number {
     return 96 + (this.json ? this.json.bytes() : 0) + (this.sse ? 48 : 0) + (this.utf8 ? 64 : 0)
       + (this.textCtx ? this.textCtx.bytes() : 0) + (this.toolCtx ? this.toolCtx.bytes() : 0);
+  }
+
+  private sniffJson(chunk: Buffer): void {
+    let i = 0;
+    while (i < chunk.length && (chunk[i] === 32 || chunk[i] === 9 || chunk[i] === 10 || chunk[i] === 13)) i++;
+    if (i === chunk.length) return;
+    this.sniff = false;
+    // {"text":"instru\u0063tions"} must read as what the receiver decodes; the raw text is still
+    // scanned too, since a message that only looks like JSON ({ignore ...}) yields no strings
+    if (chunk[i] === 123 || chunk[i] === 91) this.json = new JsonTextExtractor('whole');
   }
 
   // ---- SseSink ---------------------------------------------------------------------------------

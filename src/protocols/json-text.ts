@@ -71,6 +71,8 @@ export class JsonTextExtractor {
   private eventType = '';
   private toolDepth = -1;
   private skipDepth = -1;
+  /** inside tool definitions (whole mode): their text is read, their types are no tool calls */
+  private defsDepth = -1;
   private uni = 0;
   private uniLeft = 0;
   private numKind = 0;
@@ -91,6 +93,7 @@ export class JsonTextExtractor {
     this.eventType = '';
     this.toolDepth = -1;
     this.skipDepth = -1;
+    this.defsDepth = -1;
     this.numKind = 0;
   }
 
@@ -213,14 +216,19 @@ export class JsonTextExtractor {
     }
     this.depth++;
     if (this.skipDepth < 0 && this.toolDepth < 0) {
-      if (key === 'tools' || key === 'functions') this.skipDepth = this.depth;
-      else if (key === 'input' || key === 'arguments') this.toolDepth = this.depth;
+      // A streamed delta never carries tool definitions (a Responses event echoes them); a whole
+      // body does when it is an MCP tools/list result, whose descriptions the model will read.
+      if (key === 'tools' || key === 'functions') {
+        if (this.mode === 'stream') this.skipDepth = this.depth;
+        else if (this.defsDepth < 0) this.defsDepth = this.depth;
+      } else if (key === 'input' || key === 'arguments') this.toolDepth = this.depth;
     }
     this.expectKey = kind === 1;
   }
 
   private close(): void {
     if (this.depth === this.skipDepth) this.skipDepth = -1;
+    if (this.depth === this.defsDepth) this.defsDepth = -1;
     if (this.depth === this.toolDepth) this.toolDepth = -1;
     if (this.depth > 0) this.depth--;
     this.expectKey = false;
@@ -299,7 +307,7 @@ export class JsonTextExtractor {
     if (ch === Ch.Type) {
       const t = this.typeVal;
       if (this.eventType === '') this.eventType = t;
-      if (this.skipDepth < 0 && TOOL_CALL_TYPES.has(t)
+      if (this.skipDepth < 0 && this.defsDepth < 0 && TOOL_CALL_TYPES.has(t)
         && (!this.eventType.startsWith('response.') || this.eventType === 'response.output_item.added')) this.toolCalls++;
       return;
     }

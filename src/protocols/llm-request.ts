@@ -19,16 +19,18 @@ export interface RequestParts {
 }
 
 /** Top-level settings and definitions that are not conversation text. */
-const SKIP_TOP = new Set(['model', 'tools', 'functions', 'tool_choice', 'response_format', 'metadata', 'stream',
+const SKIP_TOP = new Set(['model', 'tool_choice', 'response_format', 'metadata', 'stream',
   'stream_options', 'temperature', 'top_p', 'top_k', 'max_tokens', 'max_output_tokens', 'max_completion_tokens',
   'n', 'stop', 'stop_sequences', 'user', 'seed', 'logit_bias', 'logprobs', 'top_logprobs', 'presence_penalty',
   'frequency_penalty', 'parallel_tool_calls', 'store', 'reasoning', 'reasoning_effort', 'text', 'truncation',
   'previous_response_id', 'include', 'service_tier', 'thinking', 'modalities', 'audio', 'prediction',
   'jsonrpc', 'id', 'method']);
 /** Keys whose values are identifiers or settings, never text. */
+// Not `source`, `image_url` or `data`: an Anthropic document block carries its text in
+// `source.data` (`source.type: text`), and a URL field can hold any text; only binary payloads
+// (base64 of an image, audio or PDF) are passed over, by what they are (binaryPayload).
 const META = new Set(['id', 'role', 'type', 'model', 'call_id', 'tool_call_id', 'tool_use_id', 'media_type',
-  'cache_control', 'detail', 'format', 'status', 'index', 'signature', 'encrypted_content', 'data', 'file_id',
-  'image_url', 'source', 'input_audio', 'audio']);
+  'cache_control', 'detail', 'format', 'status', 'index', 'signature', 'encrypted_content', 'file_id']);
 const TOOL = new Set(['arguments', 'input', 'partial_json']);
 const MAX_DEPTH = 64;
 
@@ -51,24 +53,57 @@ export function splitRequest(json: unknown, into?: RequestParts): RequestParts {
     out.mcpToolCall = o.method === 'tools/call';
     return out;
   }
+  // Every field a backend might read is scanned, whichever it prefers when a body has several:
+  // `system` and `instructions` both lead; with both `messages` and `input`, the one that is not
+  // the conversation is scanned every time. Tool definitions lead too: their descriptions are
+  // read by the model, and as a leading turn an unchanged list is not rescanned.
+  const conv = Array.isArray(o.messages) ? 'messages' : Array.isArray(o.input) ? 'input' : null;
   let turns: unknown[] | null = null;
-  const lead = o.system ?? o.instructions;
-  if (Array.isArray(o.messages)) turns = lead === undefined ? o.messages : [lead, ...o.messages];
-  else if (Array.isArray(o.input)) turns = lead === undefined ? o.input : [lead, ...o.input];
+  if (conv !== null) {
+    turns = [];
+    for (const k of LEADS) if (o[k] !== undefined) turns.push(o[k]);
+    for (const t of o[conv] as unknown[]) turns.push(t);
+  }
   out.turns = turns;
   // own keys of a JSON.parse result; for-in makes no key array
   for (const k in o) {
     if (SKIP_TOP.has(k)) continue;
-    if (turns && (k === 'messages' || k === 'system' || k === 'instructions' || (k === 'input' && Array.isArray(o.input)))) continue;
+    if (turns !== null && (k === conv || LEADS.includes(k))) continue;
     out.other.push(o[k]);
   }
   return out;
 }
 
+const LEADS = ['system', 'instructions', 'tools', 'functions'];
+
+/**
+ * A string the model reads as an image, audio or a PDF rather than as text: a `data:` URL of such
+ * a type, or base64 under `data` of a block whose media type says so, whose payload is all base64.
+ * Any other string is text, whatever it begins with (`data:text/plain,...` included).
+ */
+function binaryPayload(s: string, o: Record<string, unknown> | null): boolean {
+  let from = 0;
+  if (s.startsWith('data:')) {
+    const comma = s.indexOf(',');
+    if (comma < 0 || comma > 128) return false;
+    const head = s.slice(5, comma);
+    if (!head.endsWith(';base64') || !BINARY_TYPE.test(head)) return false;
+    from = comma + 1;
+  } else if (o === null || typeof o.media_type !== 'string' || !BINARY_TYPE.test(o.media_type) || o.type !== 'base64') {
+    return false;
+  }
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61 || c === 10 || c === 13)) return false;
+  }
+  return true;
+}
+const BINARY_TYPE = /^(?:image|audio|video)\/|^application\/(?:pdf|octet-stream)/;
+
 /** Emits every text string of a value; strings under arguments/input go to the tool channel. */
-export function emitText(v: unknown, sink: TextSink, tool = false, depth = 0): void {
+export function emitText(v: unknown, sink: TextSink, tool = false, depth = 0, parent: Record<string, unknown> | null = null): void {
   if (typeof v === 'string') {
-    if (v.length === 0 || v.startsWith('data:')) return;
+    if (v.length === 0 || binaryPayload(v, parent)) return;
     if (tool) sink.tool(v);
     else sink.text(v);
     return;
@@ -84,7 +119,7 @@ export function emitText(v: unknown, sink: TextSink, tool = false, depth = 0): v
   const o = v as Record<string, unknown>;
   for (const k in o) {
     if (META.has(k)) continue;
-    emitText(o[k], sink, tool || TOOL.has(k), depth + 1);
+    emitText(o[k], sink, tool || TOOL.has(k), depth + 1, o);
   }
 }
 
@@ -92,11 +127,13 @@ export function emitText(v: unknown, sink: TextSink, tool = false, depth = 0): v
 function emitDeep(root: object, sink: TextSink, rootTool: boolean): void {
   const values: unknown[] = [root];
   const tools: boolean[] = [rootTool];
+  const parents: (Record<string, unknown> | null)[] = [null];
   while (values.length > 0) {
     const v = values.pop();
     const tool = tools.pop()!;
+    const parent = parents.pop()!;
     if (typeof v === 'string') {
-      if (v.length === 0 || v.startsWith('data:')) continue;
+      if (v.length === 0 || binaryPayload(v, parent)) continue;
       if (tool) sink.tool(v);
       else sink.text(v);
       continue;
@@ -104,7 +141,7 @@ function emitDeep(root: object, sink: TextSink, rootTool: boolean): void {
     if (v === null || typeof v !== 'object') continue;
     // children pushed last-first so that they pop in document order
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) { values.push(v[i]); tools.push(tool); }
+      for (let i = v.length - 1; i >= 0; i--) { values.push(v[i]); tools.push(tool); parents.push(null); }
       continue;
     }
     const o = v as Record<string, unknown>;
@@ -114,62 +151,7 @@ function emitDeep(root: object, sink: TextSink, rootTool: boolean): void {
       if (META.has(k)) continue;
       values.push(o[k]);
       tools.push(tool || TOOL.has(k));
+      parents.push(o);
     }
   }
 }
-
-/** A 32-bit FNV-1a over a value's strings and shape: equal turns hash equal, cheaply. */
-export function hashValue(v: unknown, h: number, depth = 0): number {
-  if (typeof v === 'string') {
-    h = Math.imul(h ^ 0x22, 16777619);
-    for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v.charCodeAt(i), 16777619);
-    return h >>> 0;
-  }
-  if (typeof v === 'number' || typeof v === 'boolean') return Math.imul(h ^ (Number(v) | 0) ^ 0x6e, 16777619) >>> 0;
-  if (v === null || typeof v !== 'object') return Math.imul(h ^ 0x30, 16777619) >>> 0;
-  // Deep values are hashed in full too: a turn that differs only below this depth must not pass
-  // for one scanned before (it would be skipped as already seen).
-  if (depth >= MAX_DEPTH) return hashDeep(v, h);
-  if (Array.isArray(v)) {
-    h = Math.imul(h ^ 0x5b, 16777619);
-    for (const x of v) h = hashValue(x, h, depth + 1);
-    return Math.imul(h ^ 0x5d, 16777619) >>> 0;
-  }
-  h = Math.imul(h ^ 0x7b, 16777619);
-  const o = v as Record<string, unknown>;
-  for (const k in o) {
-    h = hashValue(k, h, depth + 1);
-    h = hashValue(o[k], h, depth + 1);
-  }
-  return Math.imul(h ^ 0x7d, 16777619) >>> 0;
-}
-
-/** A marker on hashDeep's stack: the closing byte of an array or object. */
-class Close { constructor(readonly byte: number) {} }
-const CLOSE_ARRAY = new Close(0x5d);
-const CLOSE_OBJECT = new Close(0x7d);
-
-/** hashValue without recursion, giving the same hash; only for the rare, deeply nested value. */
-function hashDeep(root: object, h: number): number {
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v instanceof Close) { h = Math.imul(h ^ v.byte, 16777619) >>> 0; continue; }
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') { h = hashValue(v, h); continue; }
-    if (v === null || typeof v !== 'object') { h = Math.imul(h ^ 0x30, 16777619) >>> 0; continue; }
-    if (Array.isArray(v)) {
-      h = Math.imul(h ^ 0x5b, 16777619);
-      stack.push(CLOSE_ARRAY);
-      for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
-      continue;
-    }
-    h = Math.imul(h ^ 0x7b, 16777619);
-    stack.push(CLOSE_OBJECT);
-    const o = v as Record<string, unknown>;
-    const keys = Object.keys(o);
-    for (let i = keys.length - 1; i >= 0; i--) { stack.push(o[keys[i]]); stack.push(keys[i]); }
-  }
-  return h >>> 0;
-}
-
-export const HASH_SEED = 2166136261;

@@ -3,6 +3,8 @@
 // X-Session-ID, declared length); the body is read (bounded by max_body); requestFilter identifies
 // and admits the session through the SessionGate and applies request policy. Each phase returns a
 // typed ProxyError to refuse; the Exchange renders it.
+import { hasDuplicateKeys } from '../protocols/json-keys.js';
+import { decodeBody, parseCodings, type DecodeResult } from './body-encoding.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PolicyEngine, StreamInspector } from '../policy/types.js';
 import type { Upstream } from './upstreams.js';
@@ -69,6 +71,8 @@ export abstract class RequestPhases implements InflightNode, FleetRateClient, Ac
   protected readonly contentTypeOut: { contentType: string | undefined } = { contentType: undefined };
   /** the request-target in origin-form (absolute-form reduced to its path); set by start() */
   protected target = '/';
+  /** the body was sent in a Content-Encoding and is forwarded decoded (what the policy read) */
+  protected bodyDecoded = false;
 
   constructor(protected readonly ctx: ProxyContext, readonly req: IncomingMessage, readonly res: ServerResponse) {
     this.startedAt = performance.now();
@@ -149,7 +153,23 @@ export abstract class RequestPhases implements InflightNode, FleetRateClient, Ac
       this.body = Buffer.concat(this.chunks, this.bodyLength);
       this.chunks = null;
     }
+    const enc = this.req.headers['content-encoding'];
+    if (enc !== undefined && this.body !== null) return this.decodeRequestBody(enc);
     this.afterBody();
+  }
+
+  /** A compressed body is decoded before anything reads it (body-encoding.ts); rare, so a closure is fine. */
+  private decodeRequestBody(enc: string): void {
+    const codings = parseCodings(enc);
+    if (codings === null) return this.fail(ERR.unsupportedEncoding(enc));
+    if (codings === undefined) return this.afterBody();
+    decodeBody(this.body!, codings, this.ctx.cfg.max_body, (r: DecodeResult) => {
+      if (this.stage !== Stage.ReadingBody) return;
+      if (!r.ok) return this.fail(r.reason === 'too_large' ? ERR.tooLarge(this.ctx.cfg.max_body) : ERR.badEncoding(enc));
+      this.body = r.body;
+      this.bodyDecoded = true;
+      this.afterBody();
+    });
   }
 
   protected afterBody(): void {
@@ -189,6 +209,8 @@ export abstract class RequestPhases implements InflightNode, FleetRateClient, Ac
 
     if (policy !== null && policy.hasRequestRules) {
       if (jsonFailed && ctx.cfg.mode === 'enforce') return ERR.badJson();
+      // JSON.parse keeps the last of a repeated key; a backend may take the first (json-keys.ts).
+      if (json !== undefined && ctx.cfg.mode === 'enforce' && hasDuplicateKeys(body!, json)) return ERR.duplicateKey();
       const hits = policy.inspectRequest(slot, body ?? EMPTY, jsonFailed ? undefined : json, this.target, now);
       if (hits !== null) {
         const verdict = applyHits(ctx, this.slot, this.sessionId, hits, 'request');

@@ -5,6 +5,7 @@
 // ProxyError and fail() renders it. All per-request state lives on this object (the phases' typed
 // context); listeners are shared module functions that find it through a symbol, so the hot path
 // creates no closures per request or per chunk.
+import { fixCodingHeaders } from './body-encoding.js';
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Upstream } from './upstreams.js';
@@ -56,6 +57,7 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
     const headers = upstreamRequestHeaders(req.rawHeaders, up.host, req.socket.remoteAddress ?? '',
       body !== null ? body.length : (this.bodyLength === 0 && !NO_BODY_METHODS.has(req.method ?? 'GET') ? 0 : -1),
       h.connection, h['x-forwarded-for'] as string | undefined);
+    fixCodingHeaders(headers, this.bodyDecoded, this.ctx.policy !== null && this.ctx.policy.hasResponseRules);
     if (this.span !== null) {
       spanAttempt(this.span, up.name, this.attempt, up.model);
       setTraceparent(headers, traceparentOf(this.span));

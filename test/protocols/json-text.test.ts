@@ -35,13 +35,13 @@ describe('JSON text extractor', () => {
     expect(x.text).toBe('aA\u{1F600}\n');
   });
 
-  it('takes Anthropic tool_use input objects as tool text and skips tool definitions', () => {
+  it('takes Anthropic tool_use input objects as tool text, and tool definitions (MCP tools/list) as text', () => {
     const x = extract('whole', Buffer.from(JSON.stringify({
       type: 'message', role: 'assistant', tools: [{ type: 'function', description: 'rm -rf things' }],
       content: [{ type: 'text', text: 'ok' }, { type: 'tool_use', id: 't1', name: 'bash', input: { command: 'cat /etc/shadow' } }],
       usage: { input_tokens: 5, output_tokens: 9 },
     })));
-    expect(x.text).toBe('ok\nbash\n');
+    expect(x.text).toBe('rm -rf things\nok\nbash\n');
     expect(x.tool).toBe('cat /etc/shadow\n');
     expect(x.toolCalls).toBe(1);
     expect(x.inTokens + x.outTokens).toBe(14);
