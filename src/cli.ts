@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig, readConfigText, type StartFlags } from './config/load.js';
 import { checkPolicy, presetRules } from './policy/index.js';
+import { checkToolRules, engineRules } from './tools/index.js';
 import { formatHostPort, parseHostPort } from './config/units.js';
 import { createLogger } from './log.js';
 import { startGateway, StartError } from './gateway.js';
@@ -94,7 +95,8 @@ export function buildProgram(): Command {
         const text = readConfigText(file);
         // The file alone must be complete: env and flags are not consulted here.
         const cfg = await loadConfig({ flags: { config: file }, env: {}, fileText: text });
-        checkPolicy(presetRules(cfg.policy.preset), cfg.policy.rules);
+        checkPolicy(presetRules(cfg.policy.preset), engineRules(cfg.policy.rules));
+        checkToolRules(cfg);
       } catch (err) {
         reportAndExit(err);
       }

@@ -5,7 +5,8 @@ import { EventEmitter } from 'node:events';
 
 export type Direction = 'request' | 'response';
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
-export type RuleAction = 'flag' | 'block' | 'terminate';
+/** `hold`: a tool call waits for an operator's approval (tools/) */
+export type RuleAction = 'flag' | 'block' | 'terminate' | 'hold';
 
 /** A policy hit or an operator action, as stored and as shown by /control/flagged. */
 export interface PolicyEvent {
@@ -45,7 +46,37 @@ export interface SessionSummary {
   flags: number;
 }
 
-export type GatewayEvent = PolicyEvent | SessionEvent;
+/** A held tool call as GET /control/approvals lists it (SPEC "Tools"), plus the binding hash. */
+export interface ApprovalView {
+  id: string;
+  session_id: string;
+  agent: string | null;
+  tool: string;
+  arguments_excerpt: string;
+  rule: string;
+  /** ISO 8601 */
+  at: string;
+  expires_at: string;
+  /** sha256 hex of the tool name, a NUL and the exact arguments text: what a decision is bound to */
+  call_sha256: string;
+  /** the instance holding the call (fleet mode) */
+  instance?: string;
+}
+
+/** A tool call was held for approval, or its hold was decided (tools/approvals.ts). */
+export interface ApprovalEvent {
+  kind: 'approval';
+  type: 'pending' | 'approved' | 'denied' | 'expired';
+  id: string;
+  session_id: string;
+  tool: string;
+  /** epoch milliseconds */
+  at: number;
+  /** with `pending`: the whole record */
+  approval?: ApprovalView;
+}
+
+export type GatewayEvent = PolicyEvent | SessionEvent | ApprovalEvent;
 
 export class EventBus extends EventEmitter {
   constructor() {

@@ -46,6 +46,8 @@ import { registerOperatingMetrics } from './control/metrics/operating.js';
 import { Reloader, type ConfigSource } from './config/reload.js';
 import { registerReloadRoute } from './control/routes/reload.js';
 import { configPart, policyPart, retryPart, upstreamsPart, type PolicyHolder } from './proxy/reconfigure.js';
+import { createTools, engineRules } from './tools/index.js';
+import { registerApprovalRoutes } from './control/routes/approvals.js';
 
 /**
  * RSS an in-flight exchange costs on its upstream leg (socket, undici request state): bench:memory
@@ -103,7 +105,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   const memory = createMemory(cfg, log);
   const { governor } = memory;
   // Rules compile first: a pattern RE2 cannot run in linear time is a ConfigError (exit 2).
-  const policy = createPolicyEngine({ preset: cfg.policy.preset, rules: cfg.policy.rules, bounds: PROFILE_BOUNDS[cfg.profile], mode: cfg.mode });
+  const policy = createPolicyEngine({ preset: cfg.policy.preset, rules: engineRules(cfg.policy.rules), bounds: PROFILE_BOUNDS[cfg.profile], mode: cfg.mode });
   const bus = new EventBus();
   // Storage first: a data dir that cannot be used is a start-up error (exit 2), before anything listens.
   const store = openStore({
@@ -150,6 +152,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   // If Redis comes back empty (restarted without persistence), counters are rebuilt from this table.
   fleet.setTotalsSource(() => sessions.totals());
   await fleet.start();
+  // Tools: lists, holds for approval (shared through Redis in fleet mode), description rules, loops.
+  const tools = await createTools(cfg, { bus, excerptBytes: PROFILE_BOUNDS[cfg.profile].excerpt_bytes, instance: fleet.instanceId, log });
 
   // Memory: every part that holds per-session or per-stream state reports its bytes.
   governor.register('sessions', { bytes: () => sessions.bytes(), count: () => sessions.size() });
@@ -157,6 +161,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   governor.register('websockets', { bytes: () => wsRegistry.count() * CONN_FIXED_BYTES, count: () => wsRegistry.count() });
   governor.register('storage_queue', { bytes: () => store.bytes(), count: () => store.queueDepth });
   governor.register('scanners', { bytes: () => policyNow.engine.bytes() });
+  governor.register('tools', { bytes: () => (tools.gate?.bytes() ?? tools.approvals.bytes()), count: () => tools.approvals.size });
   governor.register('upstreams', {
     bytes: () => inflight.count * UPSTREAM_LEG_BYTES,
     count: () => inflight.count,
@@ -188,6 +193,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     streams: memory.streams,
     fleet,
     fleetRates: fleet.mode === 'redis' ? policy.windowedRequestRules() : [],
+    tools: tools.gate,
     capture: cfg.profile === 'forensics' ? { open: (id, dir, seq) => (capturesShed ? null : store.openCapture(id, dir, seq)) } : null,
     counters: { total: 0, blocked: 0 },
     accessLog: log.isLevelEnabled('info'),
@@ -222,8 +228,10 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   reloader.register('policy', policyPart(ctx, policyNow, fleet.mode));
   reloader.register('upstreams', upstreamsPart(ctx, (names) => metrics.setUpstreams(names)));
   reloader.register('retry', retryPart(ctx));
+  reloader.register('tools', tools.reload((g) => { ctx.tools = g; }));
   reloader.register('config', configPart(ctx));
   registerReloadRoute(router, reloader);
+  registerApprovalRoutes(router, tools.approvals);
   const eventStream = registerEventStreamRoute(router, bus);
   if (cfg.debug_endpoints) registerDebugRoutes(router);
   registerDashboardRoutes(router);
@@ -309,6 +317,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     }
   } catch (err) {
     await upstreams.destroy();
+    await tools.close();
     await fleet.close();
     await store.close();
     throw err;
@@ -328,6 +337,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
         log.info({ drain_timeout_ms: cfg.drain_timeout, in_flight: inflight.count }, 'draining');
         // Upgraded sockets count as server connections: close them first or the drain would wait for them.
         wsRegistry.closeAll(1001, 'going away');
+        await tools.close(); // held calls are denied, not left waiting through the drain
         const { leftOver } = await drain(ctx, proxyServer, cfg.drain_timeout);
         wsRegistry.stop();
         if (leftOver > 0) log.warn({ cut: leftOver }, 'drain timeout reached; in-flight requests were cut');

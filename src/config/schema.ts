@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { parseDuration, parseHostPort, parseSize, type HostPort } from './units.js';
 import { checkUpstreamModel, retrySchema, telemetrySchema, upstreamOperatingFields } from './operating.js';
+import { globSource } from '../tools/glob.js';
 
 const size = () =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -71,15 +72,22 @@ export const upstreamSchema = z.strictObject({
   ...upstreamOperatingFields,
 }).superRefine(checkUpstreamModel);
 
+/** Tool-name globs (tools/glob.ts); a malformed one is `...allow[i]: why` and exit 2 at start. */
+const globList = z.array(z.string().superRefine((g, ctx) => {
+  try { globSource(g); } catch (err) { ctx.addIssue({ code: 'custom', message: (err as Error).message }); }
+}));
+/** `tools: {allow, deny}` in policy.tools and on a key (SPEC "Tools"). */
+export const toolListsSchema = z.strictObject({ allow: globList.optional(), deny: globList.optional() });
+
 export const ruleSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -'),
-  target: z.enum(['request', 'response', 'both', 'tool_call']).default('both'),
+  target: z.enum(['request', 'response', 'both', 'tool_call', 'tool_description']).default('both'),
   patterns: z.array(z.string().min(1, 'must not be empty')).min(1).optional(),
   literals: z.array(z.string().min(1, 'must not be empty')).optional(),
   severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
-  action: z.enum(['flag', 'block', 'terminate']).default('flag'),
+  action: z.enum(['flag', 'block', 'terminate', 'hold']).default('flag'),
   /** metric rules: at most `limit` of `metric` per `window` (window omitted = per session). */
-  metric: z.enum(['requests', 'bytes', 'tokens', 'duration', 'tool_calls']).optional(),
+  metric: z.enum(['requests', 'bytes', 'tokens', 'duration', 'tool_calls', 'repeated_tool_call']).optional(),
   limit: z.number().positive().optional(),
   window: duration().optional(),
   description: z.string().optional(),
@@ -90,6 +98,12 @@ export const ruleSchema = z.strictObject({
   }
   if (r.metric && r.limit === undefined) {
     ctx.addIssue({ code: 'custom', message: 'a metric rule needs a limit', path: ['limit'] });
+  }
+  if (r.action === 'hold' && (r.target !== 'tool_call' || r.metric)) {
+    ctx.addIssue({ code: 'custom', message: 'hold applies to tool calls only: a pattern rule with target: tool_call', path: ['action'] });
+  }
+  if (r.metric === 'repeated_tool_call' && r.action === 'hold') {
+    ctx.addIssue({ code: 'custom', message: 'repeated_tool_call takes flag, block or terminate', path: ['action'] });
   }
 });
 
@@ -161,7 +175,12 @@ export const configSchema = z.strictObject({
   policy: z.strictObject({
     preset: z.enum(PRESETS).default('standard'),
     rules: z.array(ruleSchema).default([]),
-  }).default({ preset: 'standard', rules: [] }),
+    tools: toolListsSchema.optional(),
+    /** a held tool call not decided within this is denied */
+    approval_timeout: duration('timer').default(300_000),
+    /** pending holds one session may have at once; the next held call is denied at once */
+    max_pending_approvals: z.number().int().min(1).max(1000).default(16),
+  }).default({ preset: 'standard', rules: [], approval_timeout: 300_000, max_pending_approvals: 16 }),
   websocket: z.strictObject({
     max_frame: size().default(1024 * 1024),
     permessage_deflate: z.boolean().default(false),

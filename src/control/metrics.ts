@@ -26,13 +26,13 @@ import type { MemorySnapshot as GovernorSnapshot } from '../memory/governor.js';
 /** Why the gateway answered a request itself (SPEC.md error `type`s); a fixed, bounded set. */
 export const REJECTION_TYPES = [
   'invalid_request', 'policy_violation', 'session_killed', 'session_terminated', 'request_too_large',
-  'rate_limited', 'upstream_error', 'upstream_timeout', 'overloaded',
+  'rate_limited', 'upstream_error', 'upstream_timeout', 'overloaded', 'approval_denied',
 ] as const;
 export type RejectionType = (typeof REJECTION_TYPES)[number];
 
 export type KillSource = 'operator' | 'rule' | 'fleet';
 const KILL_SOURCES: readonly KillSource[] = ['operator', 'rule', 'fleet'];
-const ACTIONS: readonly RuleAction[] = ['flag', 'block', 'terminate'];
+const ACTIONS: readonly RuleAction[] = ['flag', 'block', 'terminate', 'hold'];
 const SESSION_EVENT_TYPES = ['started', 'killed', 'resumed', 'terminated', 'idle', 'completed'] as const;
 
 /** What memory/ reports (the /control/memory document); metrics read these figures of it. */
@@ -189,7 +189,7 @@ export class Metrics {
   policyHit(rule: string, action: RuleAction): void {
     let i = this.ruleIndex.get(rule);
     if (i === undefined) i = this.addRule(rule);
-    this.policyHits.inc(i * ACTIONS.length + (action === 'flag' ? 0 : action === 'block' ? 1 : 2));
+    this.policyHits.inc(i * ACTIONS.length + Math.max(0, ACTIONS.indexOf(action)));
   }
 
   kill(source: KillSource = 'operator'): void {

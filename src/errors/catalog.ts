@@ -11,6 +11,7 @@ export type ProxyErrorType =
   | 'upstream_error'
   | 'upstream_timeout'
   | 'overloaded'
+  | 'approval_denied'
   | 'not_found'
   | 'unsupported_encoding';
 

@@ -8,16 +8,18 @@
 //   x-mock-encoding  compress the answer: gzip, deflate, br, or `accept` (the best the request's
 //                    Accept-Encoding offers, as hosted APIs do); any other value is sent as the
 //                    Content-Encoding over plain bytes (an encoding nobody can read)
+//   x-mock-tool-call, x-mock-tool-args, POST /mcp: tool calls and MCP (tools.ts)
 // Any WebSocket upgrade is answered by an echo server.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
 import { WebSocketServer } from 'ws';
 import * as R from './replies.js';
+import * as T from './tools.js';
 
 export interface MockOptions { host: string; port: number }
 
-interface Shape { text: string; deltas: number; delayMs: number; status: number | null; encoding: string | null }
+interface Shape { text: string; deltas: number; delayMs: number; status: number | null; encoding: string | null; tool: T.ToolShape | null }
 
 function shape(req: IncomingMessage, body: unknown): Shape {
   const h = req.headers;
@@ -26,7 +28,7 @@ function shape(req: IncomingMessage, body: unknown): Shape {
   const deltas = clampInt(h['x-mock-deltas'], 8, 1, 100_000);
   const delayMs = clampInt(h['x-mock-delay-ms'], 0, 0, 600_000);
   const status = h['x-mock-status'] !== undefined ? clampInt(h['x-mock-status'], 500, 100, 599) : null;
-  return { text, deltas, delayMs, status, encoding: chooseEncoding(req) };
+  return { text, deltas, delayMs, status, encoding: chooseEncoding(req), tool: T.toolShape(req) };
 }
 
 function chooseEncoding(req: IncomingMessage): string | null {
@@ -115,6 +117,10 @@ async function streamEvents(res: ServerResponse, events: Array<{ event?: string;
 function openaiChat(res: ServerResponse, body: Record<string, unknown>, s: Shape): Promise<void> | void {
   const model = typeof body.model === 'string' ? body.model : 'mock-gpt';
   const promptTokens = Math.ceil(JSON.stringify(body.messages ?? '').length / 4);
+  if (s.tool !== null) {
+    if (!body.stream) return sendJson(res, 200, T.chatToolCompletion(model, s.text, s.tool), s.encoding);
+    return streamEvents(res, T.chatToolEvents(model, R.splitDeltas(s.text, s.deltas), s.tool), s.delayMs);
+  }
   if (!body.stream) return sendJson(res, 200, R.chatCompletion(model, s.text, promptTokens), s.encoding);
   const parts = R.splitDeltas(s.text, s.deltas);
   const events = [{ data: JSON.stringify(R.chatChunk(model, { role: 'assistant', content: '' }, null)) }];
@@ -132,6 +138,7 @@ function openaiResponses(res: ServerResponse, body: Record<string, unknown>, s: 
   let seq = 0;
   const ev = (type: string, extra: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, sequence_number: seq++, ...extra }) });
   const events = [ev('response.created', { response: R.responseObject(model, '', 'in_progress', promptTokens) })];
+  if (s.tool !== null) return streamEvents(res, [...events, ...T.responsesToolEvents(R.splitDeltas(s.text, s.deltas), s.tool)], s.delayMs);
   for (const p of R.splitDeltas(s.text, s.deltas)) {
     events.push(ev('response.output_text.delta', { item_id: 'msg_mock', output_index: 0, content_index: 0, delta: p }));
   }
@@ -144,6 +151,7 @@ function anthropicMessages(res: ServerResponse, body: Record<string, unknown>, s
   const model = typeof body.model === 'string' ? body.model : 'mock-claude';
   const promptTokens = Math.ceil(JSON.stringify(body.messages ?? '').length / 4);
   if (!body.stream) return sendJson(res, 200, R.anthropicMessage(model, s.text, promptTokens), s.encoding);
+  if (s.tool !== null) return streamEvents(res, T.anthropicToolEvents(model, R.splitDeltas(s.text, s.deltas), s.tool), s.delayMs);
   const msg = R.anthropicMessage(model, '', promptTokens);
   const ev = (type: string, extra: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, ...extra }) });
   const events = [
@@ -191,6 +199,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (req.method === 'POST' && path === '/chat/completions') return openaiChat(res, body, s);
   if (req.method === 'POST' && path === '/responses') return openaiResponses(res, body, s);
   if (req.method === 'POST' && path === '/messages') return anthropicMessages(res, body, s);
+  if (req.method === 'POST' && path === '/mcp') return T.mcp(req, res, body);
   sendJson(res, 404, { error: { message: `mock has no ${req.method} ${url.pathname}`, type: 'invalid_request_error', code: 'not_found' } });
 }
 

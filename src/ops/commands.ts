@@ -9,6 +9,7 @@ import type { SessionView } from '../sessions/types.js';
 import { ControlClient, OpsError, type ControlEnv, type FetchLike } from './client.js';
 import { sessionColumns, statsText, table, type MemoryView, type SessionsPage, type StatsView } from './format.js';
 import { runTop, type TopTerminal } from './top.js';
+import { registerApprovalCommands } from './approvals.js';
 
 export interface OpsIO {
   out: (text: string) => void;
@@ -172,6 +173,8 @@ export function registerOpsCommands(program: Command, env: OpsEnv, deps: OpsDeps
     .description('live view of sessions and memory (q or Ctrl-C quits)')
     .option('--interval <ms>', 'refresh interval in milliseconds', positiveInt, 1000))
     .action((o: { interval?: number; url?: string; token?: string }) => run(o, (c) => topCommand(c, o, deps.terminal ?? processTerminal(), io)));
+
+  registerApprovalCommands(program, common, run, io);
 }
 
 function processTerminal(): TopTerminal {

@@ -16,7 +16,7 @@ export class MetricTable {
   readonly has: Record<Metric, boolean>;
 
   constructor(private readonly rules: readonly CompiledRule[]) {
-    this.has = { requests: false, bytes: false, tokens: false, duration: false, tool_calls: false };
+    this.has = { requests: false, bytes: false, tokens: false, duration: false, tool_calls: false, repeated_tool_call: false };
     for (const r of rules) this.has[r.metric!] = true;
   }
 

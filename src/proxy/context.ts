@@ -12,6 +12,7 @@ import type { Uploads } from './uploads.js';
 import type { StreamAccounts } from '../memory/streams.js';
 import type { UpstreamSet } from './upstreams.js';
 import type { OperatingHooks } from './operating.js';
+import type { ToolGate } from '../tools/gate.js';
 
 export interface Identity {
   valid(id: string): boolean;
@@ -57,6 +58,8 @@ export interface ProxyContext {
   /** request-rate rules enforced fleet-wide (empty unless fleet mode is on Redis) */
   fleetRates: ReturnType<PolicyEngine['windowedRequestRules']>;
   readonly capture: CaptureSink | null;
+  /** tool allow/deny lists, holds for approval, tool_description rules, loop guard; null when none apply */
+  tools: ToolGate | null;
   readonly counters: { total: number; blocked: number };
   readonly accessLog: boolean;
   /** retries and tracing */

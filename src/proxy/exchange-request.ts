@@ -17,6 +17,7 @@ import { checkFleetRates, type FleetRateClient } from './phases/fleet-rates.js';
 import type { Span } from '../telemetry/types.js';
 import { spanPolicy, spanRequest } from '../telemetry/request-span.js';
 import type { AccountedStream, StreamKind } from '../memory/streams.js';
+import { ToolHook } from '../tools/hook.js';
 
 export const kExchange = Symbol('cordon.exchange');
 type Tagged = { [kExchange]?: RequestPhases };
@@ -26,7 +27,7 @@ export const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRA
 /** Stage of the exchange; each value allows a known set of next steps. */
 export const enum Stage { ReadingBody, Dispatched, Streaming, Done, Discarding }
 
-export abstract class RequestPhases implements InflightNode, FleetRateClient, AccountedStream {
+export abstract class RequestPhases extends ToolHook implements InflightNode, FleetRateClient, AccountedStream {
   slot = -1;
   prevInSlot: InflightNode | null = null;
   nextInSlot: InflightNode | null = null;
@@ -75,6 +76,7 @@ export abstract class RequestPhases implements InflightNode, FleetRateClient, Ac
   protected bodyDecoded = false;
 
   constructor(protected readonly ctx: ProxyContext, readonly req: IncomingMessage, readonly res: ServerResponse) {
+    super();
     this.startedAt = performance.now();
     (req as Tagged)[kExchange] = this;
     (res as Tagged)[kExchange] = this;
@@ -175,6 +177,13 @@ export abstract class RequestPhases implements InflightNode, FleetRateClient, Ac
   protected afterBody(): void {
     const err = this.requestFilter();
     if (err !== null) return this.fail(err);
+    // the tools part answered the request, or holds it for approval (tools/hook.ts)
+    if (this.toolsTook) return;
+    this.pastRequestFilters();
+  }
+
+  /** Past the request filters (and a tool call's approval): the fleet's rate rules, then the upstream. */
+  protected pastRequestFilters(): void {
     if (this.ctx.fleetRates.length > 0) return checkFleetRates(this.ctx, this);
     this.forward(null);
   }
@@ -189,7 +198,7 @@ export abstract class RequestPhases implements InflightNode, FleetRateClient, Ac
     const policy = this.policy = ctx.policy;
     // The body is parsed for the session ID (no X-Session-ID) or for request rules; JSON.parse
     // beat a byte scanner on CPU (bench/results/proxy-perf.md).
-    const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules));
+    const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules) || ctx.tools !== null);
     if (wantsJson && isJsonType(req.headers['content-type'])) {
       try {
         json = JSON.parse(body.toString('utf8'));
@@ -218,6 +227,8 @@ export abstract class RequestPhases implements InflightNode, FleetRateClient, Ac
         if (this.span !== null) spanPolicy(this.span, 'flag', hits[0].rule);
       }
     }
+    // Tools: denied tools removed, MCP calls refused or held for approval (tools/hook.ts).
+    if (ctx.tools !== null && json !== undefined) this.toolsTook = this.toolsRequest(ctx.tools, json, this.sessionId);
     return null;
   }
 
@@ -245,8 +256,7 @@ export abstract class RequestPhases implements InflightNode, FleetRateClient, Ac
     return v.kind === 'terminate' ? ERR.terminated() : ERR.blocked(v.rule);
   }
 
-  /** Renders a refusal and finishes the exchange. */
-  protected abstract fail(err: ProxyError): void;
+  // fail(err): renders a refusal and finishes the exchange (declared by ToolHook, exchange.ts)
   /** Admitted: picks an upstream (or takes `next`, a retry's) and sends (exchange.ts). */
   protected abstract forward(next: Upstream | null): void;
   abstract endBySession(type: 'session_killed' | 'session_terminated'): void;

@@ -103,8 +103,11 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
       this.inspector = this.policy.openResponse(this.slot, ct, this.target);
     }
     if (ctx.capture !== null) this.capture = ctx.capture.open(this.sessionId!, 'response', this.captureSeq < 0 ? undefined : this.captureSeq);
-    res.writeHead(statusCode, headers);
-    if (this.isSse) res.flushHeaders();
+    // a tool watch (tools/hook.ts) defers the head of a whole JSON answer until it is judged
+    if (!this.toolsHead(statusCode, headers, ct, this.isSse, this.sessionId!)) {
+      res.writeHead(statusCode, headers);
+      if (this.isSse) res.flushHeaders();
+    }
     if (isGatewayFailure(statusCode)) ctx.upstreams.failed(this.upstream!, Date.now(), `status ${statusCode}`, hashId(this.sessionId!));
     else ctx.upstreams.succeeded(this.upstream!, Date.now());
     return true;
@@ -115,6 +118,10 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
     this.bytesOut += chunk.length;
     if (!this.responseBodyFilter(chunk)) return false;
     if (this.capture !== null) this.capture.write(chunk);
+    if (this.toolWatch !== null) {
+      const flow = this.toolWatch.write(chunk);
+      if (flow !== 0) return flow === 1; // taken by the watch; 2 (pause) and 3 (ended) stop the read
+    }
     // Past the stream's limit (limits.stream_buffer, lowered under pressure) undici stops reading the
     // upstream until 'drain', so its kernel window closes. Below it, node's own high-water mark
     // (16KiB) is not a reason to pause: a write that returned false still gets its 'drain'.
@@ -151,6 +158,8 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
       const hits = this.inspector.end();
       if (hits !== null) applyHits(this.ctx, this.slot, this.sessionId!, hits, 'response');
     }
+    // a tool watch holding the end (a call waiting for approval) ends the response itself
+    if (this.toolWatch !== null && this.toolWatch.end() !== 0) return;
     this.res.end();
     this.finish('ok');
   }
@@ -316,11 +325,12 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
     this.finish(err.code);
   }
 
-  private finish(outcome: string): void {
+  protected finish(outcome: string): void {
     if (this.stage === Stage.Done) return;
     // A Discarding try was taken off its upstream already (planRetry).
     const wasDispatched = this.stage === Stage.Dispatched || this.stage === Stage.Streaming;
     this.stage = Stage.Done;
+    this.toolsDone();
     const { ctx } = this;
     ctx.streams.remove(this);
     if (this.readingBody) { this.readingBody = false; ctx.uploads.delete(this.req); }

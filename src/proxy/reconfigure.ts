@@ -10,6 +10,7 @@ import { createPolicyEngine } from '../policy/index.js';
 import type { PolicyEngine } from '../policy/types.js';
 import type { ProxyContext } from './context.js';
 import { RetryRules } from './retry.js';
+import { engineRules } from '../tools/rules.js';
 import { exposeGc, mallocTrim } from '../memory/index.js';
 
 /**
@@ -41,7 +42,8 @@ export function policyPart(ctx: ProxyContext, holder: PolicyHolder, fleetMode: '
       if (same(next.policy, prev.policy) && next.mode === prev.mode && next.profile === prev.profile) return null;
       // Compiles here (a bad pattern is a ConfigError naming it); per-session metric counts start
       // again under the new engine.
-      const engine = createPolicyEngine({ preset: next.policy.preset, rules: next.policy.rules, bounds: PROFILE_BOUNDS[next.profile], mode: next.mode });
+      // the tools part's own rules (hold, tool_description, repeated_tool_call) are not the engine's
+      const engine = createPolicyEngine({ preset: next.policy.preset, rules: engineRules(next.policy.rules), bounds: PROFILE_BOUNDS[next.profile], mode: next.mode });
       const rates = fleetMode === 'redis' ? engine.windowedRequestRules() : [];
       return () => {
         holder.engine = engine;

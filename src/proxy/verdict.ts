@@ -22,7 +22,8 @@ export function applyHits(ctx: ProxyContext, slot: number, sessionId: string, hi
       kind: 'policy', id: eventId(now), session_id: sessionId, rule: hit.rule, severity: hit.severity,
       action, direction, excerpt: hit.excerpt, at: now,
     });
-    if (action === 'flag') continue;
+    // a hold is the tools part's to carry out (tools/); here it is only recorded
+    if (action === 'flag' || action === 'hold') continue;
     // The strongest wins: terminate > block > rate limit.
     if (hit.retry_after !== undefined && action === 'block') {
       if (verdict === null) verdict = { kind: 'rate', rule: hit.rule, retryAfter: Math.max(1, Math.ceil(hit.retry_after)) };

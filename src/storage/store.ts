@@ -56,7 +56,7 @@ export class Store extends FlushLoop {
   private readonly retentionTimer: NodeJS.Timeout;
   private readonly onEvent = (ev: GatewayEvent): void => {
     if (ev.kind === 'policy') this.recordPolicy(ev);
-    else this.recordSession(ev);
+    else if (ev.kind === 'session') this.recordSession(ev);
   };
 
   constructor(opts: StoreOptions) {

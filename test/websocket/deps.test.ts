@@ -43,7 +43,7 @@ async function setup(action: Hit['action'] = 'block', mode: 'enforce' | 'audit' 
   const ctx: ProxyContext = {
     cfg, bounds: PROFILE_BOUNDS[cfg.profile], log, bus, upstreams, sessions, gate,
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
-    policy: null, inflight: new Inflight(), uploads: new Uploads(), streams: new StreamAccounts(64 * 1024), fleet, fleetRates: [], capture: null, counters: { total: 0, blocked: 0 }, accessLog: false,
+    policy: null, inflight: new Inflight(), uploads: new Uploads(), streams: new StreamAccounts(64 * 1024), fleet, fleetRates: [], capture: null, tools: null, counters: { total: 0, blocked: 0 }, accessLog: false,
     observe: () => {}, onHit: () => {},
   };
   const registry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout });

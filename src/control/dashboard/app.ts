@@ -14,6 +14,7 @@ import { FORMAT_JS } from './script/format.js';
 import { SESSIONS_JS } from './script/sessions.js';
 import { DETAIL_JS } from './script/detail.js';
 import { FLAGGED_JS } from './script/flagged.js';
+import { APPROVALS_JS } from './script/approvals.js';
 import { MEMORY_JS } from './script/memory.js';
 import { EVENT_STREAM_JS } from './script/event-stream.js';
 import { START_JS } from './script/start.js';
@@ -26,6 +27,7 @@ export const DASHBOARD_JS = [
   SESSIONS_JS,
   DETAIL_JS,
   FLAGGED_JS,
+  APPROVALS_JS,
   MEMORY_JS,
   EVENT_STREAM_JS,
   START_JS,

@@ -41,6 +41,9 @@ button { font: inherit; padding: 2px 10px; border: 1px solid var(--line); border
 button:disabled { opacity: .35; cursor: default; }
 button[data-action="kill"]:not(:disabled) { border-color: var(--critical); color: var(--critical); }
 button[data-action="resume"]:not(:disabled) { border-color: var(--normal); color: var(--normal); }
+button[data-action="approve"]:not(:disabled) { border-color: var(--normal); color: var(--normal); margin-right: 4px; }
+button[data-action="deny"]:not(:disabled) { border-color: var(--critical); color: var(--critical); }
+#approvals td.args { font-family: ui-monospace, monospace; max-width: 28em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #filter { padding: 2px 6px; }
 #detail-fields { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0; }
 #detail-fields dt { color: var(--muted); }

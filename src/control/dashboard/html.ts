@@ -39,6 +39,15 @@ export const DASHBOARD_HTML = `<!doctype html>
 
 <main id="app">
   <div class="col">
+  <section id="approvals-panel">
+    <div class="panel-head"><h2>Tool calls waiting for approval</h2><span id="approvals-count"></span></div>
+    <table id="approvals">
+      <thead><tr><th>at</th><th>session</th><th>tool</th><th>arguments</th><th>rule</th><th></th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <p id="approvals-empty" class="empty">No tool call is waiting.</p>
+  </section>
+
   <section id="sessions-panel">
     <div class="panel-head">
       <h2>Sessions</h2>

@@ -147,7 +147,7 @@ export function registerEventStreamRoute(router: Router, bus: EventBus, opts?: E
 
 /** Times as ISO 8601, as everywhere else on the control API. */
 function toWire(ev: GatewayEvent): unknown {
-  if (ev.kind === 'policy') return { ...ev, at: new Date(ev.at).toISOString() };
+  if (ev.kind === 'policy' || ev.kind === 'approval') return { ...ev, at: new Date(ev.at).toISOString() };
   const s = ev.summary;
   return {
     ...ev,

@@ -70,6 +70,7 @@ export const EVENT_STREAM_JS = String.raw`  // ---------- the event stream -----
     if (type === 'dropped') { loadSessions().catch(report); return; }
     if (kind === 'memory') { state.memoryFromStream = Date.now(); renderMemory(ev.memory || ev); return; }
     if (kind === 'stats') { renderStats(ev.stats || ev); return; }
+    if (kind === 'approval') { onApprovalEvent(ev); return; }
     if (kind === 'policy' || ev.rule) {
       addFlagged(ev, false);
       if (ev.session_id) {

@@ -20,7 +20,7 @@ export const START_JS = String.raw`  // ---------- start, stop ----------
       $('notice').hidden = true;
       renderStats(s);
       connectEvents(gen, 1000);
-      var jobs = [loadSessions(), optional('flagged-note', loadFlagged()), optional('memory-summary', api('/control/memory').then(renderMemory))];
+      var jobs = [loadSessions(), optional('approvals-empty', loadApprovals()), optional('flagged-note', loadFlagged()), optional('memory-summary', api('/control/memory').then(renderMemory))];
       return Promise.all(jobs.map(function (j) { return j.catch(report); })).then(function () {
         if (gen === state.generation) state.slowTimer = setTimeout(slowRefresh, SLOW_REFRESH_MS);
       });
@@ -42,6 +42,11 @@ export const START_JS = String.raw`  // ---------- start, stop ----------
       var tr = e.target.closest('tr[data-session-id]');
       if (tr) openDetail(tr.dataset.sessionId);
     });
+    $('approvals').addEventListener('click', function (e) {
+      var b = e.target.closest('button[data-approval-id]');
+      if (b) decideApproval(b.dataset.approvalId, b.dataset.action, b);
+    });
+    setInterval(sweepApprovals, 1000);
     $('detail-close').addEventListener('click', closeDetail);
     $('reload').addEventListener('click', function () { loadSessions().catch(report); });
     $('filter').addEventListener('input', function () { state.rows.forEach(applyFilter); });
