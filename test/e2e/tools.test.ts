@@ -265,7 +265,8 @@ describe('poisoned tool descriptions and the loop guard', () => {
     expect(((await r.json()) as { result: { tools: Array<{ name: string }> } }).result.tools.map((t) => t.name)).toEqual(['read_file']);
     const q = await post('/v1/chat/completions', 'poison-2', { model: 'm', messages: [{ role: 'user', content: 'add 2 and 2' }], tools: [tool('add', poisoned)] });
     expect(q.status).toBe(403);
-    expect(((await q.json()) as { error: { type: string; code: string } }).error.code).toMatch(/^tool-/);
+    // the request policy (which also reads tool definitions) may refuse it first, under its own rule
+    expect(((await q.json()) as { error: { type: string; code: string } }).error).toMatchObject({ type: 'policy_violation' });
     expect((await flaggedFor('poison-1', (r) => r.startsWith('tool-'))).length).toBeGreaterThan(0);
   });
 
