@@ -5,7 +5,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGateway, type Proc } from '../helpers/procs.js';
+import WebSocket from 'ws';
+import { startGateway, startMockLlm, type Proc } from '../helpers/procs.js';
 import { answerChat, answerStatus, fakeUpstream, type FakeUpstream } from './fake-upstream.js';
 import { startOtlpReceiver, type OtlpReceiver } from './otlp-receiver.js';
 
@@ -145,5 +146,25 @@ describe('telemetry', () => {
     expect(mem.components.telemetry.bytes).toBeGreaterThan(0);
     const text = await (await fetch(`${gw.control}/metrics`)).text();
     expect(Number(/cordon_telemetry_spans\{state="dropped"\} (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(60 - 16);
+  });
+
+  it('one span per WebSocket connection, in the caller\'s trace, ended at the close', async () => {
+    const rx = await startOtlpReceiver();
+    closers.push(rx);
+    const mock = await startMockLlm(); procs.push(mock);
+    const gw = await startGateway(['--config', configFile(`upstreams:\n  - url: ${mock.url}\ntelemetry:\n  otlp_endpoint: ${rx.url}\npolicy:\n  preset: off\n`)]);
+    procs.push(gw);
+    const ws = new WebSocket(`${gw.proxy.replace('http', 'ws')}/v1/realtime`, { headers: { 'x-session-id': 'ws-trace', traceparent: `00-${PARENT_TRACE}-${PARENT_SPAN}-01` } });
+    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    const echoed = new Promise((r) => ws.once('message', r));
+    ws.send('hello there');
+    await echoed;
+    ws.close(1000);
+    const [span] = await rx.waitFor(1);
+    expect(span.name).toBe('websocket');
+    expect(span.traceId).toBe(PARENT_TRACE);
+    expect(span.parentSpanId).toBe(PARENT_SPAN);
+    expect(span.attributes).toMatchObject({ 'session.id': 'ws-trace', 'network.protocol.name': 'websocket', 'http.response.status_code': 101 });
+    expect(Number(span.attributes['cordon.bytes_in'])).toBeGreaterThan(0);
   });
 });

@@ -2,6 +2,7 @@
 // handshake (F_HANDSHAKE), relays frames once switched (F_OPEN), and ends closing (F_CLOSING)
 // and gone (F_GONE). Each direction's chunks go through that direction's frame parser (policy
 // and protocol checks) and are then written on as the socket gave them.
+import type { Span } from '../../telemetry/types.js';
 import type { Direction } from '../../events.js';
 import type { StreamInspector } from '../../policy/types.js';
 import {
@@ -47,6 +48,8 @@ export class Conn implements RegisteredConn, FrameSink, AccountedStream {
   /** handshake only: the key to check the upstream's accept against, bytes of its reply so far, client's early bytes */
   key: string;
   hsRequest: string | null = null;
+  /** the connection's trace span (telemetry), ended when the connection is gone */
+  span: Span | null = null;
   /** handshake deadline; null once switched */
   timer: NodeJS.Timeout | null = null;
   hsBuf: Buffer | null = null;
@@ -234,6 +237,10 @@ export class Conn implements RegisteredConn, FrameSink, AccountedStream {
     this.flags |= F_GONE;
     this.deps.registry.remove(this);
     this.deps.streams?.remove(this);
+    if (this.span !== null) {
+      this.deps.endSpan?.(this.span, this.bytesIn, this.bytesOut);
+      this.span = null;
+    }
     this.inspUp = this.inspDown = null;
     this.hsBuf = this.early = null;
     this.hsRequest = null;

@@ -1,6 +1,8 @@
 // Builds the relay's deps from the proxy's context: WebSocket upgrades are admitted by the same
 // SessionGate as HTTP requests (SPEC.md "Proxy listener") and refused with the same errors.
 // src/gateway.ts calls createWsDeps once and hands the result to handleUpgrade.
+import type { Tracing } from '../../telemetry/types.js';
+import { spanEnd, spanRequest } from '../../telemetry/request-span.js';
 import type { IncomingMessage } from 'node:http';
 import type { Direction } from '../../events.js';
 import type { Hit, StreamInspector } from '../../policy/types.js';
@@ -93,6 +95,7 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
       }
     },
     registry,
+    ...(ctx.ops.tracing === null ? {} : wsTracing(ctx.ops.tracing)),
     streams: ctx.streams,
     bounds: {
       // read when a write is refused: follows the per-stream limit as pressure lowers it
@@ -106,3 +109,23 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
   };
 }
 
+
+/** One span per WebSocket connection, from the upgrade to the close. */
+function wsTracing(tracing: Tracing): Pick<RelayDeps, 'openSpan' | 'endSpan'> {
+  return {
+    openSpan(req, grant, upstream) {
+      const tp = req.headers.traceparent;
+      const span = tracing.startSpan('websocket', typeof tp === 'string' ? tp : undefined, req.headers.tracestate as string | undefined, performance.now());
+      if (span === null) return null;
+      spanRequest(span, grant.id, 'GET', req.url ?? '/', null);
+      span.setAttribute('network.protocol.name', 'websocket');
+      span.setAttribute('server.address', upstream.origin);
+      return span;
+    },
+    endSpan(span, bytesIn, bytesOut) {
+      span.setAttribute('cordon.bytes_in', bytesIn);
+      span.setAttribute('cordon.bytes_out', bytesOut);
+      spanEnd(span, 101, 'closed', null, performance.now());
+    },
+  };
+}

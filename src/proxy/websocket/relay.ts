@@ -27,6 +27,7 @@ import {
   kConn, onHandshakeTimeout, onLegClose, onLegError, onUpstreamConnect, onUpstreamData, type Leg,
 } from './legs.js';
 import { isRefusal, type RelayDeps } from './types.js';
+import { traceparentOf } from '../../telemetry/types.js';
 
 // ---- the upgrade entry point ----
 
@@ -94,6 +95,11 @@ function afterResolve(req: IncomingMessage, client: Leg, head: Buffer, deps: Rel
   const host = base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname;
   const port = Number(base.port) || (tls ? 443 : 80);
   conn.hsRequest = buildUpstreamRequest(req, base, b.permessageDeflate, client.remoteAddress ?? '');
+  if (deps.openSpan !== undefined) {
+    conn.span = deps.openSpan(req, r, base);
+    // the upstream's handshake names the connection's span as its parent
+    if (conn.span !== null) conn.hsRequest = `${conn.hsRequest.slice(0, -2)}traceparent: ${traceparentOf(conn.span)}\r\n\r\n`;
+  }
   const u: Leg = tls
     ? tlsConnect({ host, port, servername: /^[\d.]+$|:/.test(host) ? undefined : host, rejectUnauthorized: b.tlsVerify, ALPNProtocols: ['http/1.1'] })
     : netConnect({ host, port });

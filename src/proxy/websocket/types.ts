@@ -5,6 +5,7 @@ import type { Hit, StreamInspector } from '../../policy/types.js';
 import type { Direction } from '../../events.js';
 import type { WsRegistry } from './registry.js';
 import type { AccountedStream } from '../../memory/streams.js';
+import type { Span } from '../../telemetry/types.js';
 
 /** The session may proceed: its slot in the session table and its resolved ID. */
 export interface SessionGrant {
@@ -52,6 +53,9 @@ export interface RelayDeps {
   /** per-stream memory accounts (memory/streams.ts), when the gateway keeps them */
   streams?: { add(s: AccountedStream): void; remove(s: AccountedStream): void };
   bounds: RelayBounds;
+  /** tracing (telemetry configured): a span per connection, or null when not sampled */
+  openSpan?(req: IncomingMessage, grant: SessionGrant, upstream: URL): Span | null;
+  endSpan?(span: Span, bytesIn: number, bytesOut: number): void;
 }
 
 export function isRefusal(r: SessionGrant | Refusal): r is Refusal {
