@@ -95,7 +95,7 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
       }
     },
     registry,
-    ...(ctx.ops.tracing === null ? {} : wsTracing(ctx.ops.tracing)),
+    ...(ctx.ops?.tracing ? wsTracing(ctx.ops.tracing) : {}), // ops is absent in contexts built for tests
     streams: ctx.streams,
     bounds: {
       // read when a write is refused: follows the per-stream limit as pressure lowers it
