@@ -21,6 +21,12 @@ export interface PolicyEvent {
   excerpt: string;
   /** epoch milliseconds */
   at: number;
+  /** detection hits: the request's anomaly score and the signal families in it */
+  score?: number;
+  labels?: string[];
+  /** when a judge was asked: its verdict ("unsafe S1", "error: timeout") and how long it took */
+  judge?: string;
+  judge_ms?: number;
 }
 
 export interface SessionEvent {

@@ -105,7 +105,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   const memory = createMemory(cfg, log);
   const { governor } = memory;
   // Rules compile first: a pattern RE2 cannot run in linear time is a ConfigError (exit 2).
-  const policy = createPolicyEngine({ preset: cfg.policy.preset, rules: engineRules(cfg.policy.rules), bounds: PROFILE_BOUNDS[cfg.profile], mode: cfg.mode });
+  const policy = createPolicyEngine({ preset: cfg.policy.preset, rules: engineRules(cfg.policy.rules), bounds: PROFILE_BOUNDS[cfg.profile], mode: cfg.mode, judge: cfg.policy.judge });
   const bus = new EventBus();
   // Storage first: a data dir that cannot be used is a start-up error (exit 2), before anything listens.
   const store = openStore({

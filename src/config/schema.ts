@@ -66,6 +66,15 @@ const httpUrl = z.string().transform((v, ctx) => {
   return u;
 });
 
+/** `policy.judge`: an OpenAI-compatible guard model asked about doubtful requests (policy/judge/). */
+export const judgeSchema = z.strictObject({
+  url: httpUrl,
+  model: z.string().min(1, 'must not be empty'),
+  when: z.enum(['suspicious', 'all']).default('suspicious'),
+  timeout: duration('timer').default(800).refine((n) => n >= 1 && n <= 60_000, { message: 'must be between 1ms and 60s' }),
+  on_error: z.enum(['allow', 'block']).default('allow'),
+});
+
 export const upstreamSchema = z.strictObject({
   url: httpUrl,
   weight: z.number().int().min(1).max(1000).default(1),
@@ -180,6 +189,7 @@ export const configSchema = z.strictObject({
     approval_timeout: duration('timer').default(300_000),
     /** pending holds one session may have at once; the next held call is denied at once */
     max_pending_approvals: z.number().int().min(1).max(1000).default(16),
+    judge: judgeSchema.optional(),
   }).default({ preset: 'standard', rules: [], approval_timeout: 300_000, max_pending_approvals: 16 }),
   websocket: z.strictObject({
     max_frame: size().default(1024 * 1024),
@@ -212,6 +222,7 @@ export const configSchema = z.strictObject({
 export type RawConfig = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema> & { memory_limit: number };
 export type RuleConfig = z.output<typeof ruleSchema>;
+export type JudgeConfig = z.output<typeof judgeSchema>;
 export type Profile = (typeof PROFILES)[number];
 export type Preset = (typeof PRESETS)[number];
 export type Balance = (typeof BALANCES)[number];

@@ -9,11 +9,13 @@
 //                    Accept-Encoding offers, as hosted APIs do); any other value is sent as the
 //                    Content-Encoding over plain bytes (an encoding nobody can read)
 //   x-mock-tool-call, x-mock-tool-args, POST /mcp: tool calls and MCP (tools.ts)
+// A chat completion for a model named *guard* is answered as a guard model (judge.ts).
 // Any WebSocket upgrade is answered by an echo server.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
 import { WebSocketServer } from 'ws';
+import { answerAsJudge, isJudgeModel } from './judge.js';
 import * as R from './replies.js';
 import * as T from './tools.js';
 
@@ -196,6 +198,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (req.method === 'GET' && path === '/models') return sendJson(res, 200, R.MODELS);
   if (req.method === 'GET' && path === '/mock/stats') return sendJson(res, 200, { active_streams: activeStreams });
   if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (req.method === 'POST' && path === '/chat/completions' && isJudgeModel(body)) return answerAsJudge(res, String(body.model), lastUserText(body) ?? '', sendJson);
   if (req.method === 'POST' && path === '/chat/completions') return openaiChat(res, body, s);
   if (req.method === 'POST' && path === '/responses') return openaiResponses(res, body, s);
   if (req.method === 'POST' && path === '/messages') return anthropicMessages(res, body, s);

@@ -3,7 +3,9 @@
 // and metric rules that enforce. Per-session state is in lazy side maps keyed by slot.
 import type { Direction, RuleAction, Severity } from '../events.js';
 import type { ProfileBounds } from '../config/profiles.js';
-import type { Preset } from '../config/schema.js';
+import type { JudgeConfig, Preset } from '../config/schema.js';
+import { Judge } from './judge/judge.js';
+import { judgeHits } from './judge/hits.js';
 import { emitText, splitRequest, type RequestParts, type TextSink } from '../protocols/llm-request.js';
 import { TurnHash } from '../protocols/turn-hash.js';
 import { hasDuplicateKeys } from '../protocols/json-keys.js';
@@ -24,6 +26,8 @@ export interface PolicyEngineOptions {
   bounds: Readonly<ProfileBounds>;
   /** the engine returns each rule's own action whatever the mode; the proxy downgrades in audit */
   mode: 'enforce' | 'audit';
+  /** `policy.judge`: a guard model asked about doubtful requests */
+  judge?: JudgeConfig;
 }
 
 /** One request's split, reused: inspectRequest runs to completion, and clears it so it pins no body. */
@@ -99,9 +103,11 @@ class Engine implements PolicyEngine, InspectorHost {
   private readonly rawOnly: Uint8Array;
   /** the last request's detection result (read by the judge right after inspectRequest) */
   lastDetection: DetectResult | null = null;
+  readonly judge: Judge | null;
 
   constructor(opts: PolicyEngineOptions) {
     this.policy = compilePolicy({ preset: presetRules(opts.preset), rules: opts.rules, tailBytes: opts.bounds.scan_tail_bytes });
+    this.judge = opts.judge ? new Judge(opts.judge) : null;
     const det = presetDetection(opts.preset);
     this.detector = det ? new Detector(det, opts.bounds.excerpt_bytes) : null;
     this.rawOnly = Uint8Array.from(this.policy.rules.map((r) => (r.redact || r.name.startsWith('secret.') || r.name.startsWith('pii.') ? 1 : 0)));
@@ -217,7 +223,16 @@ class Engine implements PolicyEngine, InspectorHost {
     return out;
   }
 
+  judgeRequest(slot: number): Promise<Hit[] | null> | null {
+    const j = this.judge;
+    const d = this.lastDetection;
+    this.lastDetection = null;
+    if (j === null || d === null || d.hit !== null || d.text.length === 0 || !j.wants(d.doubtful)) return null;
+    return j.ask(slot, d.text).then((a) => judgeHits(a, d, j.cfg.on_error, this.excerptBytes));
+  }
+
   releaseSession(slot: number): void {
+    this.judge?.release(slot);
     this.prefixes.delete(slot);
     this.metrics.release(slot);
   }
@@ -234,7 +249,7 @@ class Engine implements PolicyEngine, InspectorHost {
   }
 
   bytes(): number {
-    return this.prefixes.size * 96 + this.metrics.bytes() + this.streamBytes;
+    return this.prefixes.size * 96 + this.metrics.bytes() + this.streamBytes + (this.judge?.bytes() ?? 0);
   }
 
   /** Bytes of the compiled, shared tables (not per session). */

@@ -57,6 +57,11 @@ export interface PolicyEngine {
   openResponse(slot: number, contentType: string | undefined, path: string): StreamInspector | null;
   /** Opens an inspector for one message in either direction (WebSocket text messages). */
   openMessage(slot: number, direction: Direction, contentType: string | undefined): StreamInspector | null;
+  /**
+   * Right after inspectRequest let a request through: null when no judge is configured or wanted
+   * (the request goes on at once), else the judge's hits once it answered (or timed out).
+   */
+  judgeRequest(slot: number): Promise<Hit[] | null> | null;
   /** Account what a finished response reported (tokens, tool calls) against metric rules. */
   settleResponse(slot: number, tokens: number, toolCalls: number, nowMs: number): Hit[] | null;
   /** A session's slot was freed: drop any per-session side state. */

@@ -6,7 +6,7 @@
 import { hasDuplicateKeys } from '../protocols/json-keys.js';
 import { decodeBody, parseCodings, type DecodeResult } from './body-encoding.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { PolicyEngine, StreamInspector } from '../policy/types.js';
+import type { Hit, PolicyEngine, StreamInspector } from '../policy/types.js';
 import type { Upstream } from './upstreams.js';
 import type { CaptureWriter, ProxyContext } from './context.js';
 import { ERR, type ProxyError } from '../errors/index.js';
@@ -174,11 +174,19 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     });
   }
 
+  /** the judge's pending verdict on this request, when it was asked (requestFilter sets it) */
+  private judged: Promise<Hit[] | null> | null = null;
+
   protected afterBody(): void {
     const err = this.requestFilter();
     if (err !== null) return this.fail(err);
     // the tools part answered the request, or holds it for approval (tools/hook.ts)
     if (this.toolsTook) return;
+    const judged = this.judged;
+    if (judged !== null) {
+      this.judged = null;
+      return this.afterJudge(judged);
+    }
     this.pastRequestFilters();
   }
 
@@ -186,6 +194,21 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   protected pastRequestFilters(): void {
     if (this.ctx.fleetRates.length > 0) return checkFleetRates(this.ctx, this);
     this.forward(null);
+  }
+
+  /** `policy.judge`: a doubtful request waits for the guard model's verdict (bounded by its timeout). */
+  private afterJudge(judged: Promise<Hit[] | null>): void {
+    judged.then((hits) => {
+      if (!this.open) return;
+      if (hits !== null) {
+        const v = applyHits(this.ctx, this.slot, this.sessionId!, hits, 'request');
+        if (v !== null) return this.fail(this.verdictError(v));
+      }
+      if (this.ctx.fleetRates.length > 0) return checkFleetRates(this.ctx, this);
+      this.fleetRatesPassed();
+    }, () => {
+      if (this.open) this.fleetRatesPassed();
+    });
   }
 
   // ── phase: request filter (session identified and admitted, request policy) ────────
@@ -226,6 +249,7 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
         if (verdict !== null) return this.verdictError(verdict);
         if (this.span !== null) spanPolicy(this.span, 'flag', hits[0].rule);
       }
+      this.judged = policy.judgeRequest(slot);
     }
     // Tools: denied tools removed, MCP calls refused or held for approval (tools/hook.ts).
     if (ctx.tools !== null && json !== undefined) this.toolsTook = this.toolsRequest(ctx.tools, json, this.sessionId);

@@ -21,6 +21,8 @@ export function applyHits(ctx: ProxyContext, slot: number, sessionId: string, hi
     ctx.bus.publish({
       kind: 'policy', id: eventId(now), session_id: sessionId, rule: hit.rule, severity: hit.severity,
       action, direction, excerpt: hit.excerpt, at: now,
+      ...(hit.score !== undefined ? { score: hit.score, labels: hit.labels } : null),
+      ...(hit.judge !== undefined ? { judge: hit.judge, judge_ms: hit.judge_ms } : null),
     });
     // a hold is the tools part's to carry out (tools/); here it is only recorded
     if (action === 'flag' || action === 'hold') continue;

@@ -67,6 +67,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX captures_body ON captures (session_id, request_seq, direction, chunk_seq);
   CREATE INDEX captures_at ON captures (at);
   `,
+  // 2: a detection hit's score and labels and a judge's verdict, as JSON (null for other events)
+  `
+  ALTER TABLE events ADD COLUMN detail TEXT;
+  `,
 ];
 
 /**

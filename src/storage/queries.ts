@@ -66,7 +66,7 @@ interface SessionRow extends SessionSummary {
 type EventRow = Omit<EventRecord, 't'>;
 
 const SESSION_COLS = 'rowid, id, state, upstream, client_ip, started_at, last_seen_at, ended_at, requests, bytes_in, bytes_out, flags';
-const EVENT_COLS = 'id, kind, session_id, rule, severity, action, direction, excerpt, at';
+const EVENT_COLS = 'id, kind, session_id, rule, severity, action, direction, excerpt, at, detail';
 
 export function encodeCursor(endedAt: number, rowid: number): string {
   return Buffer.from(`${endedAt}.${rowid}`).toString('base64url');
@@ -126,7 +126,7 @@ export class StoreQueries {
     const rows = this.flaggedStmt.all(clampLimit(limit, 100, FLAGGED_LIMIT_MAX)) as EventRow[];
     return rows.map((r) => ({
       id: r.id, session_id: r.session_id, rule: r.rule, severity: r.severity, action: r.action,
-      direction: r.direction, excerpt: r.excerpt, at: new Date(r.at).toISOString(),
+      direction: r.direction, excerpt: r.excerpt, at: new Date(r.at).toISOString(), ...detailOf(r.detail),
     }));
   }
 
@@ -142,7 +142,7 @@ export class StoreQueries {
       requests: r.requests, bytes_in: r.bytes_in, bytes_out: r.bytes_out, flags: r.flags,
       events: evs.map((e) => ({
         id: e.id, kind: e.kind, session_id: e.session_id, rule: e.rule, severity: e.severity,
-        action: e.action, direction: e.direction, excerpt: e.excerpt, at: new Date(e.at).toISOString(),
+        action: e.action, direction: e.direction, excerpt: e.excerpt, at: new Date(e.at).toISOString(), ...detailOf(e.detail),
       })),
       events_truncated: truncated,
     };
@@ -152,4 +152,14 @@ export class StoreQueries {
 function clampLimit(v: number | undefined, dflt: number, max: number): number {
   if (v === undefined) return dflt;
   return Math.max(1, Math.min(max, Math.floor(v)));
+}
+
+/** The detection score and judge verdict stored with an event (none for most events). */
+function detailOf(detail: string | null | undefined): Record<string, unknown> | null {
+  if (!detail) return null;
+  try {
+    return JSON.parse(detail) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
 }

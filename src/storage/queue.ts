@@ -22,6 +22,8 @@ export interface EventRecord {
   direction: Direction | null;
   excerpt: string;
   at: number;
+  /** JSON of score, labels, judge, judge_ms when the event has them */
+  detail?: string | null;
 }
 
 export interface SessionRecord extends SessionSummary {
@@ -55,7 +57,7 @@ export type QueueRecord = EventRecord | SessionRecord | KillRecord | ChunkRecord
 /** Approximate heap bytes of a queued record: object header and fields, plus its strings. */
 export function recordBytes(r: QueueRecord): number {
   switch (r.t) {
-    case 'event': return 120 + 2 * (r.id.length + r.session_id.length + r.rule.length + r.excerpt.length);
+    case 'event': return 120 + 2 * (r.id.length + r.session_id.length + r.rule.length + r.excerpt.length + (r.detail?.length ?? 0));
     case 'session': return 140 + 2 * (r.id.length + (r.upstream?.length ?? 0) + (r.client_ip?.length ?? 0));
     case 'kill': return 64 + 2 * r.id.length;
     case 'chunk': return 64 + (r.bytes ? r.bytes.length + 96 : 0);

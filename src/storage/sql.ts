@@ -21,7 +21,7 @@ export interface WireBatch {
 }
 
 export const SQL = {
-  event: 'INSERT INTO events (id, kind, session_id, rule, severity, action, direction, excerpt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  event: 'INSERT INTO events (id, kind, session_id, rule, severity, action, direction, excerpt, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   session: 'INSERT INTO sessions (id, state, upstream, client_ip, started_at, last_seen_at, ended_at, requests, bytes_in, bytes_out, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   killSet: 'INSERT INTO kills (id, state, at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, at = excluded.at',
   killDel: 'DELETE FROM kills WHERE id = ?',
@@ -50,7 +50,7 @@ export function writeBatch(s: WriteStatements, b: WireBatch): number {
     s.session.run(x.id, x.state, x.upstream, x.client_ip, x.started_at, x.last_seen_at, x.ended_at, x.requests, x.bytes_in, x.bytes_out, x.flags);
   }
   for (const e of b.events) {
-    s.event.run(e.id, e.kind, e.session_id, e.rule, e.severity, e.action, e.direction, e.excerpt, e.at);
+    s.event.run(e.id, e.kind, e.session_id, e.rule, e.severity, e.action, e.direction, e.excerpt, e.at, e.detail ?? null);
   }
   for (const c of b.captures) {
     // a Buffer arrives in the writer thread as a plain Uint8Array view; SQLite binds Buffers

@@ -101,7 +101,7 @@ export class Store extends FlushLoop {
   recordPolicy(ev: PolicyEvent): void {
     this.push(SEVERITY_RANK[ev.severity] ?? 1, {
       t: 'event', id: ev.id, kind: 'policy', session_id: ev.session_id, rule: ev.rule, severity: ev.severity,
-      action: ev.action, direction: ev.direction, excerpt: ev.excerpt, at: ev.at,
+      action: ev.action, direction: ev.direction, excerpt: ev.excerpt, at: ev.at, detail: eventDetail(ev),
     });
   }
 
@@ -278,4 +278,10 @@ export class Store extends FlushLoop {
     }
     return n;
   }
+}
+
+/** What a policy event carries beyond the SPEC's fields (detection score, judge verdict), as JSON. */
+function eventDetail(ev: PolicyEvent): string | null {
+  if (ev.score === undefined && ev.judge === undefined) return null;
+  return JSON.stringify({ score: ev.score, labels: ev.labels, judge: ev.judge, judge_ms: ev.judge_ms });
 }

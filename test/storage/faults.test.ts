@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DB_FILE, StorageError, kDb, kWriterExec, kWriterKill, type Store } from '../../src/storage/index.js';
+import { MIGRATIONS } from '../../src/storage/migrations.js';
 import { cleanupDirs, open, policy, tempDir } from './helpers.js';
 
 afterEach(cleanupDirs);
@@ -68,7 +69,7 @@ describe('bad data dir and bad files', () => {
     const dir = tempDir();
     await open(dir).close();
     const s = open(dir);
-    expect(s[kDb].pragma('user_version', { simple: true })).toBe(1);
+    expect(s[kDb].pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     await s.close();
   });
 });
@@ -173,5 +174,22 @@ describe('main connection faults', () => {
     expect(s.health()).toEqual({ ok: true });
     expect(count(s)).toBeGreaterThanOrEqual(3); // at least once: the thread may have committed before it died
     await s.close();
+  });
+});
+
+describe('schema migrations', () => {
+  it('a version-1 file gains the event detail column and keeps its rows', () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, DB_FILE));
+    db.exec(MIGRATIONS[0]);
+    db.pragma('user_version = 1');
+    db.pragma('application_id = 1668248164');
+    db.prepare("INSERT INTO events (id, kind, session_id, rule, severity, action, direction, excerpt, at) VALUES ('e1', 'policy', 's', 'r', 'low', 'flag', 'request', 'x', ?)").run(Date.now());
+    db.close();
+    const s = open(dir);
+    const cols = s[kDb].prepare('PRAGMA table_info(events)').all() as Array<{ name: string }>;
+    expect(cols.map((c) => c.name)).toContain('detail');
+    expect((s[kDb].prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n).toBe(1);
+    void s.close();
   });
 });

@@ -9,6 +9,7 @@ import type { AtomSink } from '../aho.js';
 import { compilePolicy, type CompiledPolicy, type PolicyRule } from '../compile.js';
 import { excerpt } from '../scanner.js';
 import type { Hit } from '../types.js';
+import { JUDGE_TEXT_MAX } from '../judge/judge.js';
 import { suffixWeight, textStats } from './heuristics.js';
 import { NORM_DECODED, NORM_INVISIBLE, NORM_LEET, NORM_SPACED, normalize, StreamNormalizer, type NormalizedText } from './normalize.js';
 
@@ -43,6 +44,8 @@ export interface DetectResult {
   doubtful: boolean;
   /** every signal seen with its weight */
   signals: Array<[string, number]>;
+  /** the text scored (bounded): what a judge is asked about */
+  text: string;
 }
 
 export class Detector {
@@ -75,6 +78,8 @@ export class DetectScan implements AtomSink {
   /** patterns whose atoms occurred in the current text */
   private readonly marked: Uint8Array;
   private readonly queue: number[] = [];
+  /** the texts scored, up to JUDGE_TEXT_MAX characters, for the judge */
+  private sample = '';
 
   constructor(private readonly d: Detector) {
     this.found = new Float64Array(d.names.length);
@@ -96,6 +101,10 @@ export class DetectScan implements AtomSink {
   /** `norm`: the caller's normalize(raw) when it has one (texts up to 64KiB) */
   text(raw: string, norm0: NormalizedText | null = null): void {
     if (raw.length === 0) return;
+    if (this.sample.length < JUDGE_TEXT_MAX) {
+      const room = JUDGE_TEXT_MAX - this.sample.length;
+      this.sample += (this.sample.length > 0 ? '\n' : '') + (raw.length > room ? raw.slice(0, room) : raw);
+    }
     if (raw.length <= PIECE) {
       const norm = norm0 ?? normalize(raw);
       this.match(norm.text, raw, norm);
@@ -180,13 +189,13 @@ export class DetectScan implements AtomSink {
     const c = d.config;
     const topName = top >= 0 ? d.names[top] : null;
     if (topName === null || score < c.threshold) {
-      return { score, labels, top: topName, hit: null, doubtful: topName !== null && score >= c.grey, signals };
+      return { score, labels, top: topName, hit: null, doubtful: topName !== null && score >= c.grey, signals, text: this.sample };
     }
     const hit: Hit = {
       rule: topName, severity: c.severity, action: c.action, direction: 'request',
       excerpt: this.excerptOf(top), score, labels,
     };
-    return { score, labels, top: topName, hit, doubtful: false, signals };
+    return { score, labels, top: topName, hit, doubtful: false, signals, text: this.sample };
   }
 
   /** The original text around the heaviest signal's match. */
