@@ -31,6 +31,7 @@ export function registerMemoryMetrics(registry: Registry, governor: MemoryGovern
       name: 'cordon_stream_resets_total', help: 'Streams ended by memory/, by kind and reason.', labelNames: ['kind', 'reason'], registers,
     });
     for (const kind of ['http', 'sse', 'upload', 'websocket']) resets.inc({ kind, reason: 'memory_critical' }, 0);
+    resets.inc({ kind: 'upload', reason: 'stalled_upload' }, 0);
     streams.onReset((kind, reason) => resets.inc({ kind, reason }));
   }
 }

@@ -18,6 +18,12 @@ export const STREAM_OVERHEAD_BYTES = 16 * 1024;
  * Bytes reset within this window are credited, so that later samples do not reset again for them.
  */
 export const RESET_CREDIT_MS = 2_000;
+/**
+ * At warning, an upload whose client sent nothing for this long is reset: like an idle keep-alive, it
+ * holds memory (its body so far, read whole for the policy) while doing nothing; a slowloris upload
+ * would otherwise keep it until timeouts.body.
+ */
+export const STALLED_UPLOAD_MS = 3_000;
 
 export class StreamResetter {
   private credit = 0;
@@ -60,6 +66,13 @@ export function addStreamActions(actions: PressureActions, governor: MemoryGover
     level: 'warning',
     enter: () => accounts.setPressured(true),
     leave: () => accounts.setPressured(false),
+  });
+  actions.add('reset_stalled_uploads', {
+    level: 'warning',
+    tick: () => {
+      const r = accounts.resetStalled(STALLED_UPLOAD_MS, MIN_RESET_BYTES);
+      if (r.streams > 0) log.warn({ reason: 'stalled_upload', streams: r.streams, buffered_bytes: r.bytes }, `memory warning: reset ${r.streams} stalled upload(s)`);
+    },
   });
   const resetter = new StreamResetter(governor, accounts, log);
   actions.add('reset_high_memory_streams', {

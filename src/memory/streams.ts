@@ -10,7 +10,7 @@ import type { MemoryComponent } from './types.js';
 export type StreamKind = 'http' | 'sse' | 'upload' | 'websocket';
 
 /** Why a stream was ended by memory/ (the label of cordon_stream_resets_total). */
-export type ResetReason = 'memory_critical';
+export type ResetReason = 'memory_critical' | 'stalled_upload';
 
 export interface AccountedStream {
   prevAcct: AccountedStream | null;
@@ -21,6 +21,8 @@ export interface AccountedStream {
   acctKind(): StreamKind;
   /** bytes held now in userland buffers: queued writes, body bytes not yet forwarded, decoder tails */
   bufferedBytes(): number;
+  /** ms since the stream last made progress when the other side stopped sending (a stalled upload), else 0 */
+  acctStalledMs?(now: number): number;
   /** ends the stream because memory is critical (SSE: `event: error` overloaded, others closed) */
   resetForMemory(): void;
 }
@@ -114,16 +116,34 @@ export class StreamAccounts implements MemoryComponent {
     let streams = 0;
     for (const { s, b } of held) {
       if (freed >= needBytes) break;
-      const kind = s.acctKind();
-      this.remove(s);
-      s.resetForMemory();
+      this.reset(s, reason);
       freed += b;
       streams++;
-      const key = `${kind}:${reason}`;
-      this.resetCounts.set(key, (this.resetCounts.get(key) ?? 0) + 1);
-      for (const fn of this.resetListeners) fn(kind, reason, b);
     }
     return { streams, bytes: freed };
+  }
+
+  /** Resets the streams stalled for at least `stallMs` that hold at least `minBytes`. */
+  resetStalled(stallMs: number, minBytes: number): { streams: number; bytes: number } {
+    const now = performance.now();
+    let stalled: AccountedStream[] | null = null;
+    for (let s = this.head; s !== null; s = s.nextAcct) {
+      if (s.acctStalledMs !== undefined && s.acctStalledMs(now) >= stallMs && s.bufferedBytes() >= minBytes) (stalled ??= []).push(s);
+    }
+    let bytes = 0;
+    for (const s of stalled ?? []) bytes += this.reset(s, 'stalled_upload');
+    return { streams: stalled?.length ?? 0, bytes };
+  }
+
+  private reset(s: AccountedStream, reason: ResetReason): number {
+    const kind = s.acctKind();
+    const b = s.bufferedBytes();
+    this.remove(s);
+    s.resetForMemory();
+    const key = `${kind}:${reason}`;
+    this.resetCounts.set(key, (this.resetCounts.get(key) ?? 0) + 1);
+    for (const fn of this.resetListeners) fn(kind, reason, b);
+    return b;
   }
 
   /** Resets so far by `kind:reason`. */

@@ -36,6 +36,8 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   acctOpenedAt = 0;
   /** the upstream read is paused (client backpressure or the per-stream limit) */
   protected upstreamPaused = false;
+  /** performance.now() of the last body chunk (or of the resume after a pause by the gateway) */
+  private lastBodyAt = 0;
 
   protected stage = Stage.ReadingBody;
   sessionId: string | null = null;
@@ -97,7 +99,8 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     const hasBody = declared !== undefined ? Number(declared) > 0 : req.headers['transfer-encoding'] !== undefined || !NO_BODY_METHODS.has(req.method ?? 'GET');
     if (!hasBody) return this.afterBody();
     this.readingBody = true;
-    ctx.uploads.add(req);
+    this.lastBodyAt = performance.now();
+    ctx.uploads.add(this);
     req.on('data', onReqData);
     req.on('end', onReqEnd);
   }
@@ -126,10 +129,11 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
 
   onBodyChunk(chunk: Buffer): void {
     if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
+    this.lastBodyAt = performance.now();
     this.bodyLength += chunk.length;
     if (this.bodyLength > this.ctx.cfg.max_body) {
       this.readingBody = false;
-      this.ctx.uploads.delete(this.req);
+      this.ctx.uploads.delete(this);
       this.chunks = null;
       this.body = null;
       this.fail(ERR.tooLarge(this.ctx.cfg.max_body));
@@ -150,7 +154,7 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   onBodyEnd(): void {
     if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
     this.readingBody = false;
-    this.ctx.uploads.delete(this.req);
+    this.ctx.uploads.delete(this);
     if (this.chunks !== null) {
       this.body = Buffer.concat(this.chunks, this.bodyLength);
       this.chunks = null;
@@ -289,6 +293,14 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   abstract onClientClose(): void;
   abstract acctSessionId(): string | null;
   abstract acctKind(): StreamKind;
+  /** An upload the client stopped sending (not one the gateway paused): ms since its last chunk. */
+  acctStalledMs(now: number): number {
+    if (!this.readingBody || this.req.isPaused()) return 0;
+    return now - this.lastBodyAt;
+  }
+  /** Uploads (ctx.uploads) pause and resume the request through its exchange, so a resume restarts the stall clock. */
+  pause(): void { this.req.pause(); }
+  resume(): void { this.lastBodyAt = performance.now(); this.req.resume(); }
   abstract bufferedBytes(): number;
   abstract resetForMemory(): void;
 }

@@ -333,7 +333,7 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
     this.toolsDone();
     const { ctx } = this;
     ctx.streams.remove(this);
-    if (this.readingBody) { this.readingBody = false; ctx.uploads.delete(this.req); }
+    if (this.readingBody) { this.readingBody = false; ctx.uploads.delete(this); }
     if (this.abortUpstream !== null && outcome !== 'ok') this.abortUpstream();
     if (wasDispatched && this.upstream !== null) this.upstream.outstanding--;
     if (this.capture !== null) {

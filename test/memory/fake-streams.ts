@@ -6,9 +6,11 @@ export class FakeStream implements AccountedStream {
   nextAcct: AccountedStream | null = null;
   acctOpenedAt = 0;
   resets = 0;
+  stalledMs = 0;
   constructor(public held: number, public kind: StreamKind = 'sse', public sid: string | null = 's') {}
   acctSessionId(): string | null { return this.sid; }
   acctKind(): StreamKind { return this.kind; }
   bufferedBytes(): number { return this.held; }
+  acctStalledMs(): number { return this.stalledMs; }
   resetForMemory(): void { this.resets++; }
 }

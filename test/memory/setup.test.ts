@@ -15,7 +15,7 @@ describe('createMemory', () => {
     const m = createMemory({ memory_limit: 1024 * MiB, memory, limits }, { info() {}, warn() {}, error() {} });
     expect(m.governor.limitBytes).toBe(1024 * MiB);
     expect(m.governor.warning).toBe(0.8);
-    expect(m.actions.states().map((s) => s.name)).toEqual(['lower_stream_limit', 'reset_high_memory_streams', 'shrink_heap']);
+    expect(m.actions.states().map((s) => s.name)).toEqual(['lower_stream_limit', 'reset_stalled_uploads', 'reset_high_memory_streams', 'shrink_heap']);
     m.governor.sampleNow();
     expect(m.governor.snapshot().components.buffers).toMatchObject({ bytes: 0, count: 0, limit_bytes: 64 * 1024 });
     expect(m.streams.limit).toBe(64 * 1024);

@@ -65,6 +65,21 @@ describe('StreamAccounts', () => {
   });
 });
 
+describe('stalled uploads', () => {
+  it('resets the streams stalled at least that long and holding at least that much, counted by reason', () => {
+    const acc = new StreamAccounts(64 * 1024);
+    const a = new FakeStream(1 * MiB, 'upload'); a.stalledMs = 5_000;
+    const b = new FakeStream(1 * MiB, 'upload'); b.stalledMs = 1_000;
+    const c = new FakeStream(100, 'upload'); c.stalledMs = 9_000;
+    const d = new FakeStream(1 * MiB, 'sse');
+    for (const s of [a, b, c, d]) acc.add(s);
+    expect(acc.resetStalled(3_000, 4096)).toEqual({ streams: 1, bytes: 1 * MiB });
+    expect([a, b, c, d].map((s) => s.resets)).toEqual([1, 0, 0, 0]);
+    expect(acc.resets().get('upload:stalled_upload')).toBe(1);
+    expect(acc.count()).toBe(3);
+  });
+});
+
 describe('StreamResetter', () => {
   const setup = () => {
     const mem = new FakeMemory();
