@@ -157,7 +157,7 @@ export async function runFlood({ seed = 1, limitMb = 128, scale = 1, floodMs = 2
   const gw = await startGateway(up.port, limitMb);
   const pid = gw.child.pid;
   const idleRss = status(pid).rss;
-  const out = { seed, limitMb, mix, statuses: {}, ok503: 0, bad503: 0, acceptClosed: 0, healthFails: 0, sseEndedWithError: 0, sseCut: 0, samples: [] };
+  const out = { seed, limitMb, mix, statuses: {}, ok503: 0, bad503: 0, acceptClosed: 0, healthFails: 0, memoryPollFails: 0, sseEndedWithError: 0, sseCut: 0, samples: [] };
   const sockets = new Set();
   const track = (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); return s; };
   let flooding = true;
@@ -176,16 +176,20 @@ export async function runFlood({ seed = 1, limitMb = 128, scale = 1, floodMs = 2
       try {
         const h = await fetch(`http://127.0.0.1:${gw.control}/healthz`, { signal: AbortSignal.timeout(2000) });
         if (h.status !== 200) out.healthFails++;
+      } catch { out.healthFails++; }
+      try {
         const m = await (await fetch(`http://127.0.0.1:${gw.control}/control/memory`, { signal: AbortSignal.timeout(2000) })).json();
         lastPressure = m.pressure;
         pressures.add(m.pressure);
-      } catch { out.healthFails++; }
+      } catch { out.memoryPollFails++; }
       await sleep(250);
     }
   })();
 
   const connect = () => track(net.connect(gw.port, '127.0.0.1'));
-  const onAcceptClose = (s, gotRef) => s.on('close', () => { if (gotRef.n === 0) out.acceptClosed++; });
+  let tearingDown = false;
+  // A connection the gateway closed before sending a byte: at critical, closed at accept.
+  const onAcceptClose = (s, gotRef) => s.on('close', () => { if (gotRef.n === 0 && !tearingDown) out.acceptClosed++; });
 
   // Slow readers and one-line SSE answers: read `chunk` bytes every `every` ms, for as long as the run lasts.
   const slowReader = (path, sid) => {
@@ -337,6 +341,7 @@ export async function runFlood({ seed = 1, limitMb = 128, scale = 1, floodMs = 2
   polling = false;
   await poll;
   clearInterval(rssTimer);
+  tearingDown = true;
   for (const s of sockets) s.destroy();
   gw.child.kill('SIGKILL');
   up.close();
