@@ -17,12 +17,17 @@ const seedsArg = opt('seeds', opt('seed', '1'));
 const [lo, hi] = seedsArg.includes('-') ? seedsArg.split('-').map(Number) : [Number(seedsArg), Number(seedsArg)];
 const floodMs = Number(opt('flood-ms', '20000'));
 const out = opt('out', null);
+const scale = Number(opt('scale', '1'));
+const recoverMs = Number(opt('recover-ms', '20000'));
+/** --json: print each seed's raw result as one JSON line and judge nothing (test/e2e/flood.test.ts reads it) */
+const rawJson = args.includes('--json');
 
 const rows = [];
 let failed = 0;
 for (let seed = lo; seed <= hi; seed++) {
   const load = execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/.*load average: /, '');
-  const r = await runFlood({ seed, limitMb, floodMs, log: (m) => console.error(m) });
+  const r = await runFlood({ seed, limitMb, floodMs, scale, recoverMs, log: (m) => console.error(m) });
+  if (rawJson) { console.log(JSON.stringify(r)); continue; }
   const okPeak = r.peakRatio <= 1.1;
   const okBack = r.backAfterMs !== null && r.backAfterMs <= 10_000;
   const okRefusals = r.bad503 === 0 && Object.keys(r.statuses).every((c) => ['101', '200', '503', '408', '413', '431'].includes(c));
@@ -42,7 +47,7 @@ for (let seed = lo; seed <= hi; seed++) {
   console.error(`  held at flood end / at the end: ${JSON.stringify(r.held)}`);
   if (!ok) console.error(`seed ${seed} failed: rerun with --seed ${seed} --limit ${limitMb}MB${r.stderr ? `; gateway stderr: ${r.stderr}` : ''}`);
 }
-if (out) {
+if (out && rows.length > 0) {
   const cols = Object.keys(rows[0]);
   const md = [`\n### ${new Date().toISOString()} — \`npm run bench:flood -- --seeds ${lo}-${hi} --limit ${limitMb}MB --flood-ms ${floodMs}\`\n`,
     `| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`,
