@@ -9,6 +9,7 @@ import { checkToolRules, engineRules } from './tools/index.js';
 import { formatHostPort, parseHostPort } from './config/units.js';
 import { createLogger } from './log.js';
 import { startGateway, StartError } from './gateway.js';
+import { unsetKeyEnvs } from './auth/upstream-auth.js';
 import { registerOpsCommands } from './ops/commands.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -94,9 +95,11 @@ export function buildProgram(): Command {
       try {
         const text = readConfigText(file);
         // The file alone must be complete: env and flags are not consulted here.
-        const cfg = await loadConfig({ flags: { config: file }, env: {}, fileText: text });
+        const cfg = await loadConfig({ flags: { config: file }, env: {}, fileText: text, allowUnsetKeyEnv: true });
         checkPolicy(presetRules(cfg.policy.preset), engineRules(cfg.policy.rules));
         checkToolRules(cfg);
+        // a provider key's variable is the running environment's business: named here, not an error
+        for (const w of unsetKeyEnvs(cfg, process.env)) process.stderr.write(`warning: ${w}\n`);
       } catch (err) {
         reportAndExit(err);
       }

@@ -48,6 +48,8 @@ import { registerReloadRoute } from './control/routes/reload.js';
 import { configPart, policyPart, retryPart, upstreamsPart, type PolicyHolder } from './proxy/reconfigure.js';
 import { createTools, engineRules } from './tools/index.js';
 import { registerApprovalRoutes } from './control/routes/approvals.js';
+import { keysPart, sessionsOnly, wireKeysAndSpend } from './spend/wire.js';
+import { registerSpendMetrics } from './control/metrics/spend.js';
 
 /**
  * RSS an in-flight exchange costs on its upstream leg (socket, undici request state): bench:memory
@@ -105,7 +107,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   const memory = createMemory(cfg, log);
   const { governor } = memory;
   // Rules compile first: a pattern RE2 cannot run in linear time is a ConfigError (exit 2).
-  const policy = createPolicyEngine({ preset: cfg.policy.preset, rules: engineRules(cfg.policy.rules), bounds: PROFILE_BOUNDS[cfg.profile], mode: cfg.mode, judge: cfg.policy.judge });
+  const policy = createPolicyEngine({ preset: cfg.policy.preset, rules: engineRules(cfg.policy.rules).filter((r) => r.metric !== 'cost_usd'), bounds: PROFILE_BOUNDS[cfg.profile], mode: cfg.mode, judge: cfg.policy.judge });
   const bus = new EventBus();
   // Storage first: a data dir that cannot be used is a start-up error (exit 2), before anything listens.
   const store = openStore({
@@ -137,8 +139,11 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   });
   const wsRegistry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout, sessions });
   const fleet = await createFleet(cfg, log);
-  // The gate owns admission and ending; fleet and storage are its ports (sessions/gate.ts).
-  const gate = new SessionGate({ table: sessions, fleet, pressure: () => governor.pressure });
+  // The gate owns admission and ending; fleet and storage are its ports (sessions/gate.ts). Key
+  // changes and agent kills share the fleet's kill channel under reserved IDs: the gate sees none.
+  const gate = new SessionGate({ table: sessions, fleet: sessionsOnly(fleet), pressure: () => governor.pressure });
+  // Keys, agents, usage and budgets (auth/, spend/).
+  const keys = wireKeysAndSpend({ cfg, tables: store.keyTables, sessions, gate, fleet, log });
   // A kill or a terminate ends every HTTP exchange and every WebSocket of the session at once.
   gate.onEnd((slot, reason) => {
     inflight.endSlot(slot, reason);
@@ -162,6 +167,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   governor.register('storage_queue', { bytes: () => store.bytes(), count: () => store.queueDepth });
   governor.register('scanners', { bytes: () => policyNow.engine.bytes() });
   governor.register('tools', { bytes: () => (tools.gate?.bytes() ?? tools.approvals.bytes()), count: () => tools.approvals.size });
+  governor.register('spend', { bytes: () => keys.spend.bytes() });
   governor.register('upstreams', {
     bytes: () => inflight.count * UPSTREAM_LEG_BYTES,
     count: () => inflight.count,
@@ -194,6 +200,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     fleet,
     fleetRates: fleet.mode === 'redis' ? policy.windowedRequestRules() : [],
     tools: tools.gate,
+    auth: keys.auth,
+    spend: keys.spend,
     capture: cfg.profile === 'forensics' ? { open: (id, dir, seq) => (capturesShed ? null : store.openCapture(id, dir, seq)) } : null,
     counters: { total: 0, blocked: 0 },
     accessLog: log.isLevelEnabled('info'),
@@ -217,6 +225,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   // answer fleet-wide. Kill and resume go through the gate, which tells the fleet.
   registerFleetSessionRoutes(router, fleet, { local: (id) => sessions.get(id), stored: storedSession });
   registerFleetRoutes(router, fleet);
+  keys.registerRoutes(router);
   registerSessionRoutes(router, sessions, { fallback: storedSession, end: (id, state) => gate.end(id, state, 'operator') });
   registerStatsRoutes(router, { sessions, requests: () => ctx.counters, pressure: () => governor.pressure });
   registerHistoryRoutes(router, store);
@@ -227,6 +236,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   // Reload: each part prepares off the request path, then all swap in one tick (config/reload.ts).
   reloader.register('policy', policyPart(ctx, policyNow, fleet.mode));
   reloader.register('upstreams', upstreamsPart(ctx, (names) => metrics.setUpstreams(names)));
+  reloader.register('keys', keysPart(keys));
   reloader.register('retry', retryPart(ctx));
   reloader.register('tools', tools.reload((g) => { ctx.tools = g; }));
   reloader.register('config', configPart(ctx));
@@ -238,6 +248,7 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
   registerMemoryRoutes(router, governor, memory.streams);
   registerMetricsRoute(router, metrics);
   registerFleetMetrics(metrics.registry, fleet);
+  registerSpendMetrics(metrics.registry, keys.spend);
   registerMemoryMetrics(metrics.registry, governor, memory.streams);
   metrics.bind({
     memory: () => governor.snapshot(),

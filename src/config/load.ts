@@ -6,6 +6,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { ConfigError } from './errors.js';
+import { attachProviderKeys } from '../auth/upstream-auth.js';
 
 export { ConfigError };
 
@@ -172,6 +173,8 @@ export interface LoadInput {
   env: NodeJS.ProcessEnv;
   /** the YAML text, when the caller read it already (check-config) */
   fileText?: string;
+  /** check-config: an `api_key_env` naming an unset variable is a warning there, not an error */
+  allowUnsetKeyEnv?: boolean;
 }
 
 /** Validates a raw object; throws ConfigError with every problem at once. */
@@ -203,5 +206,8 @@ export async function loadConfig(input: LoadInput): Promise<Config> {
   }
   const ups = flags.upstream?.length ? flags.upstream : env.CORDON_UPSTREAM?.split(/[\s,]+/).filter(Boolean);
   if (ups?.length) raw.upstreams = ups.map((url) => ({ url }));
-  return validate(raw);
+  const cfg = validate(raw);
+  const unset = attachProviderKeys(cfg, env);
+  if (unset.length > 0 && !input.allowUnsetKeyEnv) throw new ConfigError(unset);
+  return cfg;
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseDuration, parseHostPort, parseSize, type HostPort } from './units.js';
 import { checkUpstreamModel, retrySchema, telemetrySchema, upstreamOperatingFields } from './operating.js';
 import { globSource } from '../tools/glob.js';
+import { authSchema, pricingSchema, teamsSchema, upstreamAuthFields } from './spend-schema.js';
 
 const size = () =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -79,6 +80,7 @@ export const upstreamSchema = z.strictObject({
   url: httpUrl,
   weight: z.number().int().min(1).max(1000).default(1),
   ...upstreamOperatingFields,
+  ...upstreamAuthFields,
 }).superRefine(checkUpstreamModel);
 
 /** Tool-name globs (tools/glob.ts); a malformed one is `...allow[i]: why` and exit 2 at start. */
@@ -96,7 +98,7 @@ export const ruleSchema = z.strictObject({
   severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
   action: z.enum(['flag', 'block', 'terminate', 'hold']).default('flag'),
   /** metric rules: at most `limit` of `metric` per `window` (window omitted = per session). */
-  metric: z.enum(['requests', 'bytes', 'tokens', 'duration', 'tool_calls', 'repeated_tool_call']).optional(),
+  metric: z.enum(['requests', 'bytes', 'tokens', 'duration', 'tool_calls', 'repeated_tool_call', 'cost_usd']).optional(),
   limit: z.number().positive().optional(),
   window: duration().optional(),
   description: z.string().optional(),
@@ -211,6 +213,9 @@ export const configSchema = z.strictObject({
     allowed_hosts: z.preprocess((v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v),
       z.array(z.string().min(1).max(253))).default([]),
   }).default({ allowed_hosts: [] }),
+  auth: authSchema.default({ required: false, keys: [] }),
+  teams: teamsSchema.default({}),
+  pricing: pricingSchema.default({}),
   tls: z.strictObject({
     cert: z.string().min(1),
     key: z.string().min(1),

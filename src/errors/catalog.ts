@@ -13,6 +13,10 @@ export type ProxyErrorType =
   | 'overloaded'
   | 'approval_denied'
   | 'not_found'
+  | 'invalid_api_key'
+  | 'forbidden'
+  | 'agent_killed'
+  | 'budget_exceeded'
   | 'unsupported_encoding';
 
 export interface ProxyError {
@@ -23,6 +27,13 @@ export interface ProxyError {
   message: string;
   retryAfter?: number;
 }
+
+const KEY_MESSAGES = {
+  missing: 'an API key is required: send Authorization: Bearer <key> or x-api-key: <key>',
+  unknown: 'the API key is not valid',
+  revoked: 'the API key was revoked',
+  malformed: 'the Authorization header must be "Bearer <key>"',
+} as const;
 
 export const ERR = {
   shuttingDown: (): ProxyError => ({ status: 503, type: 'overloaded', code: 'shutting_down', message: 'shutting down', retryAfter: 1 }),
@@ -49,12 +60,16 @@ export const ERR = {
   badEncoding: (enc: string): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_encoding', message: `the request body is not valid ${enc}` }),
   duplicateKey: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'duplicate_key', message: 'the request body names the same key twice in one object; backends disagree on which one counts' }),
   responseBlocked: (rule: string): ProxyError => ({ status: 403, type: 'policy_violation', code: rule, message: `the response was blocked by policy rule "${rule}"` }),
+  invalidKey: (why: 'missing' | 'unknown' | 'revoked' | 'malformed'): ProxyError => ({ status: 401, type: 'invalid_api_key', code: 'invalid_api_key', message: KEY_MESSAGES[why] }),
+  forbidden: (): ProxyError => ({ status: 403, type: 'forbidden', code: 'forbidden', message: 'this session belongs to another agent' }),
+  agentKilled: (): ProxyError => ({ status: 403, type: 'agent_killed', code: 'agent_killed', message: 'this agent was killed by an operator' }),
+  budgetExceeded: (scope: string, retryAfter: number): ProxyError => ({ status: 429, type: 'budget_exceeded', code: 'budget_exceeded', message: `the spend budget of ${scope} is used up`, ...(retryAfter > 0 ? { retryAfter } : {}) }),
   rateLimited: (rule: string, retryAfter: number): ProxyError => ({ status: 429, type: 'rate_limited', code: rule, message: `rate limit "${rule}" exceeded`, retryAfter }),
 } as const;
 
 /** The refusal of a session whose state ends it (killed by an operator, terminated by a rule). */
-export function sessionEnded(state: 'session_killed' | 'session_terminated'): ProxyError {
-  return state === 'session_killed' ? ERR.killed() : ERR.terminated();
+export function sessionEnded(state: 'session_killed' | 'session_terminated' | 'agent_killed'): ProxyError {
+  return state === 'session_killed' ? ERR.killed() : state === 'agent_killed' ? ERR.agentKilled() : ERR.terminated();
 }
 
 export function isProxyError(v: unknown): v is ProxyError {

@@ -13,42 +13,58 @@ export function splitDeltas(text: string, n: number): string[] {
 
 const created = 1_700_000_000;
 
-export function usage(prompt: number, completion: number) {
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+/** Output tokens of a reply, as the mock counts them (deterministic: a token per 4 characters). */
+export function outTokens(text: string): number {
+  return Math.ceil(text.length / 4);
 }
 
-export function chatCompletion(model: string, text: string, promptTokens: number) {
+/** OpenAI chat usage with its details objects; `cached` is part of prompt_tokens. */
+export function usage(prompt: number, completion: number, cached = 0) {
+  return {
+    prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: Math.min(cached, prompt), audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
+export function chatCompletion(model: string, text: string, promptTokens: number, cached = 0) {
   return {
     id: 'chatcmpl-mock', object: 'chat.completion', created, model,
     choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-    usage: usage(promptTokens, Math.ceil(text.length / 4)),
+    usage: usage(promptTokens, outTokens(text), cached),
   };
 }
 
 export function chatChunk(model: string, delta: Record<string, unknown>, finish: string | null, withUsage?: ReturnType<typeof usage>) {
   return {
     id: 'chatcmpl-mock', object: 'chat.completion.chunk', created, model,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    choices: withUsage ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finish }],
     ...(withUsage ? { usage: withUsage } : {}),
   };
 }
 
-export function responseObject(model: string, text: string, status: 'completed' | 'in_progress', promptTokens: number) {
+/** A Responses API object; usage is null until completed, as the API sends it. */
+export function responseObject(model: string, text: string, status: 'completed' | 'in_progress', promptTokens: number, cached = 0) {
+  const out = outTokens(text);
   return {
     id: 'resp_mock', object: 'response', created_at: created, status, model,
     output: status === 'completed'
       ? [{ type: 'message', id: 'msg_mock', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }]
       : [],
-    usage: { input_tokens: promptTokens, output_tokens: Math.ceil(text.length / 4), total_tokens: promptTokens + Math.ceil(text.length / 4) },
+    usage: status === 'completed'
+      ? { input_tokens: promptTokens, input_tokens_details: { cached_tokens: Math.min(cached, promptTokens) }, output_tokens: out, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: promptTokens + out }
+      : null,
   };
 }
 
-export function anthropicMessage(model: string, text: string, promptTokens: number) {
+/** An Anthropic message: input_tokens excludes what was read from the cache (cache_read_input_tokens). */
+export function anthropicMessage(model: string, text: string, promptTokens: number, cached = 0) {
+  const read = Math.min(cached, promptTokens);
   return {
     id: 'msg_mock', type: 'message', role: 'assistant', model,
     content: [{ type: 'text', text }],
     stop_reason: 'end_turn', stop_sequence: null,
-    usage: { input_tokens: promptTokens, output_tokens: Math.ceil(text.length / 4) },
+    usage: { input_tokens: promptTokens - read, cache_creation_input_tokens: 0, cache_read_input_tokens: read, output_tokens: outTokens(text) },
   };
 }
 

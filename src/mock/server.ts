@@ -9,6 +9,7 @@
 //                    Accept-Encoding offers, as hosted APIs do); any other value is sent as the
 //                    Content-Encoding over plain bytes (an encoding nobody can read)
 //   x-mock-tool-call, x-mock-tool-args, POST /mcp: tool calls and MCP (tools.ts)
+//   x-mock-cached    input tokens reported as read from the provider's prompt cache (default 0)
 // A chat completion for a model named *guard* is answered as a guard model (judge.ts).
 // Any WebSocket upgrade is answered by an echo server.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,7 +22,7 @@ import * as T from './tools.js';
 
 export interface MockOptions { host: string; port: number }
 
-interface Shape { text: string; deltas: number; delayMs: number; status: number | null; encoding: string | null; tool: T.ToolShape | null }
+interface Shape { text: string; deltas: number; delayMs: number; status: number | null; encoding: string | null; tool: T.ToolShape | null; cached: number }
 
 function shape(req: IncomingMessage, body: unknown): Shape {
   const h = req.headers;
@@ -30,7 +31,8 @@ function shape(req: IncomingMessage, body: unknown): Shape {
   const deltas = clampInt(h['x-mock-deltas'], 8, 1, 100_000);
   const delayMs = clampInt(h['x-mock-delay-ms'], 0, 0, 600_000);
   const status = h['x-mock-status'] !== undefined ? clampInt(h['x-mock-status'], 500, 100, 599) : null;
-  return { text, deltas, delayMs, status, encoding: chooseEncoding(req), tool: T.toolShape(req) };
+  const cached = clampInt(h['x-mock-cached'], 0, 0, 1_000_000);
+  return { text, deltas, delayMs, status, encoding: chooseEncoding(req), tool: T.toolShape(req), cached };
 }
 
 function chooseEncoding(req: IncomingMessage): string | null {
@@ -123,12 +125,14 @@ function openaiChat(res: ServerResponse, body: Record<string, unknown>, s: Shape
     if (!body.stream) return sendJson(res, 200, T.chatToolCompletion(model, s.text, s.tool), s.encoding);
     return streamEvents(res, T.chatToolEvents(model, R.splitDeltas(s.text, s.deltas), s.tool), s.delayMs);
   }
-  if (!body.stream) return sendJson(res, 200, R.chatCompletion(model, s.text, promptTokens), s.encoding);
+  if (!body.stream) return sendJson(res, 200, R.chatCompletion(model, s.text, promptTokens, s.cached), s.encoding);
   const parts = R.splitDeltas(s.text, s.deltas);
   const events = [{ data: JSON.stringify(R.chatChunk(model, { role: 'assistant', content: '' }, null)) }];
   for (const p of parts) events.push({ data: JSON.stringify(R.chatChunk(model, { content: p }, null)) });
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
-  events.push({ data: JSON.stringify(R.chatChunk(model, {}, 'stop', includeUsage ? R.usage(promptTokens, Math.ceil(s.text.length / 4)) : undefined)) });
+  events.push({ data: JSON.stringify(R.chatChunk(model, {}, 'stop')) });
+  // as OpenAI sends it: one more chunk, with no choices, carrying the usage
+  if (includeUsage) events.push({ data: JSON.stringify(R.chatChunk(model, {}, null, R.usage(promptTokens, R.outTokens(s.text), s.cached))) });
   events.push({ data: '[DONE]' });
   return streamEvents(res, events, s.delayMs, s.encoding);
 }
@@ -136,33 +140,34 @@ function openaiChat(res: ServerResponse, body: Record<string, unknown>, s: Shape
 function openaiResponses(res: ServerResponse, body: Record<string, unknown>, s: Shape): Promise<void> | void {
   const model = typeof body.model === 'string' ? body.model : 'mock-gpt';
   const promptTokens = Math.ceil(JSON.stringify(body.input ?? '').length / 4);
-  if (!body.stream) return sendJson(res, 200, R.responseObject(model, s.text, 'completed', promptTokens), s.encoding);
+  if (!body.stream) return sendJson(res, 200, R.responseObject(model, s.text, 'completed', promptTokens, s.cached), s.encoding);
   let seq = 0;
   const ev = (type: string, extra: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, sequence_number: seq++, ...extra }) });
-  const events = [ev('response.created', { response: R.responseObject(model, '', 'in_progress', promptTokens) })];
+  const events = [ev('response.created', { response: R.responseObject(model, '', 'in_progress', promptTokens, s.cached) })];
   if (s.tool !== null) return streamEvents(res, [...events, ...T.responsesToolEvents(R.splitDeltas(s.text, s.deltas), s.tool)], s.delayMs);
   for (const p of R.splitDeltas(s.text, s.deltas)) {
     events.push(ev('response.output_text.delta', { item_id: 'msg_mock', output_index: 0, content_index: 0, delta: p }));
   }
   events.push(ev('response.output_text.done', { item_id: 'msg_mock', output_index: 0, content_index: 0, text: s.text }));
-  events.push(ev('response.completed', { response: R.responseObject(model, s.text, 'completed', promptTokens) }));
+  events.push(ev('response.completed', { response: R.responseObject(model, s.text, 'completed', promptTokens, s.cached) }));
   return streamEvents(res, events, s.delayMs, s.encoding);
 }
 
 function anthropicMessages(res: ServerResponse, body: Record<string, unknown>, s: Shape): Promise<void> | void {
   const model = typeof body.model === 'string' ? body.model : 'mock-claude';
   const promptTokens = Math.ceil(JSON.stringify(body.messages ?? '').length / 4);
-  if (!body.stream) return sendJson(res, 200, R.anthropicMessage(model, s.text, promptTokens), s.encoding);
+  if (!body.stream) return sendJson(res, 200, R.anthropicMessage(model, s.text, promptTokens, s.cached), s.encoding);
   if (s.tool !== null) return streamEvents(res, T.anthropicToolEvents(model, R.splitDeltas(s.text, s.deltas), s.tool), s.delayMs);
-  const msg = R.anthropicMessage(model, '', promptTokens);
+  const msg = R.anthropicMessage(model, '', promptTokens, s.cached);
   const ev = (type: string, extra: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, ...extra }) });
   const events = [
-    ev('message_start', { message: { ...msg, content: [], stop_reason: null, usage: { input_tokens: promptTokens, output_tokens: 0 } } }),
+    // as Anthropic streams it: input and cache tokens at the start, output 1, then the running total
+    ev('message_start', { message: { ...msg, content: [], stop_reason: null, usage: { ...msg.usage, output_tokens: 1 } } }),
     ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
   ];
   for (const p of R.splitDeltas(s.text, s.deltas)) events.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: p } }));
   events.push(ev('content_block_stop', { index: 0 }));
-  events.push(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: Math.ceil(s.text.length / 4) } }));
+  events.push(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: R.outTokens(s.text) } }));
   events.push(ev('message_stop', {}));
   return streamEvents(res, events, s.delayMs, s.encoding);
 }

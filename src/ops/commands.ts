@@ -10,11 +10,11 @@ import { ControlClient, OpsError, type ControlEnv, type FetchLike } from './clie
 import { sessionColumns, statsText, table, type MemoryView, type SessionsPage, type StatsView } from './format.js';
 import { runTop, type TopTerminal } from './top.js';
 import { registerApprovalCommands } from './approvals.js';
+import { agentActionCommand, agentsCommand, missingId } from './agents.js';
+import { guarded, type OpsIO } from './guard.js';
 
-export interface OpsIO {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+export type { OpsIO } from './guard.js';
+
 
 export const stdio: OpsIO = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
@@ -24,19 +24,6 @@ export const stdio: OpsIO = {
 export const SESSION_STATES = ['active', 'idle', 'killed', 'terminated', 'completed'] as const;
 const PAGE_MAX = 500;
 
-async function guarded(io: OpsIO, fn: () => Promise<number>): Promise<number> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof OpsError) {
-      io.err(`cordon: ${err.message}`);
-      return err.exitCode;
-    }
-    // never a stack trace for the operator; the message is enough to report
-    io.err(`cordon: ${(err as Error)?.message ?? String(err)}`);
-    return 1;
-  }
-}
 
 function checkId(id: string): void {
   if (!validSessionId(id)) throw new OpsError('bad_input', `not a session ID: "${id}" (${SESSION_ID_RULE})`, 2);
@@ -158,11 +145,19 @@ export function registerOpsCommands(program: Command, env: OpsEnv, deps: OpsDeps
     .action((o: SessionsOptions & { url?: string; token?: string }) => run(o, (c) => sessionsCommand(c, o, io)));
 
   for (const action of ['kill', 'resume'] as const) {
-    common(program.command(`${action} <id>`)
-      .description(action === 'kill' ? 'kill a session: its streams end now and later requests get 403' : 'resume a killed or terminated session')
+    common(program.command(`${action} [id]`)
+      .description(action === 'kill' ? 'kill a session (or with --agent every session of an agent): its streams end now and later requests get 403' : 'resume a killed or terminated session (or with --agent an agent)')
+      .option('--agent <name>', `${action} an agent instead of one session`)
       .option('--json', 'print JSON'))
-      .action((id: string, o: { json?: boolean; url?: string; token?: string }) => run(o, (c) => sessionActionCommand(c, action, id, o, io)));
+      .action((id: string | undefined, o: { json?: boolean; agent?: string; url?: string; token?: string }) => run(o, (c) => (o.agent !== undefined
+        ? agentActionCommand(c, action, o.agent, id, o, io)
+        : id === undefined ? missingId(io) : sessionActionCommand(c, action, id, o, io))));
   }
+
+  common(program.command('agents')
+    .description('agents (from API keys): state, sessions, requests, tokens and cost')
+    .option('--json', 'print JSON instead of a table'))
+    .action((o: { json?: boolean; url?: string; token?: string }) => run(o, (c) => agentsCommand(c, o, io)));
 
   common(program.command('stats')
     .description('gateway totals and memory by component')

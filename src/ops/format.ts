@@ -74,6 +74,9 @@ export function sessionColumns(now: number): Column<SessionView>[] {
     { title: 'IN', value: (s) => bytes(s.bytes_in), align: 'right' },
     { title: 'OUT', value: (s) => bytes(s.bytes_out), align: 'right' },
     { title: 'FLAGS', value: (s) => String(s.flags), align: 'right' },
+    { title: 'AGENT', value: (s) => s.agent ?? '-', max: 24 },
+    { title: 'TOKENS', value: (s) => (s.tokens_in === undefined ? '-' : `${s.tokens_in + (s.tokens_out ?? 0)}${s.tokens_estimated ? '~' : ''}`), align: 'right' },
+    { title: 'COST', value: (s) => usd(s.cost_usd), align: 'right' },
     { title: 'AGE', value: (s) => age(s.started_at, now), align: 'right' },
     { title: 'SEEN', value: (s) => age(s.last_seen_at, now), align: 'right' },
   ];
@@ -103,4 +106,11 @@ export function memoryTable(memory: MemoryView): string {
     { title: 'COUNT', value: ([, c]) => (c.count === undefined ? '' : String(c.count)), align: 'right' },
     { title: 'SHARE', value: ([, c]) => pct(c.bytes, memory.rss_bytes), align: 'right' },
   ]);
+}
+
+/** USD as an operator reads it: cents above a dollar, three significant digits below. */
+export function usd(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '-';
+  if (n === 0) return '$0';
+  return n >= 1 ? `$${n.toFixed(2)}` : `$${n.toPrecision(3)}`;
 }

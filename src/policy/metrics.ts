@@ -16,7 +16,8 @@ export class MetricTable {
   readonly has: Record<Metric, boolean>;
 
   constructor(private readonly rules: readonly CompiledRule[]) {
-    this.has = { requests: false, bytes: false, tokens: false, duration: false, tool_calls: false, repeated_tool_call: false };
+    // cost_usd rules are the spend part's (spend/budgets.ts); the gateway does not pass them here
+    this.has = { requests: false, bytes: false, tokens: false, duration: false, tool_calls: false, repeated_tool_call: false, cost_usd: false };
     for (const r of rules) this.has[r.metric!] = true;
   }
 

@@ -13,6 +13,8 @@ import type { StreamAccounts } from '../memory/streams.js';
 import type { UpstreamSet } from './upstreams.js';
 import type { OperatingHooks } from './operating.js';
 import type { ToolGate } from '../tools/gate.js';
+import type { Auth } from '../auth/service.js';
+import type { Spend } from '../spend/service.js';
 
 export interface Identity {
   valid(id: string): boolean;
@@ -60,6 +62,10 @@ export interface ProxyContext {
   readonly capture: CaptureSink | null;
   /** tool allow/deny lists, holds for approval, tool_description rules, loop guard; null when none apply */
   tools: ToolGate | null;
+  /** API keys (auth/): the per-request credential check */
+  readonly auth: Auth;
+  /** agents, usage, cost, latency and budgets (spend/) */
+  readonly spend: Spend;
   readonly counters: { total: number; blocked: number };
   readonly accessLog: boolean;
   /** retries and tracing */

@@ -18,9 +18,12 @@ import type { Span } from '../telemetry/types.js';
 import { spanPolicy, spanRequest } from '../telemetry/request-span.js';
 import type { AccountedStream, StreamKind } from '../memory/streams.js';
 import { ToolHook } from '../tools/hook.js';
+import { checkKey, isGrant, type KeyGrant } from './key-admit.js';
 
 export const kExchange = Symbol('cordon.exchange');
 type Tagged = { [kExchange]?: RequestPhases };
+
+const NO_GRANT: KeyGrant = { key: null, header: null, agent: 0 };
 
 export const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
 
@@ -76,6 +79,10 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   protected target = '/';
   /** the body was sent in a Content-Encoding and is forwarded decoded (what the policy read) */
   protected bodyDecoded = false;
+  /** the cordon key the request presented, the header it came in, and its agent's number */
+  protected grant: KeyGrant = NO_GRANT;
+  /** the parsed request body when the request phase parsed it, until the answer's meter opens */
+  protected json: unknown = undefined;
 
   constructor(protected readonly ctx: ProxyContext, readonly req: IncomingMessage, readonly res: ServerResponse) {
     super();
@@ -114,7 +121,10 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     const target = originForm(req.url ?? '/');
     if (target === null) return ERR.badTarget();
     this.target = target;
-    const headerId = req.headers['x-session-id'];
+    const grant = checkKey(ctx, req.headers);
+    if (!isGrant(grant)) return grant;
+    this.grant = grant;
+    const headerId = req.headers['x-session-id'] ?? req.headers['x-claude-code-session-id'];
     if (headerId !== undefined) {
       if (typeof headerId !== 'string' || !ctx.identity.valid(headerId)) return ERR.badSessionId();
       this.sessionId = headerId;
@@ -236,11 +246,14 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     if (this.sessionId === null) {
       this.sessionId = ctx.identity.fromJson(json) ?? ctx.identity.derive(req.socket.remoteAddress ?? '', req.headers['user-agent'] ?? '', now);
     }
-    const admitted = ctx.gate.admit({ id: this.sessionId, clientIp: req.socket.remoteAddress ?? '', bytesIn: this.bodyLength, nowMs: now });
+    const admitted = ctx.gate.admit({ id: this.sessionId, clientIp: req.socket.remoteAddress ?? '', bytesIn: this.bodyLength, nowMs: now, agent: this.grant.key?.agent ?? null });
     if (typeof admitted !== 'number') return admitted;
     const slot = admitted;
     this.slot = slot;
     ctx.gate.hold(slot);
+    const spent = ctx.spend.admit(slot, this.grant.key, this.sessionId, now);
+    if (spent !== null) return ERR.budgetExceeded(spent.scope, spent.retryAfter);
+    this.json = json;
     if (this.span !== null) spanRequest(this.span, this.sessionId, req.method ?? 'GET', this.target, json ?? jsonForSpan(body, req.headers['content-type']));
 
     if (policy !== null && policy.hasRequestRules) {
@@ -287,7 +300,7 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   // fail(err): renders a refusal and finishes the exchange (declared by ToolHook, exchange.ts)
   /** Admitted: picks an upstream (or takes `next`, a retry's) and sends (exchange.ts). */
   protected abstract forward(next: Upstream | null): void;
-  abstract endBySession(type: 'session_killed' | 'session_terminated'): void;
+  abstract endBySession(type: 'session_killed' | 'session_terminated' | 'agent_killed'): void;
   abstract endByShutdown(): void;
   /** The client went away (or the response finished). */
   abstract onClientClose(): void;

@@ -21,10 +21,15 @@ import { DISCARD_MAX_BYTES, nextUpstream, retryReason, rewriteModel } from './re
 import { traceparentOf } from '../telemetry/types.js';
 import type { StreamKind } from '../memory/streams.js';
 import { setTraceparent, spanAttempt, spanEnd, spanPolicy, spanRetry, spanSessionEnd, usageOf } from '../telemetry/request-span.js';
+import { requestCredential } from '../auth/upstream-auth.js';
+import type { Meter } from '../spend/service.js';
 
 type Tagged = { [kExchange]?: Exchange };
 
 export class Exchange extends RequestPhases implements Dispatcher.DispatchHandler, Finished {
+  /** usage, model and latency of the answer (spend/), from its headers to its end */
+  private meter: Meter | null = null;
+
   /**
    * Admitted: registered for kills, then an upstream is picked and the request sent. `next`: the
    * upstream a retry goes to (already registered); null for the first try, which the balancer picks.
@@ -56,7 +61,7 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
     const body = up.model === undefined ? this.body : rewriteModel(this.body, up.model);
     const headers = upstreamRequestHeaders(req.rawHeaders, up.host, req.socket.remoteAddress ?? '',
       body !== null ? body.length : (this.bodyLength === 0 && !NO_BODY_METHODS.has(req.method ?? 'GET') ? 0 : -1),
-      h.connection, h['x-forwarded-for'] as string | undefined);
+      h.connection, h['x-forwarded-for'] as string | undefined, requestCredential(up.credential, this.grant.header));
     fixCodingHeaders(headers, this.bodyDecoded, this.ctx.policy !== null && this.ctx.policy.hasResponseRules);
     if (this.span !== null) {
       spanAttempt(this.span, up.name, this.attempt, up.model);
@@ -93,6 +98,7 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
     this.stage = Stage.Streaming;
     this.status = statusCode;
     this.resumeUpstream = resume;
+    const body = this.body;
     this.body = null; // forwarded: a retry happens only before the response's headers
     this.upstreamHeadersAt = performance.now();
     const headers = downstreamResponseHeaders(rawHeaders, this.sessionId!, this.contentTypeOut);
@@ -103,6 +109,8 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
       this.inspector = this.policy.openResponse(this.slot, ct, this.target);
     }
     if (ctx.capture !== null) this.capture = ctx.capture.open(this.sessionId!, 'response', this.captureSeq < 0 ? undefined : this.captureSeq);
+    this.meter = ctx.spend.open(this.startedAt, body, this.json, this.target);
+    this.json = undefined;
     // a tool watch (tools/hook.ts) defers the head of a whole JSON answer until it is judged
     if (!this.toolsHead(statusCode, headers, ct, this.isSse, this.sessionId!)) {
       res.writeHead(statusCode, headers);
@@ -118,6 +126,7 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
     this.bytesOut += chunk.length;
     if (!this.responseBodyFilter(chunk)) return false;
     if (this.capture !== null) this.capture.write(chunk);
+    this.meter?.write(chunk);
     if (this.toolWatch !== null) {
       const flow = this.toolWatch.write(chunk);
       if (flow !== 0) return flow === 1; // taken by the watch; 2 (pause) and 3 (ended) stop the read
@@ -282,7 +291,7 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
 
   // ── endings ──────────────────────────────────────────────────────────────────────
   /** A kill or a terminate ends this exchange from outside, whatever phase it is in. */
-  endBySession(type: 'session_killed' | 'session_terminated'): void {
+  endBySession(type: 'session_killed' | 'session_terminated' | 'agent_killed'): void {
     if (this.stage === Stage.Done) return;
     const err = sessionEnded(type);
     if (this.span !== null) spanSessionEnd(this.span, type);
@@ -351,6 +360,11 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
         const hits = this.policy.settleResponse(this.slot, this.inspector.tokens, this.inspector.toolCalls, Date.now());
         if (hits !== null) applyHits(ctx, this.slot, this.sessionId!, hits, 'response');
       }
+      if (this.meter !== null) {
+        ctx.spend.settle(this.slot, this.grant.agent, this.grant.key, this.sessionId!, this.meter, performance.now(),
+          this.inspector !== null ? this.inspector.toolCalls : -1);
+        this.meter = null;
+      }
     }
     if (this.span !== null) {
       spanEnd(this.span, this.status || this.res.statusCode, outcome, usageOf(this.inspector), performance.now());
@@ -358,6 +372,7 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
     }
     this.inspector = null;
     this.policy = null;
+    this.json = undefined;
     this.resumeUpstream = null;
     this.abortUpstream = null;
     this.body = null;

@@ -48,17 +48,37 @@ function droppedFromRequest(name: string): boolean {
  * length we will send, or -1 to send none (no body).
  */
 export function upstreamRequestHeaders(raw: string[], host: string, clientIp: string, contentLength: number,
-  connection: string | undefined, xff: string | undefined): string[] {
+  connection: string | undefined, xff: string | undefined, cred: UpstreamCredential | null = null): string[] {
   const extra = connectionTokens(connection);
   const out: string[] = ['host', host];
   for (let i = 0; i < raw.length; i += 2) {
     const k = raw[i];
     if (droppedFromRequest(k) || (extra !== null && extra.has(k.toLowerCase()))) continue;
+    if (cred !== null && droppedCredential(k, cred.drop)) continue;
     out.push(k, raw[i + 1]);
   }
+  if (cred !== null && cred.name !== null) out.push(cred.name, cred.value);
   out.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
   if (contentLength >= 0) out.push('content-length', String(contentLength));
   return out;
+}
+
+/**
+ * The credential rule of one request (auth/upstream-auth.ts): which client credential headers to
+ * drop (the client's cordon key, or every client credential when the operator's replaces it) and
+ * the operator's header to send instead (name null: none).
+ */
+export interface UpstreamCredential {
+  /** bit 1: authorization, bit 2: x-api-key */
+  drop: number;
+  name: string | null;
+  value: string;
+}
+
+function droppedCredential(k: string, drop: number): boolean {
+  if (k.length === 13) return (drop & 1) !== 0 && equalsLower(k, 'authorization');
+  if (k.length === 9) return (drop & 2) !== 0 && equalsLower(k, 'x-api-key');
+  return false;
 }
 
 const RESPONSE_DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-session-id']);

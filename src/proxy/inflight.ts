@@ -7,7 +7,7 @@ export interface InflightNode {
   prevInSlot: InflightNode | null;
   nextInSlot: InflightNode | null;
   /** ends the exchange now, from the outside (kill, terminate, shutdown) */
-  endBySession(type: 'session_killed' | 'session_terminated'): void;
+  endBySession(type: 'session_killed' | 'session_terminated' | 'agent_killed'): void;
   /** ends the exchange now because the drain timed out */
   endByShutdown(): void;
 }
@@ -52,7 +52,7 @@ export class Inflight {
   }
 
   /** Ends every exchange of a session; returns how many there were. */
-  endSlot(slot: number, type: 'session_killed' | 'session_terminated'): number {
+  endSlot(slot: number, type: 'session_killed' | 'session_terminated' | 'agent_killed'): number {
     let node = this.heads.get(slot);
     let n = 0;
     while (node) {
@@ -62,5 +62,10 @@ export class Inflight {
       node = next ?? undefined;
     }
     return n;
+  }
+
+  /** Slots with work in flight now (a kill by agent picks its own among them). */
+  slots(): IterableIterator<number> {
+    return this.heads.keys();
   }
 }

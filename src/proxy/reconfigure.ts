@@ -43,7 +43,7 @@ export function policyPart(ctx: ProxyContext, holder: PolicyHolder, fleetMode: '
       // Compiles here (a bad pattern is a ConfigError naming it); per-session metric counts start
       // again under the new engine.
       // the tools part's own rules (hold, tool_description, repeated_tool_call) are not the engine's
-      const engine = createPolicyEngine({ preset: next.policy.preset, rules: engineRules(next.policy.rules), bounds: PROFILE_BOUNDS[next.profile], mode: next.mode, judge: next.policy.judge });
+      const engine = createPolicyEngine({ preset: next.policy.preset, rules: engineRules(next.policy.rules).filter((r) => r.metric !== 'cost_usd'), bounds: PROFILE_BOUNDS[next.profile], mode: next.mode, judge: next.policy.judge });
       const rates = fleetMode === 'redis' ? engine.windowedRequestRules() : [];
       return () => {
         holder.engine = engine;

@@ -11,6 +11,8 @@ import type { Balance, Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { NO_SESSION, OutlierDetector, type OutlierFields } from './outlier.js';
 import { interimConnector } from './interim.js';
+import { operatorCredential } from '../auth/upstream-auth.js';
+import type { UpstreamCredential } from './headers.js';
 
 export class Upstream implements OutlierFields {
   readonly pool: Pool;
@@ -32,6 +34,8 @@ export class Upstream implements OutlierFields {
   currentWeight = 0;
   /** `upstreams[].model`: the model this upstream is asked for instead of the request's */
   model: string | undefined = undefined;
+  /** the operator's credential for this upstream (api_key_env), sent in place of the client's */
+  credential: UpstreamCredential | null = null;
 
   constructor(readonly index: number, url: URL, public weight: number, cfg: Config) {
     this.origin = url.origin;
@@ -82,6 +86,7 @@ export class UpstreamSet {
     this.list = cfg.upstreams.map((u, i) => new Upstream(i, u.url, u.weight, cfg));
     for (let i = 0; i < this.list.length; i++) this.list[i].model = cfg.upstreams[i].model;
     this.names = this.list.map((u) => u.name);
+    cfg.upstreams.forEach((u, i) => { this.list[i].credential = operatorCredential(u); });
     this.balance = cfg.balance;
     this.ejectAfter = cfg.health.eject_after;
     this.outlier = new OutlierDetector(cfg.health.eject_after, cfg.health.cooloff, Math.max(cfg.health.cooloff, cfg.health.max_cooloff), log);
@@ -107,6 +112,7 @@ export class UpstreamSet {
       }
       u.weight = e.weight;
       u.model = e.model;
+      u.credential = operatorCredential(e);
       u.currentWeight = 0;
       next.push(u);
     }

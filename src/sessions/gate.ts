@@ -166,6 +166,17 @@ export class SessionGate {
     this.fleet.kill(this.table.idOf(slot), 'terminated').catch(ignore);
   }
 
+  /**
+   * Ends the in-flight work of every live session `match` picks, leaving the sessions' state as it
+   * is: a kill by agent, whose refusal of new work is an admission check (spend/wire.ts).
+   */
+  endWorkWhere(match: (id: string, slot: number) => boolean, reason: EndReason): number {
+    const slots: number[] = [];
+    this.table.forEachLive((slot, id) => { if (match(id, slot)) slots.push(slot); });
+    for (const slot of slots) this.table.endWork(slot, reason);
+    return slots.length;
+  }
+
   /** Ends every live session `match` picks (e.g. all of one agent's); returns how many changed. */
   endWhere(match: (id: string, slot: number) => boolean, state: KillState, origin: EndOrigin, reason?: string): number {
     const ids: string[] = [];

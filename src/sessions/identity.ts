@@ -1,10 +1,12 @@
-// Session identity (SPEC.md "Session identity"): the X-Session-ID header, else the JSON body's
-// `user` (OpenAI) or `metadata.user_id` (Anthropic), else a derived `client-<hash>` ID.
+// Session identity (SPEC.md "Session identity"): the X-Session-ID header, else an agent client's
+// own session header (X-Claude-Code-Session-Id), else the JSON body's `user` (OpenAI) or
+// `metadata.user_id` (Anthropic), else a derived `client-<hash>` ID.
 //
-// A malformed header is the client's explicit mistake and gets 400. A body `user` that is not a
-// valid ID (an e-mail address, a long opaque string) is not: OpenAI lets clients put anything
-// there, so rejecting it would break working SDK calls. Such a value is skipped: the Anthropic
-// `metadata.user_id` is tried next, and failing that the request gets the derived ID.
+// A malformed header is the client's explicit mistake and gets 400. A body ID that is not a valid
+// ID (an e-mail address, Claude Code's long `metadata.user_id`) is not: clients may put anything
+// there, so it becomes the stable `u-<hash of it>`. Falling back to the hourly client hash instead
+// would merge every agent behind one address into one session.
+import { createHash } from 'node:crypto';
 
 // IDs made only of dots (`.`, `..`, `...`) are refused: `.` and `..` are dot segments that every URL
 // parser (fetch, browsers, curl) folds away, so /control/sessions/../kill could never address them;
@@ -19,17 +21,36 @@ export function validSessionId(s: unknown): s is string {
   return typeof s === 'string' && ID_RE.test(s);
 }
 
-/** The valid session ID a parsed JSON request body names (`user`, else `metadata.user_id`), or undefined. */
+/**
+ * The session ID a parsed JSON request body names (`user`, else `metadata.user_id`), or undefined.
+ * A non-empty string that is not a valid ID becomes `u-<hash>` (bodyIdOf).
+ */
 export function sessionIdFromJson(json: unknown): string | undefined {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
   const o = json as Record<string, unknown>;
-  if (typeof o.user === 'string' && ID_RE.test(o.user)) return o.user;
+  if (isBodyId(o.user)) return bodyIdOf(o.user);
   const md = o.metadata;
   if (md !== null && typeof md === 'object' && !Array.isArray(md)) {
     const uid = (md as Record<string, unknown>).user_id;
-    if (typeof uid === 'string' && ID_RE.test(uid)) return uid;
+    if (isBodyId(uid)) return bodyIdOf(uid);
   }
   return undefined;
+}
+
+/** A body value that names a session: a non-empty string, not only dots (`..` names nothing). */
+function isBodyId(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && !DOTS_RE.test(v);
+}
+
+const DOTS_RE = /^\.+$/;
+
+/**
+ * A body ID as the session ID: itself when valid, else `u-` + 32 hex digits of its SHA-256
+ * (128 bits: two distinct agents' IDs never meet in one session by accident).
+ */
+export function bodyIdOf(raw: string): string {
+  if (ID_RE.test(raw)) return raw;
+  return 'u-' + createHash('sha256').update(raw, 'utf8').digest('hex').slice(0, 32);
 }
 
 const HOUR_MS = 3_600_000;

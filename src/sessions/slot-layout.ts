@@ -20,7 +20,9 @@ export const STATE_CODES: Record<string, number> = { active: ACTIVE, idle: IDLE,
 //   16 flags u32 | 20 IPv4 u32 | 24 rate window u16 | 26 this window u16 | 28 last window u16
 //   30 in-flight u16
 //   32 bytes in f64 | 40 bytes out f64 (f64: exact to 2^53)
-export const SLOT = 48;
+//   48 agent u16 | 50 tool calls u16 | 52 tokens in u32 | 56 tokens out u32 | 60 model u16
+//   62 spend meta u16 | 64 cost in USD f64 (the spend fields, written by spend/ through table.ts)
+export const SLOT = 72;
 export const SLOT_U16 = SLOT / 2;
 export const SLOT_U32 = SLOT / 4;
 export const SLOT_F64 = SLOT / 8;
@@ -39,6 +41,18 @@ export const F_RATE_LAST = 14; // u16
 export const F_INFLIGHT = 15; // u16: requests holding the slot (hold/release)
 export const F_BYTES_IN = 4; // f64
 export const F_BYTES_OUT = 5; // f64
+export const F_AGENT = 24; // u16: agent number + 1 (0 = no agent)
+export const F_TOOL_CALLS = 25; // u16
+export const F_TOKENS_IN = 13; // u32
+export const F_TOKENS_OUT = 14; // u32
+export const F_MODEL = 30; // u16: first model's number + 1 (0 = none)
+export const F_SPEND_META = 31; // u16: SPEND_* bits
+export const F_COST = 8; // f64
+/** byte range of the spend fields, zeroed together when a slot is taken */
+export const SPEND_FROM = 48;
+export const SPEND_TO = 72;
+export const SPEND_ESTIMATED = 1; // some token count was estimated
+export const SPEND_MORE_MODELS = 2; // models beyond the first are in a side table
 
 export const NO_UPSTREAM = 0xffff;
 // meta bits

@@ -3,12 +3,12 @@
 // what turns a slot into a SessionView or a completed-session summary. SessionTable (table.ts)
 // builds its public API on this through lifecycle.ts; nothing else uses it.
 import type { EventBus, SessionEvent, SessionSummary } from '../events.js';
-import type { SessionView } from './types.js';
+import type { SessionExtension, SessionView } from './types.js';
 import { flatten, mapBytes, parseIpv4, stringBytes } from './compact.js';
 import {
   ACTIVE, EPOCH_S, F_BYTES_IN, F_BYTES_OUT, F_FLAGS, F_INFLIGHT, F_IPV4, F_LAST_SEEN, F_META,
   F_RATE_LAST, F_RATE_NOW, F_RATE_WINDOW, F_REQUESTS, F_STARTED, F_STATE, F_UPSTREAM, FREE, IDLE, IP_MAPPED,
-  IP_OTHER, IP_V4, KILLED, NO_UPSTREAM, RATE_WINDOW_S, SLOT, SLOT_F64, SLOT_U16, SLOT_U32, STATE_NAMES,
+  IP_OTHER, IP_V4, KILLED, NO_UPSTREAM, RATE_WINDOW_S, SLOT, SLOT_F64, SLOT_U16, SLOT_U32, SPEND_FROM, SPEND_TO, STATE_NAMES,
   TERMINATED, U16_MAX, toS,
 } from './slot-layout.js';
 import type { SessionTableOptions } from './table-options.js';
@@ -25,6 +25,8 @@ export abstract class SlotRecords {
   protected ids: string[];
   protected readonly index = new Map<string, number>();
   private ipOther: Map<number, string> | undefined;
+  /** the spend part's view of a slot and its side tables (SessionExtension) */
+  protected extension: SessionExtension | null = null;
   protected reasons: Map<number, string> | undefined;
 
   protected readonly counts = new Uint32Array(5);
@@ -100,6 +102,7 @@ export abstract class SlotRecords {
     this.u16[slot * SLOT_U16 + F_RATE_NOW] = state === ACTIVE ? 1 : 0;
     this.u16[slot * SLOT_U16 + F_RATE_LAST] = 0;
     this.u16[slot * SLOT_U16 + F_INFLIGHT] = 0;
+    this.u8.fill(0, slot * SLOT + SPEND_FROM, slot * SLOT + SPEND_TO);
     return slot;
   }
 
@@ -115,6 +118,7 @@ export abstract class SlotRecords {
       this.ipOther!.delete(slot);
     }
     this.reasons?.delete(slot);
+    this.extension?.free(slot);
     this.counts[this.u8[slot * SLOT + F_STATE]]--;
     this.u8[slot * SLOT + F_STATE] = FREE;
     this.u8[slot * SLOT + F_META] = 0;
@@ -179,6 +183,7 @@ export abstract class SlotRecords {
     };
     const r = this.reasons?.get(slot);
     if (r !== undefined) v.reason = r;
+    this.extension?.view(slot, v);
     return v;
   }
 
@@ -189,7 +194,7 @@ export abstract class SlotRecords {
 
   protected summary(slot: number): SessionSummary {
     const u = this.u16[slot * SLOT_U16 + F_UPSTREAM];
-    return {
+    const sum: SessionSummary = {
       id: this.ids[slot],
       state: 'completed',
       upstream: u === NO_UPSTREAM ? null : (this.upstreams[u] ?? null),
@@ -201,6 +206,8 @@ export abstract class SlotRecords {
       bytes_out: this.f64[slot * SLOT_F64 + F_BYTES_OUT],
       flags: this.u32[slot * SLOT_U32 + F_FLAGS],
     };
+    this.extension?.view(slot, sum as unknown as SessionView);
+    return sum;
   }
 
   protected emit(type: SessionEvent['type'], id: string, at: number, reason?: string): void {

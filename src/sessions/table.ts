@@ -21,6 +21,7 @@
 import {
   type EndReason,
   type SessionControl,
+  type SessionExtension,
   type SessionCounts,
   type SessionListQuery,
   type SessionPage,
@@ -35,6 +36,7 @@ import {
   ACTIVE, COUNTED, F_BYTES_IN, F_BYTES_OUT, F_FLAGS, F_INFLIGHT, F_LAST_SEEN, F_META, F_RATE_LAST, F_RATE_NOW,
   F_RATE_WINDOW, F_REQUESTS, F_STATE, F_UPSTREAM, FREE, IDLE, KILLED, NO_UPSTREAM, RATE_WINDOW_S, SLOT, SLOT_F64,
   SLOT_U16, SLOT_U32, STATE_CODES, STATE_NAMES, TERMINATED, U16_MAX, toS, EPOCH_S,
+  F_AGENT, F_COST, F_MODEL, F_SPEND_META, F_TOKENS_IN, F_TOKENS_OUT, F_TOOL_CALLS, SPEND_ESTIMATED, SPEND_MORE_MODELS,
 } from './slot-layout.js';
 
 export { parseIpv4 };
@@ -107,6 +109,50 @@ export class SessionTable extends SessionLifecycle implements SessionControl {
   addBytesOut(slot: number, n: number): void {
     this.f64[slot * SLOT_F64 + F_BYTES_OUT] += n;
     this.u32[slot * SLOT_U32 + F_LAST_SEEN] = this.clockS;
+  }
+
+  // ---- spend fields (spend/ owns what they mean) ----------------------------------------
+
+  agentOf(slot: number): number {
+    return this.u16[slot * SLOT_U16 + F_AGENT];
+  }
+
+  setAgent(slot: number, agent: number): void {
+    this.u16[slot * SLOT_U16 + F_AGENT] = agent;
+  }
+
+  addUsage(slot: number, tokensIn: number, tokensOut: number, costUsd: number, model: number, estimated: boolean, toolCalls: number): boolean {
+    const i32 = slot * SLOT_U32;
+    this.u32[i32 + F_TOKENS_IN] = Math.min(0xffffffff, this.u32[i32 + F_TOKENS_IN] + tokensIn);
+    this.u32[i32 + F_TOKENS_OUT] = Math.min(0xffffffff, this.u32[i32 + F_TOKENS_OUT] + tokensOut);
+    this.f64[slot * SLOT_F64 + F_COST] += costUsd;
+    const i16 = slot * SLOT_U16;
+    this.u16[i16 + F_TOOL_CALLS] = Math.min(U16_MAX, this.u16[i16 + F_TOOL_CALLS] + toolCalls);
+    if (estimated) this.u16[i16 + F_SPEND_META] |= SPEND_ESTIMATED;
+    if (model === 0) return false;
+    const first = this.u16[i16 + F_MODEL];
+    if (first === 0) { this.u16[i16 + F_MODEL] = model; return true; }
+    if (first !== model) this.u16[i16 + F_SPEND_META] |= SPEND_MORE_MODELS;
+    return false;
+  }
+
+  /** The spend fields of a slot, for views (SessionExtension) and budgets. */
+  spendOf(slot: number): { agent: number; model: number; meta: number; tokensIn: number; tokensOut: number; cost: number; toolCalls: number } {
+    const i16 = slot * SLOT_U16;
+    return {
+      agent: this.u16[i16 + F_AGENT], model: this.u16[i16 + F_MODEL], meta: this.u16[i16 + F_SPEND_META],
+      tokensIn: this.u32[slot * SLOT_U32 + F_TOKENS_IN], tokensOut: this.u32[slot * SLOT_U32 + F_TOKENS_OUT],
+      cost: this.f64[slot * SLOT_F64 + F_COST], toolCalls: this.u16[i16 + F_TOOL_CALLS],
+    };
+  }
+
+  /** Session cost so far (USD). */
+  costOf(slot: number): number {
+    return this.f64[slot * SLOT_F64 + F_COST];
+  }
+
+  setExtension(ext: SessionExtension): void {
+    this.extension = ext;
   }
 
   addFlag(slot: number): void {
@@ -321,6 +367,11 @@ export class SessionTable extends SessionLifecycle implements SessionControl {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /** Ends a slot's in-flight work without changing its state (a kill by agent refuses the agent, not the session). */
+  endWork(slot: number, reason: EndReason): void {
+    this.fireEnd(slot, reason);
+  }
 
   private fireEnd(slot: number, reason: EndReason): void {
     for (const fn of this.endListeners) {

@@ -19,10 +19,34 @@ export interface SessionView {
   instance?: string;
   /** for killed/terminated: who or which rule ended it ("operator", a rule name) */
   reason?: string;
+  // Agents, keys and spend (SPEC.md): set by the spend part through SessionExtension
+  agent?: string | null;
+  team?: string | null;
+  models?: string[];
+  tokens_in?: number;
+  tokens_out?: number;
+  cost_usd?: number;
+  tokens_estimated?: boolean;
+  tool_calls?: number;
+  /** total time per request, and time to the first byte of the answer; null before the first */
+  latency_ms?: Percentiles | null;
+  ttfb_ms?: Percentiles | null;
+}
+
+export interface Percentiles { p50: number; p95: number; p99: number }
+
+/**
+ * What another part adds to a session (spend/: agent, tokens, cost, latency): fields on the view
+ * and the summary, and side tables released with the slot.
+ */
+export interface SessionExtension {
+  view(slot: number, v: SessionView): void;
+  free(slot: number): void;
 }
 
 /** Why in-flight work of a session must end now. */
-export type EndReason = 'session_killed' | 'session_terminated';
+/** `agent_killed`: the session's agent was killed (the session itself stays as it was). */
+export type EndReason = 'session_killed' | 'session_terminated' | 'agent_killed';
 
 export interface SessionRegistry {
   /** Finds or creates the session for a request and counts the request. Returns its slot, or -1 when no slot can be had. */
@@ -32,6 +56,11 @@ export interface SessionRegistry {
   addBytesIn(slot: number, n: number): void;
   addBytesOut(slot: number, n: number): void;
   addFlag(slot: number): void;
+  /** The agent number + 1 that owns the session (spend/agents.ts), 0 for none. */
+  agentOf(slot: number): number;
+  setAgent(slot: number, agent: number): void;
+  /** Adds one response's usage; `model` is the model's number + 1 (0 unknown). Returns whether it was the slot's first model. */
+  addUsage(slot: number, tokensIn: number, tokensOut: number, costUsd: number, model: number, estimated: boolean, toolCalls: number): boolean;
   /** The upstream chosen for the session's latest request (sticky balancing keeps it). */
   setUpstream(slot: number, upstream: number): void;
   idOf(slot: number): string;

@@ -71,6 +71,24 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE events ADD COLUMN detail TEXT;
   `,
+  // 3: API keys (hashes only) and kills by agent (src/auth)
+  `
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    agent TEXT NOT NULL,
+    team TEXT,
+    budget TEXT,
+    tools TEXT,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  ) WITHOUT ROWID;
+
+  CREATE TABLE agent_kills (
+    agent TEXT PRIMARY KEY,
+    at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -16,6 +16,7 @@ import { FlushLoop } from './flush-loop.js';
 import type { EndedSession, FlaggedEvent, HistoryPage, HistoryQuery } from './queries.js';
 import { KILL_RANK, SEVERITY_RANK, type ChunkRecord, type KillRecord, type RankName } from './queue.js';
 import type { StoreOptions } from './store-options.js';
+import { KeyTables } from './keys.js';
 
 export type { StoreOptions } from './store-options.js';
 export { DB_FILE } from './open-db.js';
@@ -50,6 +51,8 @@ export function openStore(opts: StoreOptions): Store {
 }
 
 export class Store extends FlushLoop {
+  /** API keys and agent kills, written at once (src/auth) */
+  readonly keyTables = new KeyTables(() => this.db);
   private readonly captureOn: boolean;
   private nextRequestSeq = 1;
   private retentionRunning: Promise<number> | null = null;

@@ -66,8 +66,9 @@ export function spanPolicy(span: Span, outcome: PolicyOutcome, rule: string | un
 }
 
 /** A kill or a terminate ended the request or connection. */
-export function spanSessionEnd(span: Span, type: 'session_killed' | 'session_terminated', rule?: string): void {
-  span.addEvent(type === 'session_killed' ? 'cordon.session.killed' : 'cordon.session.terminated', rule === undefined ? undefined : { 'cordon.policy.rule': rule });
+export function spanSessionEnd(span: Span, type: 'session_killed' | 'session_terminated' | 'agent_killed', rule?: string): void {
+  const name = type === 'session_killed' ? 'cordon.session.killed' : type === 'agent_killed' ? 'cordon.agent.killed' : 'cordon.session.terminated';
+  span.addEvent(name, rule === undefined ? undefined : { 'cordon.policy.rule': rule });
 }
 
 /** A tool call held for an operator's approval. */

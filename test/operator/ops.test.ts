@@ -39,9 +39,9 @@ describe('ops CLI against a control API', () => {
     const r = await cli(['sessions'], env);
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+STATE\s+UPSTREAM\s+CLIENT\s+REQS\s+IN\s+OUT\s+FLAGS\s+AGE\s+SEEN$/);
+    expect(lines[0]).toMatch(/^ID\s+STATE\s+UPSTREAM\s+CLIENT\s+REQS\s+IN\s+OUT\s+FLAGS\s+AGENT\s+TOKENS\s+COST\s+AGE\s+SEEN$/);
     expect(lines).toHaveLength(4);
-    expect(lines[1]).toMatch(/^agent-1\s+active\s+http:\/\/127\.0\.0\.1:1\s+127\.0\.0\.1\s+12\s+2\.0 KiB\s+9\.8 KiB\s+0\s+1m\s+1m$/);
+    expect(lines[1]).toMatch(/^agent-1\s+active\s+http:\/\/127\.0\.0\.1:1\s+127\.0\.0\.1\s+12\s+2\.0 KiB\s+9\.8 KiB\s+0\s+-\s+-\s+-\s+1m\s+1m$/);
     expect(lines[3]).toContain('…');
     // columns line up: STATE starts at the same offset on every line
     const col = lines[0].indexOf('STATE');

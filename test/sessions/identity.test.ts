@@ -27,10 +27,21 @@ describe('sessionIdFromJson', () => {
     expect(sessionIdFromJson({ metadata: { user_id: 'anth-2' } })).toBe('anth-2');
     expect(sessionIdFromJson({ user: 'a', metadata: { user_id: 'b' } })).toBe('a');
   });
-  it('skips a body user that is not a valid ID (then metadata.user_id, then nothing)', () => {
-    expect(sessionIdFromJson({ user: 'someone@example.com', metadata: { user_id: 'anth-1' } })).toBe('anth-1');
-    expect(sessionIdFromJson({ user: 'someone@example.com' })).toBeUndefined();
-    expect(sessionIdFromJson({ user: '', metadata: { user_id: 'x'.repeat(129) } })).toBeUndefined();
+  it('turns a body ID that is not a valid ID into the stable u-<hash>, never the derived ID', () => {
+    const mail = sessionIdFromJson({ user: 'someone@example.com', metadata: { user_id: 'anth-1' } });
+    expect(mail).toMatch(/^u-[0-9a-f]{32}$/);
+    expect(sessionIdFromJson({ user: 'someone@example.com' })).toBe(mail);
+    // Claude Code's metadata.user_id: longer than 128 characters
+    const long = `user_${'ab12'.repeat(16)}_account_${'0'.repeat(36)}_session_${'f'.repeat(36)}`;
+    expect(long.length).toBeGreaterThan(128);
+    const a = sessionIdFromJson({ user: '', metadata: { user_id: long } });
+    expect(a).toMatch(/^u-[0-9a-f]{32}$/);
+    expect(validSessionId(a)).toBe(true);
+    expect(sessionIdFromJson({ metadata: { user_id: long } })).toBe(a);
+    // two agents' long IDs that differ in one character stay apart
+    expect(sessionIdFromJson({ metadata: { user_id: long.slice(0, -1) + 'e' } })).not.toBe(a);
+    // non-ASCII IDs differ by their full code points, not only the low bytes
+    expect(sessionIdFromJson({ user: 'агент' })).not.toBe(sessionIdFromJson({ user: 'а0ент' }));
   });
   it('ignores non-strings and non-objects', () => {
     expect(sessionIdFromJson({ user: 5 })).toBeUndefined();
@@ -75,9 +86,10 @@ describe('identify', () => {
     for (const h of ['', 'a b', 'x'.repeat(129)]) expect(identify(h, undefined, '', '', t).ok).toBe(false);
     expect(identify(['a', 'b'], undefined, '', '', t).ok).toBe(false);
   });
-  it('falls back to the derived ID for a body user that is not a valid ID', () => {
+  it('gives a body user that is not a valid ID its u-<hash>, not the derived ID', () => {
     const r = identify(undefined, { user: 'someone@example.com' }, '1.2.3.4', 'ua', t);
-    expect(r).toEqual({ ok: true, id: derivedSessionId('1.2.3.4', 'ua', t), source: 'derived' });
+    expect(r).toMatchObject({ ok: true, source: 'body' });
+    expect(r.ok && r.id).toMatch(/^u-[0-9a-f]{32}$/);
   });
 });
 

@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
+import { Auth } from '../../src/auth/service.js';
+import { Spend } from '../../src/spend/service.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { PROFILE_BOUNDS } from '../../src/config/profiles.js';
 import { EventBus, type GatewayEvent } from '../../src/events.js';
@@ -45,6 +47,7 @@ async function setup(action: Hit['action'] = 'block', mode: 'enforce' | 'audit' 
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
     policy: null, inflight: new Inflight(), uploads: new Uploads(), streams: new StreamAccounts(64 * 1024), fleet, fleetRates: [], capture: null, tools: null, counters: { total: 0, blocked: 0 }, accessLog: false,
     observe: () => {}, onHit: () => {},
+    auth: new Auth(cfg, null), spend: new Spend(cfg, sessions),
   };
   const registry = new WsRegistry({ idleTimeoutMs: cfg.websocket.idle_timeout });
   sessions.onEnd((slot, reason) => registry.closeSession(slot, 1008, reason));

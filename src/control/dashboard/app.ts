@@ -12,6 +12,7 @@ import { STATE_JS } from './script/state.js';
 import { API_JS } from './script/api.js';
 import { FORMAT_JS } from './script/format.js';
 import { SESSIONS_JS } from './script/sessions.js';
+import { AGENTS_JS } from './script/agents.js';
 import { DETAIL_JS } from './script/detail.js';
 import { FLAGGED_JS } from './script/flagged.js';
 import { APPROVALS_JS } from './script/approvals.js';
@@ -25,6 +26,7 @@ export const DASHBOARD_JS = [
   API_JS,
   FORMAT_JS,
   SESSIONS_JS,
+  AGENTS_JS,
   DETAIL_JS,
   FLAGGED_JS,
   APPROVALS_JS,

@@ -56,10 +56,19 @@ export const DASHBOARD_HTML = `<!doctype html>
       <span id="sessions-count"></span>
     </div>
     <table id="sessions">
-      <thead><tr><th>ID</th><th>state</th><th>upstream</th><th>client</th><th class="num">reqs</th><th class="num">in</th><th class="num">out</th><th class="num">flags</th><th>last seen</th><th></th></tr></thead>
+      <thead><tr><th>ID</th><th>state</th><th>upstream</th><th>client</th><th class="num">reqs</th><th class="num">in</th><th class="num">out</th><th class="num">flags</th><th>agent</th><th class="num"><button id="sort-cost" type="button" title="sort by cost, most first">cost $</button></th><th>last seen</th><th></th></tr></thead>
       <tbody></tbody>
     </table>
     <p id="sessions-empty" class="empty">No sessions yet.</p>
+  </section>
+
+  <section id="agents-panel">
+    <h2>Agents</h2>
+    <table id="agents">
+      <thead><tr><th>agent</th><th>team</th><th>state</th><th class="num">sessions</th><th class="num">reqs</th><th class="num">tokens</th><th class="num">cost $</th><th></th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <p id="agents-empty" class="empty">No agents yet (agents come from API keys).</p>
   </section>
 
   <section id="flagged-panel">

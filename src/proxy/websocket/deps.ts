@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Direction } from '../../events.js';
 import type { Hit, StreamInspector } from '../../policy/types.js';
 import type { ProxyContext } from '../context.js';
+import { checkKey, isGrant } from '../key-admit.js';
 import { ERR, type ProxyError } from '../../errors/index.js';
 import { hashId } from '../hash.js';
 import type { Upstream } from '../upstreams.js';
@@ -48,7 +49,11 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
       if (closed !== null) return refuse(closed, null);
       const now = Date.now();
       const ip = req.socket.remoteAddress ?? '';
-      const header = req.headers['x-session-id'];
+      const grant = checkKey(ctx, req.headers);
+      if (!isGrant(grant)) return refuse(grant, null);
+      // the client's cordon key is not the upstream's business
+      if (grant.header === 'authorization') delete req.headers.authorization;
+      const header = req.headers['x-session-id'] ?? req.headers['x-claude-code-session-id'];
       let id: string;
       if (header !== undefined) {
         if (typeof header !== 'string' || !ctx.identity.valid(header)) return refuse(ERR.badSessionId(), null);
@@ -58,7 +63,7 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
         id = ctx.identity.derive(ip, req.headers['user-agent'] ?? '', now);
       }
       // The same admission as an HTTP request (sessions/gate.ts); the WsRegistry holds the slot.
-      const slot = ctx.gate.admit({ id, clientIp: ip, bytesIn: 0, nowMs: now });
+      const slot = ctx.gate.admit({ id, clientIp: ip, bytesIn: 0, nowMs: now, agent: grant.key?.agent ?? null });
       if (typeof slot !== 'number') return refuse(slot, id);
       // The upgrade counts as one request of the session, fleet-wide as well as here.
       ctx.fleet.record(id, 1, 0, 0, 0, now);

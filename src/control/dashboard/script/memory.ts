@@ -73,7 +73,7 @@ export const MEMORY_JS = String.raw`  // ---------- stats and memory ----------
 
   function slowRefresh() {
     var gen = state.generation;
-    var jobs = [api('/control/stats').then(renderStats)];
+    var jobs = [api('/control/stats').then(renderStats), optional('agents-empty', loadAgents())];
     // the open session's counters move with every request; one call per refresh keeps them true
     var sel = state.selected;
     if (sel) jobs.push(api('/control/sessions/' + encodeURIComponent(sel)).then(function (v) { if (state.selected === sel) upsert(v); }));

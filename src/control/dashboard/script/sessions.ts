@@ -11,6 +11,8 @@ export const SESSIONS_JS = String.raw`  // ---------- sessions table ----------
     ['bytes_in', function (v) { return bytes(v.bytes_in); }, 'num'],
     ['bytes_out', function (v) { return bytes(v.bytes_out); }, 'num'],
     ['flags', function (v) { return v.flags; }, 'num'],
+    ['agent', function (v) { return v.agent || '-'; }, ''],
+    ['cost_usd', function (v) { return usd(v.cost_usd); }, 'num'],
     ['last_seen_at', function (v) { return ago(v.last_seen_at); }, '']
   ];
 

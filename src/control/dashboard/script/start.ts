@@ -20,7 +20,7 @@ export const START_JS = String.raw`  // ---------- start, stop ----------
       $('notice').hidden = true;
       renderStats(s);
       connectEvents(gen, 1000);
-      var jobs = [loadSessions(), optional('approvals-empty', loadApprovals()), optional('flagged-note', loadFlagged()), optional('memory-summary', api('/control/memory').then(renderMemory))];
+      var jobs = [loadSessions(), optional('agents-empty', loadAgents()), optional('approvals-empty', loadApprovals()), optional('flagged-note', loadFlagged()), optional('memory-summary', api('/control/memory').then(renderMemory))];
       return Promise.all(jobs.map(function (j) { return j.catch(report); })).then(function () {
         if (gen === state.generation) state.slowTimer = setTimeout(slowRefresh, SLOW_REFRESH_MS);
       });
@@ -48,6 +48,11 @@ export const START_JS = String.raw`  // ---------- start, stop ----------
     });
     setInterval(sweepApprovals, 1000);
     $('detail-close').addEventListener('click', closeDetail);
+    $('sort-cost').addEventListener('click', function (e) { e.stopPropagation(); sortSessionsByCost(); });
+    $('agents').addEventListener('click', function (e) {
+      var b = e.target.closest('button[data-agent-action]');
+      if (b) agentAct(b.dataset.agentAction, b.dataset.agent, b);
+    });
     $('reload').addEventListener('click', function () { loadSessions().catch(report); });
     $('filter').addEventListener('input', function () { state.rows.forEach(applyFilter); });
     // relative times drift; re-render them now and then without asking the server

@@ -1,0 +1,259 @@
+// The spend part: who (agent, team), what (models, tokens, cost) and how fast (latency) per
+// session, and the budgets that stop spending. The proxy calls admit() once a request is tied to a
+// session, open() when an answer starts and settle() when it ends; everything else is read by the
+// control API, /metrics and the dashboard.
+import type { Config } from '../config/schema.js';
+import type { KeyRecord } from '../auth/keys.js';
+import type { SessionExtension, SessionView } from '../sessions/types.js';
+import { Agents, roundUsd } from './agents.js';
+import { budgetOf, Ledger, type Budget, type Refusal } from './budgets.js';
+import { estimateInput, responseText, tokenCounter } from './estimate.js';
+import { LatencySketches } from './latency.js';
+import { NameIndex, OTHER } from './names.js';
+import { PriceTable } from './prices.js';
+import { UsageScanner } from './usage-scan.js';
+
+/** Models named in /metrics and on sessions; past this many, `other`. */
+const MAX_MODELS = 32;
+/** Response bytes kept to count the tokens of an answer that will carry no usage. */
+const ESTIMATE_CAPTURE = 64 * 1024;
+
+/** What the spend part needs of the session table. */
+export interface SpendTable {
+  addUsage(slot: number, tokensIn: number, tokensOut: number, costUsd: number, model: number, estimated: boolean, toolCalls: number): boolean;
+  spendOf(slot: number): { agent: number; model: number; meta: number; tokensIn: number; tokensOut: number; cost: number; toolCalls: number };
+  costOf(slot: number): number;
+  idOf(slot: number): string;
+}
+
+/** One answer being metered: the scanner, and (rarely) the bytes kept for estimating. */
+export class Meter {
+  readonly scan = new UsageScanner();
+  firstByteAt = 0;
+  kept: Buffer[] | null = null;
+  keptBytes = 0;
+  bytes = 0;
+
+  /**
+   * `reqModel`: the request's model, the fallback when the answer names none. `reqBody`/`reqJson`:
+   * kept only for an answer that will carry no usage (to count the prompt's tokens); otherwise the
+   * request is let go as soon as it was sent.
+   */
+  constructor(readonly startedAt: number, readonly reqModel: string | null, readonly reqBody: Buffer | null, readonly reqJson: unknown) {
+    if (reqBody !== null) this.kept = [];
+  }
+
+  write(chunk: Buffer): void {
+    if (this.firstByteAt === 0) this.firstByteAt = performance.now();
+    this.bytes += chunk.length;
+    this.scan.write(chunk);
+    if (this.kept !== null && this.keptBytes < ESTIMATE_CAPTURE) {
+      this.kept.push(chunk);
+      this.keptBytes += chunk.length;
+    }
+  }
+}
+
+export interface SessionRule {
+  name: string;
+  limit: number;
+  windowMs: number;
+}
+
+export class Spend implements SessionExtension {
+  readonly agents = new Agents();
+  readonly models = new NameIndex(MAX_MODELS);
+  readonly latency = new LatencySketches();
+  readonly ledger = new Ledger();
+  prices: PriceTable;
+  private readonly teamBudgets = new Map<string, Budget>();
+  private readonly keyBudgets = new WeakMap<KeyRecord, Budget>();
+  private sessionRules: SessionRule[] = [];
+  /** slot → models after the first (rare: a session that switches model) */
+  private readonly moreModels = new Map<number, Set<number>>();
+  /** tokens and USD by agent and model number, for /metrics: key agent * 64 + model */
+  readonly byAgentModel = new Map<number, { tokensIn: number; tokensOut: number; usd: number }>();
+  /** charges made (fleet mode sends them on; see fleet.ts) */
+  onCharge: ((b: Budget, usd: number, tokens: number, nowMs: number) => void) | null = null;
+
+  constructor(cfg: Config, private readonly table: SpendTable) {
+    this.prices = new PriceTable(cfg.pricing);
+    this.reconfigure(cfg);
+  }
+
+  /** Prices, team budgets and session cost rules from a config (at start, and on a reload). */
+  reconfigure(cfg: Config): void {
+    this.prices = new PriceTable(cfg.pricing);
+    this.teamBudgets.clear();
+    for (const [team, t] of Object.entries(cfg.teams)) if (t.budget) this.teamBudgets.set(team, budgetOf(`team:${team}`, t.budget));
+    this.sessionRules = cfg.policy.rules.filter((r) => r.metric === 'cost_usd')
+      .map((r) => ({ name: r.name, limit: r.limit ?? 0, windowMs: r.window ?? 0 }));
+  }
+
+  /** Every budget that applies to a request. */
+  budgetsFor(key: KeyRecord | null, sessionId: string): Budget[] {
+    const out: Budget[] = [];
+    if (key !== null) {
+      if (key.budget !== null) {
+        let b = this.keyBudgets.get(key);
+        if (b === undefined) { b = budgetOf(`key:${key.id}`, key.budget); this.keyBudgets.set(key, b); }
+        out.push(b);
+      }
+      if (key.team !== null) {
+        const t = this.teamBudgets.get(key.team);
+        if (t !== undefined) out.push(t);
+      }
+    }
+    for (const r of this.sessionRules) {
+      if (r.windowMs > 0) out.push({ scope: `session:${r.name}:${sessionId}`, limit: r.limit, unit: 'usd', windowMs: r.windowMs });
+    }
+    return out;
+  }
+
+  /** null when the request may spend, else the budget that is used up. */
+  admit(slot: number, key: KeyRecord | null, sessionId: string, nowMs: number): Refusal | null {
+    for (const r of this.sessionRules) {
+      // a session rule without a window limits the session's whole life
+      if (r.windowMs === 0 && this.table.costOf(slot) >= r.limit) return { scope: `session:${r.name}`, retryAfter: 0 };
+    }
+    if (key === null && this.sessionRules.length === 0) return null;
+    for (const b of this.budgetsFor(key, sessionId)) {
+      const no = this.ledger.check(b, nowMs);
+      if (no !== null) return no;
+    }
+    return null;
+  }
+
+  /**
+   * A meter for an answer. `body` is the request: an OpenAI chat stream that did not ask for
+   * `stream_options.include_usage` will carry no usage, so its answer's bytes are kept (bounded) to count.
+   */
+  open(startedAt: number, body: Buffer | null, json: unknown, target: string): Meter {
+    const estimate = body !== null && target.includes('/chat/completions') && wantsEstimate(body);
+    return new Meter(startedAt, requestModel(json, null), estimate ? body : null, estimate ? json : undefined);
+  }
+
+  /**
+   * The answer ended (completed, cut, or failed mid-way): charge its usage to the session, agent,
+   * budgets and metrics. `toolCalls` from the policy inspector when it ran, else the meter's count.
+   */
+  settle(slot: number, agent: number, key: KeyRecord | null, sessionId: string, m: Meter, endedAt: number, toolCalls: number): void {
+    const reqBody = m.reqBody;
+    const s = m.scan;
+    const ttfb = (m.firstByteAt === 0 ? endedAt : m.firstByteAt) - m.startedAt;
+    this.latency.record(slot, ttfb, endedAt - m.startedAt);
+    const calls = toolCalls >= 0 ? toolCalls : s.toolCalls;
+    let modelName = s.model;
+    if (s.seen) {
+      if (modelName === null) modelName = m.reqModel;
+      const uncached = Math.max(0, s.input - s.cached);
+      const cost = this.prices.cost(modelName, uncached, s.output, s.cached + s.cacheRead, s.cacheWrite);
+      this.account(slot, agent, key, sessionId, modelName, s.inputTotal, s.output, cost, false, calls);
+      return;
+    }
+    if (reqBody === null || m.bytes === 0) {
+      // no usage and nothing kept to count: an answer that is not an LLM's (a GET, /models, an
+      // error), or an upstream that reports none on an API that always does
+      if (calls > 0) this.table.addUsage(slot, 0, 0, 0, 0, false, calls);
+      return;
+    }
+    // No usage came: count with the tokenizer (loaded on first need), off the request's path.
+    const kept = m.kept === null ? null : Buffer.concat(m.kept, m.keptBytes);
+    const bytes = m.bytes;
+    const keptBytes = m.keptBytes;
+    const id = this.table.idOf(slot);
+    void tokenCounter().then((count) => {
+      let json = m.reqJson;
+      if (json === undefined) { try { json = JSON.parse(reqBody.toString('utf8')); } catch { json = null; } }
+      if (json === null || typeof json !== 'object') return;
+      modelName ??= m.reqModel ?? requestModel(json, null);
+      const tin = estimateInput(count, json);
+      let tout: number;
+      if (kept !== null) {
+        tout = count(responseText(kept.toString('utf8')));
+        if (bytes > keptBytes) tout = Math.round(tout * (bytes / keptBytes));
+      } else {
+        tout = Math.ceil(bytes / 4);
+      }
+      const cost = this.prices.cost(modelName, tin, tout, 0, 0);
+      // the slot may have been freed and reused meanwhile: charge it only if it is the same session
+      if (this.table.idOf(slot) === id) this.account(slot, agent, key, sessionId, modelName, tin, tout, cost, true, calls);
+    }, () => undefined);
+  }
+
+  private account(slot: number, agent: number, key: KeyRecord | null, sessionId: string, model: string | null,
+    tin: number, tout: number, usd: number, estimated: boolean, calls: number): void {
+    const mn = model === null ? 0 : this.models.number(model);
+    const first = this.table.addUsage(slot, tin, tout, usd, mn, estimated, calls);
+    if (!first && mn !== 0) {
+      const cur = this.table.spendOf(slot).model;
+      if (cur !== mn) {
+        let set = this.moreModels.get(slot);
+        if (set === undefined) { set = new Set(); this.moreModels.set(slot, set); }
+        set.add(mn);
+      }
+    }
+    if (agent !== 0) this.agents.usage(agent, tin, tout, usd);
+    const k = agent * 64 + mn;
+    const row = this.byAgentModel.get(k);
+    if (row === undefined) this.byAgentModel.set(k, { tokensIn: tin, tokensOut: tout, usd });
+    else { row.tokensIn += tin; row.tokensOut += tout; row.usd += usd; }
+    const now = Date.now();
+    for (const b of this.budgetsFor(key, sessionId)) {
+      this.ledger.charge(b, usd, tin + tout, now);
+      this.onCharge?.(b, b.unit === 'usd' ? usd : 0, b.unit === 'tokens' ? tin + tout : 0, now);
+    }
+  }
+
+  // ---- SessionExtension: the session view's spend fields -------------------------------------
+
+  view(slot: number, v: SessionView): void {
+    const s = this.table.spendOf(slot);
+    v.agent = this.agents.names.name(s.agent);
+    v.team = s.agent === 0 ? null : (this.agents.list().find((a) => a.agent === v.agent)?.team ?? null);
+    const models: string[] = [];
+    const first = this.models.name(s.model);
+    if (first !== null) models.push(first);
+    for (const n of this.moreModels.get(slot) ?? []) { const name = this.models.name(n); if (name !== null) models.push(name); }
+    v.models = models;
+    v.tokens_in = s.tokensIn;
+    v.tokens_out = s.tokensOut;
+    v.cost_usd = roundUsd(s.cost);
+    v.tokens_estimated = (s.meta & 1) !== 0;
+    v.tool_calls = s.toolCalls;
+    const p = this.latency.percentiles(slot);
+    v.latency_ms = p === null ? null : p[1];
+    v.ttfb_ms = p === null ? null : p[0];
+  }
+
+  free(slot: number): void {
+    this.latency.clear(slot);
+    this.moreModels.delete(slot);
+  }
+
+  /** Bytes of the side tables (latency pages, extra models, budget ledger), for /control/memory. */
+  bytes(): number {
+    return this.latency.bytes() + this.moreModels.size * 120 + this.ledger.size * 150;
+  }
+
+  /** Model label for /metrics: the name, `other` past the bound, `unknown` when none was seen. */
+  modelLabel(n: number): string {
+    return n === 0 ? 'unknown' : (this.models.name(n) ?? OTHER);
+  }
+}
+
+/** An OpenAI chat stream whose usage will not come (no stream_options.include_usage). */
+function wantsEstimate(body: Buffer): boolean {
+  if (body.length > 4 * 1024 * 1024) return false;
+  const s = body.toString('latin1');
+  return /"stream"\s*:\s*true/.test(s) && /"messages"\s*:/.test(s) && !/"include_usage"\s*:\s*true/.test(s);
+}
+
+function requestModel(json: unknown, body: Buffer | null): string | null {
+  if (json !== null && typeof json === 'object' && typeof (json as { model?: unknown }).model === 'string') {
+    return (json as { model: string }).model.slice(0, 128);
+  }
+  if (body === null) return null;
+  const m = /"model"\s*:\s*"([A-Za-z0-9._:/@-]{1,128})"/.exec(body.toString('latin1', 0, Math.min(body.length, 65536)));
+  return m === null ? null : m[1];
+}
