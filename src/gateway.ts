@@ -357,6 +357,9 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
         await new Promise<void>((r) => controlServer.close(() => r()));
         await upstreams.destroy();
         sessions.stop();
+        // Every session still live is summarized for storage (ended by shutdown) before it closes.
+        const summarized = gate.shutdown(Date.now());
+        if (summarized > 0) log.info({ sessions: summarized }, 'live sessions written to storage');
         await fleet.close();
         governor.stop();
         await tracing?.shutdown();

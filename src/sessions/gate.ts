@@ -185,6 +185,15 @@ export class SessionGate {
     return ids.length;
   }
 
+  /**
+   * The gateway stops (after the drain): every session that made requests in this run is
+   * summarized for storage, marked as ended by shutdown. Returns how many.
+   */
+  shutdown(nowMs: number): number {
+    this.draining = true;
+    return this.table.endAll(nowMs, 'shutdown');
+  }
+
   private apply(id: string, state: EndState, origin: EndOrigin, reason: string | undefined): SessionView | undefined {
     const table = this.table;
     const why = reason ?? DEFAULT_REASON[origin];
@@ -193,7 +202,7 @@ export class SessionGate {
     if (state === 'killed') return table.kill(id, origin === 'fleet' && reason === undefined ? 'operator' : why);
     const slot = table.slotOf(id);
     if (slot < 0) {
-      table.loadKills([{ id, state: 'terminated' }]);
+      table.loadKills([{ id, state: 'terminated' }], false);
     } else {
       table.terminate(slot, why);
     }

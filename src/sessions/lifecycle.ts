@@ -3,7 +3,7 @@
 // under memory pressure; the timer that sweeps. killed and terminated are sticky: sweep never
 // touches them; only resume ends them (table.ts).
 import type { SessionEvent } from '../events.js';
-import { ACTIVE, F_INFLIGHT, F_LAST_SEEN, F_STATE, IDLE, SLOT, SLOT_U16, SLOT_U32, toS } from './slot-layout.js';
+import { ACTIVE, F_INFLIGHT, F_LAST_SEEN, F_REQUESTS, F_STATE, FREE, IDLE, SLOT, SLOT_U16, SLOT_U32, toS } from './slot-layout.js';
 import { SlotRecords } from './slot-records.js';
 import type { SessionTableOptions } from './table-options.js';
 
@@ -75,6 +75,21 @@ export abstract class SessionLifecycle extends SlotRecords {
       }
     }
     return freed;
+  }
+
+  /**
+   * Shutdown: publishes the summary of every session that made requests in this run, with
+   * `reason` (so storage records how it ended), and frees its slot. Kills restored or made in
+   * advance with no traffic since are left alone (their kill is stored already). Returns how many.
+   */
+  endAll(nowMs: number, reason: string): number {
+    let n = 0;
+    for (let i = 0; i < this.hwm; i++) {
+      if (this.u8[i * SLOT + F_STATE] === FREE || this.u32[i * SLOT_U32 + F_REQUESTS] === 0) continue;
+      this.complete(i, nowMs, reason);
+      n++;
+    }
+    return n;
   }
 
   /**

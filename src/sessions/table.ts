@@ -254,9 +254,11 @@ export class SessionTable extends SessionLifecycle implements SessionControl {
 
   /**
    * Kills and terminates restored from storage at start (`store.loadKills()`): no events, no
-   * onEnd (nothing is in flight yet). Returns how many were taken.
+   * onEnd (nothing is in flight yet). Returns how many were taken. A restored session counts as
+   * seen (`counted`), so /control/stats never shows more killed than total after a restart; a
+   * terminate learned from the fleet for an unknown ID passes false.
    */
-  loadKills(entries: Iterable<KillEntry>): number {
+  loadKills(entries: Iterable<KillEntry>, counted = true): number {
     let n = 0;
     const nowMs = this.now();
     for (const e of entries) {
@@ -265,7 +267,11 @@ export class SessionTable extends SessionLifecycle implements SessionControl {
       const at = toS(e.at ?? nowMs);
       const slot = this.index.get(e.id);
       if (slot === undefined) {
-        this.alloc(e.id, state, at);
+        const s = this.alloc(e.id, state, at);
+        if (counted) {
+          this.u8[s * SLOT + F_META] |= COUNTED;
+          this.totalSeen++;
+        }
       } else if (this.u8[slot * SLOT + F_STATE] !== state) {
         this.setState(slot, state);
       }

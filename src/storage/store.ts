@@ -9,6 +9,8 @@
 // and the batched writes), take-batch.ts (a batch out of the queue); this file the public API.
 import type { Database as Db } from 'better-sqlite3';
 import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { markRunning, markStopped, rebuildFromEvents, RUNNING_FILE } from './rebuild.js';
 import type { Direction, EventBus, GatewayEvent, PolicyEvent, SessionEvent } from '../events.js';
 import { CaptureWriter } from './capture.js';
 import { describeError } from './errors.js';
@@ -62,9 +64,21 @@ export class Store extends FlushLoop {
     else if (ev.kind === 'session') this.recordSession(ev);
   };
 
+  private readonly runningFile: string;
+
   constructor(opts: StoreOptions) {
     super(opts);
     this.captureOn = opts.profile === 'forensics';
+    // The last run stopped uncleanly: its live sessions get summaries rebuilt from their events.
+    this.runningFile = join(dirname(this.file), RUNNING_FILE);
+    if (markRunning(this.runningFile)) {
+      try {
+        const n = rebuildFromEvents(this.db);
+        if (n > 0) this.log?.warn({ sessions: n }, 'storage: the last run did not stop cleanly; session summaries rebuilt from their events');
+      } catch (err) {
+        this.log?.error({ err: describeError(err) }, 'storage: could not rebuild session summaries');
+      }
+    }
     this.nextRequestSeq = ((this.st.maxReq.get() as { m: number | null }).m ?? 0) + 1;
     const every = opts.retentionIntervalMs ?? Math.min(600_000, Math.max(1_000, Math.floor(opts.retentionMs / 10)));
     this.retentionTimer = setInterval(() => void this.runRetention(), every);
@@ -118,7 +132,9 @@ export class Store extends FlushLoop {
           started_at: s.started_at, last_seen_at: s.last_seen_at, ended_at: ev.at, requests: s.requests,
           bytes_in: s.bytes_in, bytes_out: s.bytes_out, flags: s.flags,
         });
-        return;
+        // An end other than the sweep's (shutdown, eviction) is kept as an event that says so.
+        if (ev.reason === undefined) return;
+        break;
       }
       case 'killed':
       case 'terminated':
@@ -132,7 +148,7 @@ export class Store extends FlushLoop {
     }
     this.push(4, {
       t: 'event', id: `${ev.type}-${ev.session_id}-${ev.at}`, kind: 'session', session_id: ev.session_id,
-      rule: `session.${ev.type}`, severity: ev.type === 'resumed' ? 'low' : 'high', action: ev.type,
+      rule: `session.${ev.type}`, severity: ev.type === 'resumed' || ev.type === 'completed' ? 'low' : 'high', action: ev.type,
       direction: null, excerpt: ev.reason ?? '', at: ev.at,
     });
   }
@@ -270,6 +286,7 @@ export class Store extends FlushLoop {
       } catch { /* a checkpoint is an optimisation */ }
       this.db.close();
     }
+    markStopped(this.runningFile);
   }
 
   private dbBytes(): number {
