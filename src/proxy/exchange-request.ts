@@ -269,7 +269,7 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
       this.judged = policy.judgeRequest(slot);
     }
     // Tools: denied tools removed, MCP calls refused or held for approval (tools/hook.ts).
-    if (ctx.tools !== null && json !== undefined) this.toolsTook = this.toolsRequest(ctx.tools, json, this.sessionId);
+    if (ctx.tools !== null && json !== undefined) this.toolsTook = this.toolsRequest(ctx.tools, json, this.sessionId, this.grant.key);
     return null;
   }
 

@@ -107,6 +107,21 @@ describe('reload', () => {
 });
 
 describe('agents', () => {
+  it('a key\'s own tool lists apply to its requests: a tool it denies is refused, another key may call it', async () => {
+    const limited = await (await post('/control/keys', { agent: 'limited-bot', tools: { deny: ['delete_*'] } })).json() as { key: string };
+    const free = await (await post('/control/keys', { agent: 'free-bot' })).json() as { key: string };
+    const call = (key: string, sid: string) => fetch(`${gw.proxy}/v1/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': sid, authorization: `Bearer ${key}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/x' } } }),
+    }).then(async (r) => ({ status: r.status, body: await r.json() as { error?: { data?: { type?: string } } } }));
+    const denied = await call(limited.key, 'tools-limited');
+    expect(denied.body.error?.data?.type).toBe('policy_violation');
+    const allowed = await call(free.key, 'tools-free');
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.error).toBeUndefined();
+  });
+
   it('a session belongs to the agent whose key opened it: another agent gets 403 forbidden', async () => {
     expect((await chat(KEY, 'owned-1')).status).toBe(200);
     const other = await (await post('/control/keys', { agent: 'intruder' })).json() as { key: string };
