@@ -2,6 +2,7 @@
 // per-upstream model rewrite. Kept apart from schema.ts, which includes them.
 import { z } from 'zod';
 import { parseDuration } from './units.js';
+import { httpUrl } from './url.js';
 
 /** Why an attempt may be retried: an upstream status, or a connection that never reached it. */
 export const RETRY_REASONS = [429, 502, 503, 504, 'connect'] as const;
@@ -41,18 +42,7 @@ export function checkUpstreamModel(u: { model?: string; api: UpstreamApi }, ctx:
   }
 }
 
-const otlpUrl = z.string().transform((v, ctx) => {
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `not a URL (got "${v}")` });
-    return z.NEVER;
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', message: `must be http:// or https:// (got "${u.protocol}")` });
-    return z.NEVER;
-  }
+const otlpUrl = httpUrl.transform((u) => {
   // The collector's base URL (port 4318) or the full traces URL; spans go to .../v1/traces.
   const base = u.href.replace(/\/+$/, '');
   return base.endsWith('/v1/traces') ? base : `${base}/v1/traces`;

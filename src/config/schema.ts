@@ -3,6 +3,7 @@
 // of `path: message` problems. Every bound in the program comes from here.
 import { z } from 'zod';
 import { parseDuration, parseHostPort, parseSize, type HostPort } from './units.js';
+import { httpUrl } from './url.js';
 import { checkUpstreamModel, retrySchema, telemetrySchema, upstreamOperatingFields } from './operating.js';
 import { globSource } from '../tools/glob.js';
 import { authSchema, pricingSchema, teamsSchema, upstreamAuthFields } from './spend-schema.js';
@@ -50,21 +51,6 @@ const hostPort = z.string().transform((v, ctx): HostPort => {
     return z.NEVER;
   }
   return hp;
-});
-
-const httpUrl = z.string().transform((v, ctx) => {
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `not a URL (got "${v}")` });
-    return z.NEVER;
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', message: `must be http:// or https:// (got "${u.protocol}")` });
-    return z.NEVER;
-  }
-  return u;
 });
 
 /** `policy.judge`: an OpenAI-compatible guard model asked about doubtful requests (policy/judge/). */
