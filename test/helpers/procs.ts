@@ -86,7 +86,9 @@ export async function startGateway(args: string[], env: NodeJS.ProcessEnv = {}):
 
 /** Runs the CLI to completion and returns its exit code and output. */
 export async function runToExit(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // its own working directory, so a command that falls back to ./data never writes into the checkout
   const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: mkdtempSync(join(tmpdir(), 'cordon-cli-cwd-')),
     env: { ...process.env, CORDON_UPSTREAM: '', CORDON_CONTROL_TOKEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
