@@ -5,16 +5,11 @@
 // under another name. The target: zero state changes.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import http from 'node:http';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, noBrowser } from '../helpers/browser.js';
 import { startGateway, startMockLlm, type GatewayProc, type MockProc } from '../helpers/procs.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 interface Answer { status: number; body: { error?: { type: string; code: string; message: string }; state?: string } }
 
@@ -91,11 +86,10 @@ describe('control listener: cross-site and rebinding protection', () => {
     }
   });
 
-  describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('in Chromium', () => {
+  describe.skipIf(noBrowser)('in Chromium', () => {
     let browser: Browser;
     let hostile: http.Server;
     let hostileOrigin = '';
-    let profile = '';
 
     beforeAll(async () => {
       hostile = http.createServer((req, res) => {
@@ -104,15 +98,13 @@ describe('control listener: cross-site and rebinding protection', () => {
       });
       await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
       hostileOrigin = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
-      profile = mkdtempSync(join(tmpdir(), 'cordon-e2e-xsite-'));
       // evil.example resolves to loopback: the name a rebinding attack would have pointed there
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...ARGS, '--host-resolver-rules=MAP evil.example 127.0.0.1'] });
+      browser = await launchBrowser(['--host-resolver-rules=MAP evil.example 127.0.0.1']);
     }, 60_000);
 
     afterAll(async () => {
       await browser?.close();
       await new Promise((r) => hostile?.close(r));
-      if (profile) rmSync(profile, { recursive: true, force: true });
     });
 
     it('a hostile page on another origin changes nothing: fetch, sendBeacon and a form POST', async () => {

@@ -1,23 +1,21 @@
 // The dashboard's agents panel and cost column in headless Chromium against the real gateway:
 // agents listed by cost, kill and resume by agent from the page, sessions sorted by cost.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { noBrowser, openPage, type BrowserPage } from '../helpers/browser.js';
 import { startGateway, startMockLlm, type GatewayProc, type MockProc } from '../helpers/procs.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-describe.skipIf(!existsSync(CHROMIUM))('dashboard: agents and cost', () => {
+describe.skipIf(noBrowser)('dashboard: agents and cost', () => {
   let mock: MockProc;
   let gw: GatewayProc;
-  let ctx: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
-  let profile: string;
 
   beforeAll(async () => {
     mock = await startMockLlm();
@@ -31,16 +29,14 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: agents and cost', () => {
     }).then((r) => r.text());
     await call('ck-cheap', 'cheap-1', 'gpt-4o-mini');
     await call('ck-dear', 'dear-1', 'claude-opus-4-1');
-    profile = mkdtempSync(join(tmpdir(), 'cordon-pw-'));
-    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
+    browser = await openPage();
+    page = browser.page;
   }, 60_000);
 
   afterAll(async () => {
-    await ctx?.close();
+    await browser?.close();
     await gw?.stop();
     await mock?.stop();
-    rmSync(profile, { recursive: true, force: true });
   });
 
   it('lists agents by cost, kills one from the page, and sorts sessions by cost', async () => {

@@ -1,39 +1,34 @@
 // The dashboard's approve and deny buttons in headless Chromium: a held MCP tool call appears
 // on the page from the live event stream; approve releases it, deny refuses it.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { noBrowser, openPage, type BrowserPage } from '../helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, startMockLlm, type GatewayProc, type MockProc } from '../helpers/procs.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'e2e-approvals-token';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard approvals', () => {
+describe.skipIf(noBrowser)('dashboard approvals', () => {
   let mock: MockProc;
   let gw: GatewayProc;
-  let ctx: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
-  let profile: string;
 
   beforeAll(async () => {
     mock = await startMockLlm();
     const dir = mkdtempSync(join(tmpdir(), 'cordon-e2e-appr-'));
     writeFileSync(join(dir, 'c.yaml'), "policy:\n  preset: off\n  rules:\n    - name: hold-shell\n      target: tool_call\n      patterns: ['rm\\s+-rf']\n      action: hold\n");
     gw = await startGateway(['--upstream', `${mock.url}/v1`, '--config', join(dir, 'c.yaml')], { CORDON_CONTROL_TOKEN: TOKEN });
-    profile = mkdtempSync(join(tmpdir(), 'cordon-e2e-pw-'));
-    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
+    browser = await openPage();
+    page = browser.page;
   }, 60_000);
 
   afterAll(async () => {
-    await ctx?.close();
+    await browser?.close();
     await gw?.stop();
     await mock?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   const call = (session: string, dir: string) => fetch(`${gw.proxy}/mcp`, {

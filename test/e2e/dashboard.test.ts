@@ -4,16 +4,14 @@
 // Where Debian's chromium is missing outside CI the suite skips; under CI=true it must run.
 // Set DASHBOARD_SCREENSHOT=path.png to keep a screenshot.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { noBrowser, openPage, type BrowserPage } from '../helpers/browser.js';
 import { startGateway, startMockLlm, type GatewayProc, type MockProc } from '../helpers/procs.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'e2e-dashboard-token';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 function chat(proxy: string, session: string): Promise<Response> {
   return fetch(`${proxy}/v1/chat/completions`, {
@@ -24,26 +22,23 @@ function chat(proxy: string, session: string): Promise<Response> {
 }
 
 /** null when the gateway serves what the page needs, else why not. */
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard end to end', () => {
+describe.skipIf(noBrowser)('dashboard end to end', () => {
   let mock: MockProc;
   let gw: GatewayProc;
-  let ctx: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
-  let profile: string;
 
   beforeAll(async () => {
     mock = await startMockLlm();
     gw = await startGateway(['--upstream', `${mock.url}/v1`, '--data-dir', mkdtempSync(join(tmpdir(), 'cordon-e2e-dash-'))], { CORDON_CONTROL_TOKEN: TOKEN });
-    profile = mkdtempSync(join(tmpdir(), 'cordon-e2e-pw-'));
-    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
+    browser = await openPage();
+    page = browser.page;
   }, 60_000);
 
   afterAll(async () => {
-    await ctx?.close();
+    await browser?.close();
     await gw?.stop();
     await mock?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('a session appears, its kill button kills it, and its next request gets 403', async () => {
@@ -73,7 +68,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard e
   });
 
   it('a wrong token gets a clear message on the page', async () => {
-    const p2 = await ctx.newPage();
+    const p2 = await browser.page.context().newPage();
     await p2.goto(`${gw.control}/`);
     await p2.evaluate(() => sessionStorage.clear());
     await p2.reload();

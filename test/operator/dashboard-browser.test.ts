@@ -2,39 +2,31 @@
 // prompt, live rows from the event stream, kill/resume, flagged events, memory chart, detail.
 // The end-to-end test against the real gateway is test/e2e/dashboard.test.ts.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { noBrowser, openPage, type BrowserPage } from '../helpers/browser.js';
 import { startFakeControl, session, type FakeControl } from './fake-control.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'tok-123';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
+describe.skipIf(noBrowser)('dashboard in a browser', () => {
   let fake: FakeControl;
-  let ctx: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
-  let profile: string;
   const outside: string[] = [];
   const cspErrors: string[] = [];
 
   beforeAll(async () => {
     fake = await startFakeControl(TOKEN, [session('agent-1'), session('agent-2', { state: 'killed' })]);
     fake.flagged.push({ id: 'f1', session_id: 'agent-1', rule: 'pii-email', severity: 'high', action: 'flag', direction: 'response', excerpt: '<b>bob@example.com</b>', at: Date.now() - 5000 });
-    profile = mkdtempSync(join(tmpdir(), 'cordon-pw-'));
-    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
+    browser = await openPage();
+    page = browser.page;
     page.on('request', (r) => { if (!r.url().startsWith(fake.url) && !r.url().startsWith('data:')) outside.push(r.url()); });
     page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspErrors.push(m.text()); });
   }, 60_000);
 
   afterAll(async () => {
-    await ctx?.close();
+    await browser?.close();
     await fake?.close();
-    rmSync(profile, { recursive: true, force: true });
   });
 
   it('asks for the token, refuses a wrong one clearly, then connects', async () => {
