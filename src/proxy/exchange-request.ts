@@ -57,13 +57,6 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   protected drainListening = false;
   status = 0;
   bytesOut = 0;
-  /** tries so far on upstreams (retries: src/proxy/retry.ts) */
-  protected attempt = 1;
-  /** upstreams tried before the current one, from the first retry on */
-  protected tried: Upstream[] | null = null;
-  /** the upstream the next try goes to, chosen when an answer is set aside for it */
-  protected retryTo: Upstream | null = null;
-  protected discarded = 0;
   /** the request's trace span when it is sampled (telemetry configured) */
   protected span: Span | null = null;
   /** the policy engine in force when the request phase began: kept to the end (config reload) */

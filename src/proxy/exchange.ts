@@ -1,94 +1,32 @@
 // One proxied request, from the client's first byte to the access-log line, in phases after
-// Pingora's ProxyHttp (docs/architecture.md): requestHeadFilter → (body) → requestFilter →
-// upstreamPeer → upstreamRequestFilter → [undici dispatch; this object is the handler] →
-// responseFilter → responseBodyFilter per chunk → logging. A phase that refuses returns a typed
-// ProxyError and fail() renders it. All per-request state lives on this object (the phases' typed
-// context); listeners are shared module functions that find it through a symbol, so the hot path
-// creates no closures per request or per chunk.
-import { fixCodingHeaders } from './body-encoding.js';
+// Pingora's ProxyHttp (docs/architecture.md): requestHeadFilter → (body) → requestFilter
+// (exchange-request.ts) → upstreamPeer → upstreamRequestFilter (exchange-upstream.ts) → [undici
+// dispatch; this object is the handler] → responseFilter → responseBodyFilter per chunk → logging.
+// A phase that refuses returns a typed ProxyError and fail() renders it. All per-request state
+// lives on this object (the phases' typed context); listeners are shared module functions that find
+// it through a symbol, so the hot path creates no closures per request or per chunk.
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Upstream } from './upstreams.js';
 import { ERR, metricReason, sendProxyError, sessionEnded, sseErrorEvent, type ProxyError } from '../errors/index.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { downstreamResponseHeaders } from './headers.js';
 import { applyHits } from './verdict.js';
 import { isGatewayFailure, NO_SESSION } from './outlier.js';
 import { hashId } from './hash.js';
-import { kExchange, NO_BODY_METHODS, RequestPhases, Stage } from './exchange-request.js';
+import { kExchange, Stage } from './exchange-request.js';
+import { UpstreamPhases } from './exchange-upstream.js';
 import { logging, type Finished } from './phases/logging.js';
 import { isConnectFailure, upstreamFailure } from './phases/upstream-error.js';
-import { DISCARD_MAX_BYTES, nextUpstream, retryReason, rewriteModel } from './retry.js';
-import { traceparentOf } from '../telemetry/types.js';
 import type { StreamKind } from '../memory/streams.js';
-import { setTraceparent, spanAttempt, spanEnd, spanPolicy, spanRetry, spanSessionEnd, usageOf } from '../telemetry/request-span.js';
-import { requestCredential } from '../auth/upstream-auth.js';
+import { spanEnd, spanPolicy, spanSessionEnd, usageOf } from '../telemetry/request-span.js';
 import type { Meter } from '../spend/service.js';
 
 type Tagged = { [kExchange]?: Exchange };
 
-export class Exchange extends RequestPhases implements Dispatcher.DispatchHandler, Finished {
+export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandler, Finished {
   /** usage, model and latency of the answer (spend/), from its headers to its end */
   private meter: Meter | null = null;
 
-  /**
-   * Admitted: registered for kills, then an upstream is picked and the request sent. `next`: the
-   * upstream a retry goes to (already registered); null for the first try, which the balancer picks.
-   */
-  protected forward(next: Upstream | null): void {
-    // Registered before dispatch so that a kill arriving from now on reaches this exchange.
-    if (next === null) this.ctx.inflight.add(this);
-    const up = next ?? this.upstreamPeer();
-    if (up === null) return this.fail(ERR.noUpstream());
-    this.upstreamRequestFilter(up);
-  }
-
-  // ── phase: upstream peer ──────────────────────────────────────────────────────────
-  private upstreamPeer(): Upstream | null {
-    const ups = this.ctx.upstreams;
-    return ups.pick(Date.now(), ups.balance === 'sticky' ? hashId(this.sessionId!) : 0, null);
-  }
-
-  // ── phase: upstream request filter (headers, request capture), then dispatch ─────
-  private upstreamRequestFilter(up: Upstream): void {
-    const { ctx, req } = this;
-    this.upstream = up;
-    up.outstanding++;
-    ctx.sessions.setUpstream(this.slot, up.index);
-    this.stage = Stage.Dispatched;
-    this.upstreamStartedAt = performance.now();
-    const h = req.headers;
-    // `upstreams[].model`: this upstream gets the request under its own model (a fallback).
-    const body = up.model === undefined ? this.body : rewriteModel(this.body, up.model);
-    const headers = upstreamRequestHeaders(req.rawHeaders, up.host, req.socket.remoteAddress ?? '',
-      body !== null ? body.length : (this.bodyLength === 0 && !NO_BODY_METHODS.has(req.method ?? 'GET') ? 0 : -1),
-      h.connection, h['x-forwarded-for'] as string | undefined, requestCredential(up.credential, this.grant.header));
-    fixCodingHeaders(headers, this.bodyDecoded, this.ctx.policy !== null && this.ctx.policy.hasResponseRules);
-    if (this.span !== null) {
-      spanAttempt(this.span, up.name, this.attempt, up.model);
-      setTraceparent(headers, traceparentOf(this.span));
-    }
-    if (ctx.capture !== null && this.body !== null && this.captureSeq < 0) {
-      const w = ctx.capture.open(this.sessionId!, 'request');
-      if (w !== null) { this.captureSeq = w.requestSeq; w.write(this.body); w.end(); }
-    }
-    up.pool.dispatch({
-      method: req.method ?? 'GET',
-      path: up.targetPath(this.target),
-      headers,
-      body,
-      // POSTs to an LLM are not idempotent: never replay them on a pipelined socket.
-      idempotent: req.method === 'GET' || req.method === 'HEAD',
-      // A retry has what is left of the request's deadline to get its answer's headers.
-      headersTimeout: this.attempt === 1 ? undefined : Math.max(1, ctx.ops.retry.deadlineMs - (performance.now() - this.startedAt)),
-    }, this);
-  }
-
-  // ── undici handler: response filter, response body filter ─────────────────────────
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortUpstream = abort;
-    if (this.stage === Stage.Done) abort();
-  }
-
+  // ── undici handler (onConnect: exchange-upstream.ts): response filter, response body filter ──
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (this.stage === Stage.Done) return false;
     if (statusCode < 200) return true; // 1xx: wait for the final status
@@ -208,61 +146,6 @@ export class Exchange extends RequestPhases implements Dispatcher.DispatchHandle
     const r = this.resumeUpstream;
     this.upstreamPaused = false;
     if (r !== null && this.stage === Stage.Streaming) r();
-  }
-
-  // ── retries (src/proxy/retry.ts) ─────────────────────────────────────────────────────
-  /**
-   * Sets the current try aside for a retry when one is allowed: attempts left, the deadline not
-   * passed, and a healthy upstream not tried yet. `status` 0 is a connection that failed.
-   */
-  private planRetry(status: number): boolean {
-    const { ctx } = this;
-    const rules = ctx.ops.retry;
-    if (this.attempt >= rules.attempts || performance.now() - this.startedAt >= rules.deadlineMs) return false;
-    const up = this.upstream!;
-    const tried = this.tried ?? [];
-    tried.push(up);
-    const next = nextUpstream(ctx.upstreams, Date.now(), ctx.upstreams.balance === 'sticky' ? hashId(this.sessionId!) : 0, tried);
-    if (next === null) {
-      tried.pop();
-      return false;
-    }
-    this.tried = tried;
-    this.retryTo = next;
-    up.outstanding--;
-    // Health counts it as the answer it was (outlier.ts); a connect failure was counted already.
-    if (isGatewayFailure(status)) ctx.upstreams.failed(up, Date.now(), `status ${status}`, hashId(this.sessionId!));
-    else if (status !== 0) ctx.upstreams.succeeded(up, Date.now());
-    const reason = retryReason(status);
-    ctx.ops.onRetry(reason);
-    if (this.span !== null) spanRetry(this.span, up.name, reason);
-    if (ctx.accessLog) {
-      ctx.log.info({ session: this.sessionId, method: this.req.method, path: this.req.url, upstream: up.name, attempt: this.attempt,
-        reason, next: next.name, ms: Math.round((performance.now() - this.upstreamStartedAt) * 100) / 100 }, 'attempt retried');
-    }
-    this.stage = Stage.Discarding;
-    this.discarded = 0;
-    return true;
-  }
-
-  /** The set-aside answer is drained (its connection stays reusable) unless it is large. */
-  private discard(n: number): boolean {
-    this.discarded += n;
-    if (this.discarded > DISCARD_MAX_BYTES && this.abortUpstream !== null) this.abortUpstream();
-    return true;
-  }
-
-  /** The set-aside try is over (drained, cut, or never connected): send the next. */
-  private retryNow(): void {
-    const next = this.retryTo!;
-    this.retryTo = null;
-    this.upstream = null;
-    this.abortUpstream = null;
-    this.resumeUpstream = null;
-    this.attempt++;
-    const refusal = this.ctx.gate.refusalOf(this.slot);
-    if (refusal !== null) return this.fail(refusal);
-    this.forward(next);
   }
 
   // ── the stream's memory account (memory/streams.ts) ───────────────────────────────
