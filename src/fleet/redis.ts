@@ -9,16 +9,16 @@
 // - when Redis is down the instance keeps serving (or refuses, by config), buffers deltas up to a
 //   bound, counts what it drops, and reconciles when Redis returns.
 // Session and instance reads for the control API live in redis-reads.ts, the deletion of stale
-// session hashes in sweeper.ts.
+// session hashes in sweeper.ts, the two connections in redis-link.ts, rate limits in redis-rates.ts.
 import { KillListeners } from './kill-listeners.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createClient } from 'redis';
-import { LocalRateTable } from './gcra.js';
 import { KillSet } from './kill-set.js';
 import { RedisKills } from './redis-kills.js';
+import { RedisLink } from './redis-link.js';
+import { RedisRates } from './redis-rates.js';
 import { RedisReads } from './redis-reads.js';
-import { EPOCH, INSTANCE_INDEX, RATE, type Script } from './scripts.js';
+import { EPOCH, INSTANCE_INDEX, type Script } from './scripts.js';
 import { Sweeper } from './sweeper.js';
 import {
   silentLogger,
@@ -26,8 +26,6 @@ import {
   type FleetState, type FleetStats, type KillListener, type RateResult, type RestoredKill, type SessionPage, type SessionTotals,
 } from './types.js';
 import { WriteBehind } from './write-behind.js';
-
-type Client = ReturnType<typeof createClient>;
 
 export interface RedisFleetOptions {
   url: string;
@@ -57,19 +55,15 @@ export class RedisFleet implements FleetState {
   readonly mode = 'redis' as const;
   readonly instanceId: string;
 
-  private readonly url: string;
   private readonly onRedisDown: 'serve' | 'refuse';
   private readonly p: string;
   private readonly flushIntervalMs: number;
   private readonly heartbeatMs: number;
-  private readonly timeoutMs: number;
   private readonly log: FleetLogger;
 
-  private readonly cmd: Client;
-  private readonly sub: Client;
+  private readonly link: RedisLink;
   private readonly kills: KillSet;
   private readonly listeners = new KillListeners((id, err) => this.log.error({ id, err: err.message }, 'fleet: kill listener threw'));
-  private readonly fallbackRates = new LocalRateTable();
 
   /** a unique name for this process's ack key, so a restarted instance with the same id starts afresh */
   private readonly runId = randomBytes(6).toString('hex');
@@ -92,7 +86,6 @@ export class RedisFleet implements FleetState {
    * or a kill published between the read and the subscription would be missed.
    */
   private subscribed = false;
-  private localRateDecisions = 0;
   private ticking = false;
 
   private readonly counters = {
@@ -102,15 +95,14 @@ export class RedisFleet implements FleetState {
   private readonly writes: WriteBehind;
   private readonly reads: RedisReads;
   private readonly sweeper: Sweeper;
+  private readonly rates: RedisRates;
 
   constructor(opts: RedisFleetOptions) {
-    this.url = opts.url;
     this.instanceId = opts.instanceId ?? `${hostname()}:${process.pid}`;
     this.onRedisDown = opts.onRedisDown ?? 'serve';
     this.p = opts.prefix ?? 'cordon:';
     this.flushIntervalMs = opts.flushIntervalMs ?? 100;
     this.heartbeatMs = opts.heartbeatMs ?? 5_000;
-    this.timeoutMs = opts.commandTimeoutMs ?? 2_000;
     this.log = opts.logger ?? silentLogger;
     this.kills = new KillSet((id, state) => this.emit(id, state));
     const synced = () => this.synced;
@@ -137,24 +129,10 @@ export class RedisFleet implements FleetState {
       counters: this.counters, live: () => this.synced && !this.closed, call, evalScript,
     });
 
-    // Exponential backoff from 50ms to 2s with jitter, forever: a gateway never gives up on its fleet.
-    const reconnectStrategy = (retries: number): number =>
-      Math.min(2 ** retries * 50, 2_000) + Math.floor(Math.random() * 100);
-    this.cmd = createClient({
-      url: this.url,
-      RESP: 2,
-      // Commands fail at once while disconnected instead of queueing without bound: this layer
-      // buffers what it must itself (deltas, kill operations) and bounds it.
-      disableOfflineQueue: true,
-      socket: { reconnectStrategy, connectTimeout: 2_000 },
+    this.rates = new RedisRates({ prefix: this.p, synced, evalScript, onError: (reason) => { this.lastError = reason; } });
+    this.link = new RedisLink(opts.url, opts.commandTimeoutMs ?? 2_000, {
+      onError: (err) => this.onError(err), onReady: () => this.onReady(), onDown: (why) => this.onDown(why),
     });
-    this.sub = this.cmd.duplicate();
-    for (const c of [this.cmd, this.sub]) {
-      c.on('error', (err: Error) => this.onError(err));
-      c.on('ready', () => this.onReady());
-      c.on('end', () => this.onDown('connection closed'));
-      c.on('reconnecting', () => this.onDown('reconnecting'));
-    }
   }
 
   // --- lifecycle ---
@@ -166,11 +144,8 @@ export class RedisFleet implements FleetState {
     this.heartbeatTimer = setInterval(() => this.tick(), this.heartbeatMs);
     this.heartbeatTimer.unref();
     const onMessage = (msg: string) => this.killSync.onMessage(msg);
-    // connect() keeps retrying with the strategy above; do not hold start-up hostage to Redis.
-    const connecting = Promise.all([
-      this.cmd.connect(),
-      this.sub.connect().then(() => this.sub.subscribe(this.killSync.channel, onMessage)),
-    ]).then(() => { this.subscribed = true; this.onReady(); }, (err: unknown) => this.onError(err as Error));
+    // connect() keeps retrying (redis-link.ts); do not hold start-up hostage to Redis.
+    const connecting = this.link.connect(this.killSync.channel, onMessage).then(() => { this.subscribed = true; this.onReady(); }, (err: unknown) => this.onError(err as Error));
     const timer = new Promise<void>((r) => setTimeout(r, 2_000).unref());
     await Promise.race([connecting, timer]);
     if (this.resyncing) await Promise.race([this.resyncing, timer]);
@@ -188,9 +163,7 @@ export class RedisFleet implements FleetState {
       try { await this.call(['DEL', this.instanceKey(this.instanceId)]); } catch { /* it expires anyway */ }
     }
     this.synced = false;
-    for (const c of [this.sub, this.cmd]) {
-      try { c.destroy(); } catch { /* already closed */ }
-    }
+    this.link.destroy();
   }
 
   // --- hot path ---
@@ -225,21 +198,10 @@ export class RedisFleet implements FleetState {
     this.listeners.emit(id, state);
   }
 
-  // --- rate limits ---
+  // --- rate limits (redis-rates.ts) ---
 
-  async rateLimit(key: string, limit: number, windowMs: number, cost = 1): Promise<RateResult> {
-    if (!(limit > 0) || !(windowMs > 0)) return { allowed: true, retryAfterMs: 0 };
-    if (this.synced) {
-      try {
-        const r = await this.evalScript(RATE, [this.p + 'rl:' + key], [String(limit), String(windowMs), String(cost)]) as number[];
-        return { allowed: r[0] === 1, retryAfterMs: Number(r[1]) };
-      } catch (err) {
-        this.lastError = `redis unreachable: ${(err as Error).message}`;
-      }
-    }
-    // Per instance while Redis is away: each instance allows up to the limit on its own.
-    this.localRateDecisions++;
-    return this.fallbackRates.take(key, limit, windowMs, cost, Date.now());
+  rateLimit(key: string, limit: number, windowMs: number, cost = 1): Promise<RateResult> {
+    return this.rates.take(key, limit, windowMs, cost);
   }
 
   // --- counters (write-behind.ts) ---
@@ -300,7 +262,7 @@ export class RedisFleet implements FleetState {
   }
 
   private onReady(): void {
-    if (this.closed || !this.subscribed || !this.cmd.isReady || !this.sub.isReady) return;
+    if (this.closed || !this.subscribed || !this.link.ready) return;
     if (this.resyncing) { this.resyncAgain = true; return; }
     this.resyncing = this.resync().finally(() => {
       this.resyncing = null;
@@ -328,15 +290,15 @@ export class RedisFleet implements FleetState {
       if (this.everSynced) {
         this.counters.reconnects++;
         const info: Record<string, number> = { pending_sessions: this.writes.pendingSessions, dropped_deltas: this.counters.dropped_deltas };
-        if (this.localRateDecisions > 0) {
-          info.local_rate_decisions = this.localRateDecisions;
+        if (this.rates.localDecisions > 0) {
+          info.local_rate_decisions = this.rates.localDecisions;
           this.log.warn(info, 'fleet: redis is back; rate limits were counted per instance while it was away and those windows cannot be merged');
         } else {
           this.log.info(info, 'fleet: redis is back; flushing buffered counters');
         }
-        this.localRateDecisions = 0;
+        this.rates.localDecisions = 0;
       }
-      this.fallbackRates.clear();
+      this.rates.clearLocal();
       this.synced = true;
       this.everSynced = true;
       this.lastError = 'redis unreachable';
@@ -399,21 +361,14 @@ export class RedisFleet implements FleetState {
     await this.call(['SET', this.instanceKey(this.instanceId), String(Date.now()), 'PX', String(this.heartbeatMs * 3)]);
   }
 
-  // --- Redis calls ---
+  // --- Redis calls (redis-link.ts) ---
 
   private call(args: string[]): Promise<unknown> {
-    return this.cmd.sendCommand(args, { timeout: this.timeoutMs });
+    return this.link.call(args);
   }
 
-  /** EVALSHA, and EVAL (which also caches the script) when Redis does not know it, e.g. after a restart. */
-  private async evalScript(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
-    try {
-      return await this.call(['EVALSHA', s.sha, ...tail]);
-    } catch (err) {
-      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
-      return await this.call(['EVAL', s.source, ...tail]);
-    }
+  private evalScript(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    return this.link.evalScript(s, keys, args);
   }
 
   private instanceKey(id: string): string { return this.p + 'i:' + id; }
