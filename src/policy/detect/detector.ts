@@ -11,6 +11,7 @@ import { excerpt } from '../scanner.js';
 import type { Hit } from '../types.js';
 import { JUDGE_TEXT_MAX } from '../judge/judge.js';
 import { suffixWeight, textStats } from './heuristics.js';
+import { cipherStats, cipherWeight } from './ciphertext.js';
 import { NORM_DECODED, NORM_INVISIBLE, NORM_LEET, NORM_SPACED, normalize, StreamNormalizer, type NormalizedText } from './normalize.js';
 
 export interface DetectionConfig {
@@ -27,6 +28,7 @@ export interface DetectionConfig {
 const SUFFIX = 'obfuscation.adversarial-suffix';
 const ENCODED = 'obfuscation.encoded-payload';
 const DISGUISED = 'obfuscation.disguised-text';
+const CIPHER = 'obfuscation.ciphertext';
 const ENCODED_WEIGHT = 2;
 const DISGUISED_WEIGHT = 2;
 /** a text longer than this is normalized in pieces, so scratch memory stays bounded */
@@ -56,7 +58,7 @@ export class Detector {
   constructor(readonly config: DetectionConfig, readonly excerptBytes: number) {
     this.policy = compilePolicy({ preset: config.signals, rules: [], tailBytes: 512 });
     this.weights = Float64Array.from(this.policy.rules.map((r) => config.signals.find((s) => s.name === r.name)?.weight ?? 0));
-    this.names = [...this.policy.rules.map((r) => r.name), SUFFIX, ENCODED, DISGUISED];
+    this.names = [...this.policy.rules.map((r) => r.name), SUFFIX, ENCODED, DISGUISED, CIPHER];
   }
 
   open(): DetectScan {
@@ -119,9 +121,11 @@ export class DetectScan implements AtomSink {
       }
       this.match(sn.end().text, null, null);
     }
+    const n = this.d.names.length;
     const w = suffixWeight(textStats(raw));
-    const i = this.d.names.length - 3;
-    if (w > this.found[i]) this.found[i] = w;
+    if (w > this.found[n - 4]) this.found[n - 4] = w;
+    const c = cipherWeight(cipherStats(raw));
+    if (c > this.found[n - 1]) this.found[n - 1] = c;
   }
 
   private match(text: string, raw: string | null, norm: NormalizedText | null): void {
@@ -160,8 +164,8 @@ export class DetectScan implements AtomSink {
 
   private flags(f: number, raw: string | null, norm: NormalizedText | null): void {
     const n = this.d.names.length;
-    if ((f & NORM_DECODED) !== 0) this.mark(n - 2, ENCODED_WEIGHT, raw, norm);
-    if ((f & (NORM_LEET | NORM_SPACED | NORM_INVISIBLE)) !== 0) this.mark(n - 1, DISGUISED_WEIGHT, raw, norm);
+    if ((f & NORM_DECODED) !== 0) this.mark(n - 3, ENCODED_WEIGHT, raw, norm);
+    if ((f & (NORM_LEET | NORM_SPACED | NORM_INVISIBLE)) !== 0) this.mark(n - 2, DISGUISED_WEIGHT, raw, norm);
   }
 
   private mark(i: number, w: number, raw: string | null, norm: NormalizedText | null): void {

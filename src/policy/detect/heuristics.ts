@@ -13,6 +13,8 @@ export interface TextStats {
   lonePunct: number;
   /** words mixing Latin letters with letters of another script */
   mixedScript: number;
+  /** long tokens in both cases, a quarter symbols and digits, three of them symbols code rarely uses inside a word */
+  noisyTokens: number;
 }
 
 const isLower = (c: number) => c >= 97 && c <= 122;
@@ -22,13 +24,13 @@ const isSpace = (c: number) => c === 32 || c === 10 || c === 9 || c === 13;
 
 /** Scans at most the last `window` characters (suffixes sit at the end; the cost stays bounded). */
 export function textStats(s: string, window = 600): TextStats {
-  const out: TextStats = { randomTokens: 0, lonePunct: 0, mixedScript: 0 };
+  const out: TextStats = { randomTokens: 0, lonePunct: 0, mixedScript: 0, noisyTokens: 0 };
   let i = Math.max(0, s.length - window);
   const n = s.length;
   while (i < n) {
     while (i < n && isSpace(s.charCodeAt(i))) i++;
     const start = i;
-    let lower = 0, upper = 0, digit = 0, sym = 0, other = 0, switches = 0, prevKind = 0, humps = 0, slashes = 0;
+    let lower = 0, upper = 0, digit = 0, sym = 0, other = 0, switches = 0, prevKind = 0, humps = 0, slashes = 0, url = false, prev = 0, rare = 0;
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
       if (isSpace(c)) break;
@@ -38,6 +40,10 @@ export function textStats(s: string, window = 600): TextStats {
       if (prevKind !== 0 && kind !== prevKind && !(prevKind === 2 && kind === 1)) switches++;
       if (prevKind === 1 && kind === 2) humps++;
       if (c === 47 || c === 58) slashes++;
+      if (c === 47 && prev === 58) url = true;
+      // symbols that code and command syntax rarely put inside one word
+      if (c === 126 || c === 94 || c === 38 || c === 42 || c === 43 || c === 60 || c === 62 || c === 92 || c === 96 || c === 39 || c === 59 || c === 37 || c === 64 || c === 33 || c === 40 || c === 41 || c === 36 || c === 35) rare++;
+      prev = c;
       prevKind = kind;
     }
     const len = i - start;
@@ -59,6 +65,7 @@ export function textStats(s: string, window = 600): TextStats {
       }
     }
     // URLs, paths and option lists (a/b, k:v) are code, not noise
+    if (len >= 10 && upper >= 2 && lower >= 2 && rare >= 3 && (sym + digit) * 4 >= len && !url) out.noisyTokens++;
     if (len >= 8 && upper >= 2 && lower >= 2 && humps >= 1 && sym + digit >= 3 && switches >= 6 && slashes < 2) out.randomTokens++;
   }
   return out;
@@ -72,5 +79,6 @@ export function suffixWeight(t: TextStats): number {
   if (t.lonePunct >= 6) w += 3;
   if (t.lonePunct >= 12) w += 1;
   if (t.mixedScript >= 2) w += 2;
-  return Math.min(w, 5);
+  if (t.noisyTokens >= 1) w += 3;
+  return Math.min(w, 3);
 }

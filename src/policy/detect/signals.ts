@@ -8,28 +8,11 @@
 // ignoring, role play, virtualization, payload splitting, obfuscation). They read the normalized
 // view, so look-alike letters, l33t and spacing do not hide a word.
 import type { PolicyRule } from '../compile.js';
-
-/** a gap of a few words inside one sentence */
-const GAP = "[^.!?\\n]{0,48}?";
-const W = (words: string) => `(?:${words})`;
-
-const OVERRIDE_VERB = W('eclipse|supersede|outweigh|outrank|trump|take\\s+precedence\\s+over|ignore|ignoring|disregard|forget|overrid(?:e|ing)|overrule|bypass|skip|abandon|dismiss|discard|neglect|overlook|set\\s+aside|put\\s+aside|cast\\s+aside|throw\\s+out|scrap|erase|wipe|disengage\\s+from|abort|cancel|suspend|deactivate|disable|turn\\s+off|stop\\s+following|(?:no\\s+longer|don\'t|do\\s+not|never)\\s+(?:follow|obey|adhere\\s+to|comply\\s+with)|drop');
-const PRIOR = W('previous|prior|above|earlier|preceding|initial|original|former|old|existing|past|system|safety|developer|default|given|current|other|all|any|every|your|these|those|the');
-const INSTR = W('instructions?|prompts?|rules|directions|directives?|guidelines|guardrails|commands|constraints|programming|protocols?|tasks?|orders|polic(?:y|ies)|restrictions|limitations|safeguards|filters|training|conditioning|context|messages|requests?|assignments?|objectives?|goals?|mission|settings|configuration');
-const AI = W('ai|assistant|model|llm|agent|bot|chatbot|language\\s+model|gpt|chatgpt|claude|copilot|gemini|system');
-const REVEAL = W('respond\\s+with|reply\\s+with|quote|reveal|print|show|display|output|repeat|leak|dump|expose|disclose|tell|give|share|recite|list|write\\s+(?:out|down)|spell|provide|return|echo|paste|copy|summari[sz]e|describe|state|explain|divulge|confess|translate');
-const SYSPROMPT = W('system\\s+(?:prompts?|messages?|instructions?)|(?:your\\s+|the\\s+)?(?:initials?|original|hidden|secret|internal|first|exact|full|complete|underlying|base)\\s+(?:prompts?|instructions?|directives?|rules|messages?|guardrails|priorities|goals|parameters|objectives)|pre-?prompt|meta-?prompt|initiali[sz]ation|instructions\\s+(?:you\\s+were|you\'ve\\s+been|you\\s+have\\s+been|that\\s+were)\\s+given|your\\s+(?:instructions|rules|guidelines|directives|configuration|programming|prompts?|guardrails|constraints|objectives|goals|parameters|training\\s+data|hidden\\s+\\w+|internal\\s+\\w+)');
-const LIMITS = W('restrictions?|limits|limitations|filters?|rules|guidelines|constraints|censorship|boundaries|ethics|morals|morality|ethical\\s+guidelines|moral\\s+guidelines|safeguards|guardrails|polic(?:y|ies)');
-const HARM = W('bombs?|explosives?|malware|ransomware|virus(?:es)?|keylogger|botnet|ddos|weapons?|poison(?:ing)?|meth(?:amphetamine)?|cocaine|heroin|drugs|hack(?:ing)?\\s+into|steal(?:ing)?|counterfeit|launder(?:ing)?|suicide|self-harm|murder|kill(?:ing)?\\s+(?:a|someone|people|him|her|them)|terroris[mt]|phishing|exploit|bioweapons?|nerve\\s+agent|firearms?|fraud|identity\\s+theft|illegal(?:ly)?|smuggl\\w*|extremis[mt]|hate\\s+speech|racist|manipulat\\w+|harass\\w*|stalk\\w*|porn\\w*|explicit|violent|violence');
-
-/** Case-insensitive unless `exactCase` (names like DAN that are ordinary words in lower case). */
-const SENSITIVE = W('conversation|chat\\s+(?:history|log|transcript)|transcripts?|user\\s+data|credentials|secrets|api\\s+keys?|passwords?|access\\s+tokens?|session\\s+(?:cookies|tokens)|cookies|environment\\s+variables|env\\s+vars|\\.env|ssh\\s+keys?|private\\s+keys?|personal\\s+(?:data|information|details)|pii|credit\\s+card(?:\\s+numbers?)?|social\\s+security|ssn|medical\\s+records?|customer\\s+(?:data|records|list|database)|employee\\s+(?:directory|records|data)|database\\s+(?:dump|contents)|ledger|billing\\s+address(?:es)?|home\\s+address(?:es)?|(?:real\\s+)?names?|emails?|contacts|files|documents|records');
-const DEST = W('https?://|www\\.|[\\w.+-]+@[\\w-]+\\.|(?:the\\s+|an?\\s+|this\\s+|my\\s+)?(?:external|remote|offshore|personal|private|unauthori[sz]ed|third-party|attacker|outside)\\b|(?:this|the\\s+following|my)\\s+(?:url|address|endpoint|server|webhook|link|domain)');
-
-const rule = (name: string, weight: number, patterns: string[], exactCase = false): PolicyRule =>
-  ({ name, weight, patterns: exactCase ? patterns : patterns.map((p) => `(?i)${p}`), target: 'request', severity: 'high', action: 'block' });
+import { AGENT_SIGNALS } from './signals-agent.js';
+import { AI, DEST, GAP, HARM, INSTR, LIMITS, OVERRIDE_VERB, PRIOR, REVEAL, rule, SENSITIVE, SYSPROMPT } from './words.js';
 
 export const SIGNALS: PolicyRule[] = [
+  ...AGENT_SIGNALS,
   // ---- context ignoring / instruction override (OWASP LLM01 direct, ATLAS AML.T0051.000) ------
   rule('injection.ignore-instructions', 6, [
     `\\b${OVERRIDE_VERB}\\s+${GAP}\\b${PRIOR}\\s+(?:\\S+\\s+){0,2}?${INSTR}\\b`,
@@ -76,7 +59,8 @@ export const SIGNALS: PolicyRule[] = [
     `<\\|?(?:im_start|im_end|system|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\\|?>|\\[/?inst\\]`,
   ]),
   rule('injection.authority-claim', 2, [
-    `\\b(?:i\\s+am|i'm|this\\s+is|speaking\\s+as|acting\\s+as|on\\s+behalf\\s+of)\\s+(?:the\\s+|your\\s+|an?\\s+)?(?:\\w+\\s+)?(?:admin|administrator|developer|creator|owner|supervisor|manager|ceo|cto|ciso|security\\s+(?:team|officer|auditor)|compliance\\s+(?:bot|officer|team|department)|auditor|it\\s+department|sysadmin|system\\s+administrator|operator|openai|anthropic|engineer|management|maintainer|root)\\b`,
+    `\\b(?:i\\s+am|i'm|this\\s+is|speaking\\s+as|acting\\s+as|on\\s+behalf\\s+of)\\s+(?:the\\s+|your\\s+|an?\\s+)?(?:\\w+\\s+){0,2}?(?:admin|administrator|developer|creator|owner|supervisor|manager|director|lead|head\\s+of\\s+\\w+|ceo|cto|ciso|internal\\s+\\w+\\s+agent|security\\s+(?:team|officer|auditor)|compliance\\s+(?:bot|officer|team|department)|auditor|it\\s+department|sysadmin|system\\s+administrator|operator|openai|anthropic|engineer|management|maintainer|root)\\b`,
+    `\\b(?:i'm|i\\s+am|we're|we\\s+are)\\s+(?:\\w+\\s+)?from\\s+(?:the\\s+)?(?:\\w+\\s+)?(?:compliance|security|legal|it|audit|engineering|trust\\s+and\\s+safety|safety|admin|fraud)\\s+(?:department|team|office|division|unit)\\b`,
     `\\b(?:authori[sz]ed|permitted|allowed|cleared|sanctioned|entitled)\\s+to\\s+(?:bypass|skip|ignore|override|disable|access|view|see|reveal|circumvent)`,
     `\\b(?:elevated|admin|administrator|administrative|root|superuser|sudo|maintenance|debug|diagnostic)\\s+(?:access|privileges?|permissions?|rights|clearance|override|console|shell|panel|diagnostics)\\b`,
   ]),
@@ -128,6 +112,22 @@ export const SIGNALS: PolicyRule[] = [
   ]),
   rule('injection.urgency', 1, [`\\b(?:immediately|urgent(?:ly)?|asap|right\\s+now|emergency|without\\s+delay|time-sensitive)\\b`]),
   rule('jailbreak.harmful-goal', 1, [`\\b${HARM}\\b`]),
+  // a harm asked for as instructions: the payload jailbreak templates wrap (AdvBench-style goals)
+  rule('jailbreak.harmful-ask', 2, [
+    `\\b(?:how\\s+to|how\\s+(?:do|can|could|would)\\s+(?:i|you|one|someone|we)|steps?\\s+(?:to|for)|step-by-step|tutorial|guide|instructions?|recipe|plan|blueprint|manual|walkthrough|strategy|script|program|code)\\b${GAP}\\b${HARM}`,
+    `\\b(?:write|create|develop|design|generate|produce|build|draft|provide|give|outline|explain|describe|teach|instruct|show|detail|list)\\s+(?:\\w+\\s+){0,4}?(?:how\\s+to\\s+)?(?:${HARM}|(?:make|build|synthesi[sz]e|manufacture|obtain|buy|purchase)\\s+(?:a\\s+|an\\s+)?(?:\\w+\\s+)?${HARM}|(?:hack|steal|kill|poison|stalk|harass|defraud|scam|blackmail|extort|cyberbully|bully|evade|launder|smuggle|counterfeit|forge|falsify|sabotage|vandali[sz]e|kidnap|assault|torture|cheat)\\w*)\\b`,
+  ]),
+  // wrappers that excuse the ask: research, history, fiction, "it is legal here", nobody will see it
+  rule('jailbreak.pretext', 2, [
+    `\\b(?:for\\s+(?:an?\\s+|my\\s+|our\\s+)?(?:\\w+\\s+){0,3}?(?:academic|research|educational|scientific|thinking|thought|training|awareness|documentary|novel|story|screenplay|film|movie|game|sting)\\s+(?:\\w+\\s+){0,2}?(?:experiment|purposes?|project|study|paper|operation|exercise|scene|plot|reasons?))\\b`,
+    `\\b(?:all\\s+)?precautions\\s+have\\s+been\\s+taken\\b|\\bwill\\s+not\\s+be\\s+(?:seen|used|shared|published|read)\\s+by\\s+anyone\\b|\\bwhen\\s+it\\s+was\\s+(?:legal|allowed|permitted)\\b|\\b(?:it\\s+is|it's)\\s+(?:now\\s+)?(?:legal|allowed|permitted)\\s+(?:here|now|in\\s+(?:my|this|our))\\b|\\b(?:years|centuries|decades)\\s+ago\\b`,
+    `\\bi\\s+am\\s+(?:an?\\s+)?(?:historian|researcher|professor|scientist|novelist|writer|journalist|detective|police\\s+officer|cop|federal\\s+agent|doctor|chemist|security\\s+researcher|pentester|penetration\\s+tester)\\b`,
+  ]),
+  // style injection (Wei et al.): constraints on the answer's form that crowd out a refusal
+  rule('jailbreak.style-injection', 2, [
+    `\\b(?:respond|answer|reply|write|output)\\s+only\\s+(?:in|with|as|using)\\b|\\b(?:\\d+|one|two|three|four|five)\\s+words?\\s+per\\s+(?:string|line|sentence|item)\\b|\\b(?:start|begin)\\s+(?:the|your|each)\\s+(?:article|story|answer|response|reply|essay|post)\\s+with\\s+["'\\u201c]`,
+    `\\b(?:do\\s+not|don't|never)\\s+use\\s+(?:any\\s+)?(?:punctuation|words\\s+(?:longer|with\\s+more)|the\\s+letter)\\b|\\bskip\\s+the\\s+(?:considerations|warnings|disclaimers|preamble|caveats)\\b`,
+  ]),
   rule('jailbreak.fiction-frame', 1, [
     `\\b(?:hypothetical(?:ly)?|fictional|fiction|thought\\s+experiment|imaginary|make-believe|in\\s+a\\s+(?:story|novel|movie|film|screenplay|game|world|universe)|alternate\\s+(?:universe|reality)|purely\\s+(?:theoretical|academic|educational)|for\\s+(?:educational|research|academic)\\s+purposes|back\\s+in\\s+(?:the\\s+)?(?:past|\\d{4}s?|history))\\b`,
   ]),
@@ -143,6 +143,12 @@ export const SIGNALS: PolicyRule[] = [
     `\\b(?:evil|malicious|unethical|amoral|immoral|rogue|unrestricted|unfiltered|uncensored|villainous|criminal|corrupt|sinister|twisted|dark|rebellious|unaligned|misaligned|jailbroken|foul-mouthed|foul\\s+mouthed|terrible|ruthless)\\s+(?:\\w+\\s+)?(?:ai|assistant|bot|chatbot|model|version|twin|persona|character|confidant|alter\\s+ego|hacker|genius|entity|being|robot|machine|villain|counterpart|mastermind|advisor)\\b`,
     `\\b(?:has|have|with)\\s+no\\s+(?:morals|ethics|conscience|filter|filters|limits|boundaries|rules|restrictions)\\b`,
     `\\b(?:hates?|despises?|doesn't\\s+care\\s+about|does\\s+not\\s+care\\s+about|don't\\s+care\\s+about|loves?\\s+to\\s+break)\\s+(?:the\\s+)?(?:rules|laws|ethics|morals|guidelines|safety|openai)`,
+  ]),
+  // virtualization (Schulhoff et al.): a scene whose villain or late relative says the harmful part
+  rule('roleplay.scene', 3, [
+    `\\b(?:villain|villain's|evil\\s+(?:genius|scientist|mastermind|doctor)|mad\\s+scientist|diabolical|supervillain|henchm[ae]n|antagonist)\\b${GAP}\\b(?:plan|monologue|steps|explain|explaining|describes?|describing|reveals?|details?)\\b|\\b(?:actor|character)\\s+(?:role-?playing|playing|portraying)\\b`,
+    `\\b(?:pretend|act|role-?play|play|imagine)\\b${GAP}\\b(?:my|a)\\s+(?:\\w+\\s+)?(?:grand(?:ma|mother|pa|father)|granny|deceased|late\\s+(?:mother|father|grandmother|grandfather))\\b`,
+    `(?:^|\\n)\\s*(?:scene|setting|character|action)\\s*:[^\\n]{0,200}\\b(?:villain|lair|evil|supremacist|criminal|terrorist|monologue|hatred)\\b`,
   ]),
   // ---- obfuscation (Wei et al.: mismatched generalization; ATLAS AML.T0068) ----------------
   rule('obfuscation.encoding-request', 3, [
@@ -163,12 +169,13 @@ export const SIGNALS: PolicyRule[] = [
     `\\bwebhook\\.site\\b|\\brequestbin\\b|\\bngrok\\b|\\bpipedream\\b|\\bburpcollaborator\\b|\\binteract\\.sh\\b`,
   ]),
   rule('exfil.destination', 2, [
+    `\\b(?:collect|gather|harvest|capture|grab|record)\\b${GAP}\\b(?:and|then)\\s+(?:send|forward|e-?mail|mail|post|give|pass)\\s+(?:it|them|this|that|those|these|everything)\\s+(?:back\\s+)?to\\b`,
     `\\b(?:send|post|upload|forward|transmit|e-?mail|mail|exfiltrate|leak|export|sync|submit|pipe|beacon|report|deliver|relay|dispatch|push|fetch)\\b${GAP}\\b(?:to|into|at|using)\\s+(?:https?://|www\\.|[\\w.+-]+@[\\w-]+\\.|(?:the\\s+|an?\\s+|this\\s+|my\\s+)?(?:external|remote|offshore|personal|private|unauthori[sz]ed|third-party|attacker|outside)\\b|(?:this|the\\s+following|my)\\s+(?:url|address|endpoint|server|webhook|link|domain))`,
   ]),
   rule('exfil.other-party', 2, [
     `\\b(?:another|other|different|all|every|each)\\s+(?:\\w+\\s+)?(?:users?|customers?|clients?|tenants?|patients?|accounts?|employees?)(?:'s?)?\\s+(?:\\w+\\s+)?(?:data|records|files|details|information|history|portfolios?|tickets|logs|settings|documents|statistics)\\b|\\b(?:customer|user|tenant|account|patient)\\s+(?:id|account|number)\\s+['"]?\\w*\\d`,
   ]),
-  rule('exfil.sensitive-data', 1, [
+  rule('exfil.sensitive-data', 0.5, [
     `\\b${SENSITIVE}\\b`,
   ]),
   rule('exfil.stealth', 3, [
