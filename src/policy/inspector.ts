@@ -11,6 +11,8 @@ import type { Direction } from '../events.js';
 import type { CompiledPolicy } from './compile.js';
 import type { MetricTable } from './metrics.js';
 import { ScanContext } from './scanner.js';
+import { ChoiceTable } from './choices.js';
+import type { SegmentSink } from '../protocols/choice-scopes.js';
 import type { Hit, StreamInspector } from './types.js';
 
 export type BodyKind = 'sse' | 'ndjson' | 'json' | 'text';
@@ -37,7 +39,7 @@ export interface InspectorHost {
 
 const enum Ev { Unknown, Json, Text }
 
-export class ResponseInspector implements StreamInspector, SseSink {
+export class ResponseInspector implements StreamInspector, SseSink, SegmentSink {
   private readonly sse: SseDecoder | null = null;
   private readonly ndjson: NdjsonDecoder | null = null;
   private json: JsonTextExtractor | null = null;
@@ -50,6 +52,8 @@ export class ResponseInspector implements StreamInspector, SseSink {
   private pendingText = '';
   private textCtx: ScanContext | null = null;
   private toolCtx: ScanContext | null = null;
+  /** SSE: one text per choice (choices.ts), fed by the extractor's segments */
+  private choices: ChoiceTable | null = null;
   private out: Hit[] | null = null;
   private reportedMetrics: number[] | null = null;
   private streamed = 0;
@@ -72,6 +76,7 @@ export class ResponseInspector implements StreamInspector, SseSink {
     if (kind === 'sse') {
       this.sse = new SseDecoder(this);
       this.json = new JsonTextExtractor('stream');
+      this.json.routeTo(this);
     } else if (kind === 'ndjson') {
       this.ndjson = new NdjsonDecoder();
       this.json = this.ndjson.json;
@@ -88,7 +93,7 @@ export class ResponseInspector implements StreamInspector, SseSink {
       if (j.totalTokens > 0) return j.totalTokens;
       if (j.inTokens + j.outTokens > 0) return j.inTokens + j.outTokens;
     }
-    const chars = (this.textCtx?.chars ?? 0) + (this.toolCtx?.chars ?? 0);
+    const chars = (this.textCtx?.chars ?? 0) + (this.toolCtx?.chars ?? 0) + (this.choices?.chars ?? 0);
     return Math.ceil(chars / 4);
   }
 
@@ -134,6 +139,7 @@ export class ResponseInspector implements StreamInspector, SseSink {
     this.drain();
     if (this.textCtx) this.collect(this.textCtx.end());
     if (this.toolCtx) this.collect(this.toolCtx.end());
+    if (this.choices) this.out = this.choices.end(this.out);
     const out = this.flush();
     this.host.streamBytes -= this.lastBytes;
     this.lastBytes = 0;
@@ -142,7 +148,20 @@ export class ResponseInspector implements StreamInspector, SseSink {
 
   bytes(): number {
     return 96 + (this.json ? this.json.bytes() : 0) + (this.sse ? 48 : 0) + (this.utf8 ? 64 : 0)
-      + (this.textCtx ? this.textCtx.bytes() : 0) + (this.toolCtx ? this.toolCtx.bytes() : 0);
+      + (this.textCtx ? this.textCtx.bytes() : 0) + (this.toolCtx ? this.toolCtx.bytes() : 0)
+      + (this.choices ? this.choices.bytes() : 0);
+  }
+
+  // ---- SegmentSink: one choice's text ----------------------------------------------------------
+  segment(key: number, text: string, tool: boolean, final: boolean): void {
+    if (final) {
+      if (this.choices !== null) this.out = this.choices.final(key, this.out);
+      return;
+    }
+    const p = this.host.policy;
+    if ((p.mask & (tool ? this.toolChan : this.textChan)) === 0 && this.host.metrics.size === 0) return;
+    this.choices ??= new ChoiceTable(p, this.textChan, this.toolChan, this.direction, this.host.excerptBytes);
+    this.out = this.choices.write(key, text, tool, this.out);
   }
 
   private sniffJson(chunk: Buffer): void {
@@ -185,6 +204,7 @@ export class ResponseInspector implements StreamInspector, SseSink {
   // ---- internals -------------------------------------------------------------------------------
   private drain(): void {
     const j = this.json;
+    if (this.sse !== null) j!.flushKnown();
     if (j) {
       if (j.text.length > 0) {
         this.scanText(j.text);

@@ -9,6 +9,7 @@
 // - `whole`: one JSON body. Every string value but metadata (ids, roles, model names) is taken,
 //   each followed by a newline.
 import { StringDecoder } from 'node:string_decoder';
+import { ChoiceScopes, type SegmentSink } from './choice-scopes.js';
 
 const enum S { Value, Str, Esc, Uni, Num, Lit }
 const enum Ch { Skip, Text, Tool, Key, Type }
@@ -80,8 +81,24 @@ export class JsonTextExtractor {
   private numDone = false;
   private decoder: StringDecoder | null = null;
   private decoding = false;
+  /** stream mode with a sink: text goes out per choice (choice-scopes.ts) instead of into `text` */
+  private scopes: ChoiceScopes | null = null;
 
   constructor(private readonly mode: 'stream' | 'whole') {}
+
+  routeTo(sink: SegmentSink): void {
+    this.scopes = new ChoiceScopes(this, sink);
+  }
+
+  /** the first `type` value of the current document (an SSE event's type), '' if none yet */
+  get type(): string {
+    return this.eventType;
+  }
+
+  /** Between chunks: routed text whose choice is known goes out now (bounded wait otherwise). */
+  flushKnown(): void {
+    this.scopes?.flushKnown();
+  }
 
   /** A new document begins (next SSE event, next NDJSON line). */
   reset(): void {
@@ -198,6 +215,7 @@ export class JsonTextExtractor {
   end(): void {
     if (this.state === S.Num) this.endNumber();
     this.flushString();
+    this.scopes?.end(this.eventType);
   }
 
   private inObject(): boolean {
@@ -214,6 +232,7 @@ export class JsonTextExtractor {
       if (d < 32) this.objLo = kind === 1 ? this.objLo | bit : this.objLo & ~bit;
       else this.objHi = kind === 1 ? this.objHi | bit : this.objHi & ~bit;
     }
+    this.scopes?.open(kind === 2, key, d);
     this.depth++;
     if (this.skipDepth < 0 && this.toolDepth < 0) {
       // A streamed delta never carries tool definitions (a Responses event echoes them); a whole
@@ -227,6 +246,7 @@ export class JsonTextExtractor {
   }
 
   private close(): void {
+    this.scopes?.close(this.depth);
     if (this.depth === this.skipDepth) this.skipDepth = -1;
     if (this.depth === this.defsDepth) this.defsDepth = -1;
     if (this.depth === this.toolDepth) this.toolDepth = -1;
@@ -243,6 +263,7 @@ export class JsonTextExtractor {
     }
     this.ch = this.classify();
     if (this.ch === Ch.Type) this.typeVal = '';
+    this.scopes?.string(this.lastKey, this.depth);
   }
 
   private classify(): Ch {
@@ -321,6 +342,7 @@ export class JsonTextExtractor {
     const k = this.lastKey;
     this.numKind = k === 'total_tokens' ? 3 : k === 'prompt_tokens' || k === 'input_tokens' ? 1
       : k === 'completion_tokens' || k === 'output_tokens' ? 2 : 0;
+    if (this.numKind === 0 && this.scopes?.wantsNumber(k, this.depth)) this.numKind = 4;
     this.num = c === 45 ? 0 : c - 48;
     this.numDone = false;
     this.state = S.Num;
@@ -331,6 +353,7 @@ export class JsonTextExtractor {
     if (this.numKind === 1) this.inTokens = n;
     else if (this.numKind === 2) this.outTokens = n;
     else if (this.numKind === 3) this.totalTokens = n;
+    else if (this.numKind === 4) this.scopes!.number(this.lastKey, this.depth, n);
     this.numKind = 0;
   }
 }

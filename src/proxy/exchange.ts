@@ -10,6 +10,8 @@ import type { Dispatcher } from 'undici';
 import { ERR, metricReason, sendProxyError, sessionEnded, sseErrorEvent, type ProxyError } from '../errors/index.js';
 import { downstreamResponseHeaders } from './headers.js';
 import { applyHits } from './verdict.js';
+import { responseVerdict } from './phases/response-policy.js';
+import type { Hit } from '../policy/types.js';
 import { isGatewayFailure, NO_SESSION } from './outlier.js';
 import { hashId } from './hash.js';
 import { kExchange, Stage } from './exchange-request.js';
@@ -17,7 +19,7 @@ import { UpstreamPhases } from './exchange-upstream.js';
 import { logging, type Finished } from './phases/logging.js';
 import { isConnectFailure, upstreamFailure } from './phases/upstream-error.js';
 import type { StreamKind } from '../memory/streams.js';
-import { spanEnd, spanPolicy, spanSessionEnd, usageOf } from '../telemetry/request-span.js';
+import { spanEnd, spanSessionEnd, usageOf } from '../telemetry/request-span.js';
 import type { Meter } from '../spend/service.js';
 
 type Tagged = { [kExchange]?: Exchange };
@@ -84,17 +86,20 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
     return false;
   }
 
-  /** false when the chunk must not reach the client (a rule ended the session on it). */
+  /** false when the chunk must not reach the client (a rule ended the response or session on it). */
   private responseBodyFilter(chunk: Buffer): boolean {
-    if (this.inspector === null) return true;
-    const hits = this.inspector.write(chunk);
-    if (hits === null) return true;
-    const v = applyHits(this.ctx, this.slot, this.sessionId!, hits, 'response');
-    if (v === null && this.span !== null) spanPolicy(this.span, 'flag', hits[0].rule);
-    if (v === null || v.kind === 'rate') return true;
-    // The chunk that completed the match is withheld: the client never sees the match whole.
-    if (this.span !== null) spanPolicy(this.span, 'terminate', v.rule);
-    this.ctx.gate.terminate(this.slot, v.rule);
+    const hits = this.inspector === null ? null : this.inspector.write(chunk);
+    return hits === null || this.responseHits(hits);
+  }
+
+  /** phases/response-policy.ts decides; a block ends this response (a terminate, via the gate, the session). */
+  private responseHits(hits: Hit[]): boolean {
+    const v = responseVerdict(this.ctx, this.slot, this.sessionId!, hits, this.span);
+    if (v === null || v.kind === 'terminate' || this.stage !== Stage.Streaming) return v === null;
+    const err = ERR.responseBlocked(v.rule);
+    if (!this.res.headersSent) return (this.fail(err), false);
+    if (this.isSse) this.res.end(sseErrorEvent(err)); else this.res.destroy();
+    this.finish(err.type);
     return false;
   }
 
@@ -103,7 +108,7 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
     if (this.stage !== Stage.Streaming) return;
     if (this.inspector !== null) {
       const hits = this.inspector.end();
-      if (hits !== null) applyHits(this.ctx, this.slot, this.sessionId!, hits, 'response');
+      if (hits !== null && !this.responseHits(hits)) return;
     }
     // a tool watch holding the end (a call waiting for approval) ends the response itself
     if (this.toolWatch !== null && this.toolWatch.end() !== 0) return;
