@@ -49,7 +49,7 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
       this.inspector = this.policy.openResponse(this.slot, ct, this.target);
     }
     if (ctx.capture !== null) this.capture = ctx.capture.open(this.sessionId!, 'response', this.captureSeq < 0 ? undefined : this.captureSeq);
-    this.meter = ctx.spend.open(this.startedAt, body, this.json, this.target);
+    this.meter = ctx.spend.open(this.startedAt, body, this.json, this.target, this.inspector !== null);
     this.json = undefined;
     // a tool watch (tools/hook.ts) defers the head of a whole JSON answer until it is judged
     if (!this.toolsHead(statusCode, headers, ct, this.isSse, this.sessionId!)) {

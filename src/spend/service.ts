@@ -28,7 +28,7 @@ export interface SpendTable {
 
 /** One answer being metered: the scanner, and (rarely) the bytes kept for estimating. */
 export class Meter {
-  readonly scan = new UsageScanner();
+  readonly scan: UsageScanner;
   firstByteAt = 0;
   kept: Buffer[] | null = null;
   keptBytes = 0;
@@ -39,7 +39,9 @@ export class Meter {
    * kept only for an answer that will carry no usage (to count the prompt's tokens); otherwise the
    * request is let go as soon as it was sent.
    */
-  constructor(readonly startedAt: number, readonly reqModel: string | null, readonly reqBody: Buffer | null, readonly reqJson: unknown) {
+  constructor(readonly startedAt: number, readonly reqModel: string | null, readonly reqBody: Buffer | null, readonly reqJson: unknown,
+    countTools = true) {
+    this.scan = new UsageScanner(countTools);
     if (reqBody !== null) this.kept = [];
   }
 
@@ -127,10 +129,11 @@ export class Spend implements SessionExtension {
   /**
    * A meter for an answer. `body` is the request: an OpenAI chat stream that did not ask for
    * `stream_options.include_usage` will carry no usage, so its answer's bytes are kept (bounded) to count.
+   * `toolsCounted`: the policy's inspector counts the answer's tool calls (settle gets its count).
    */
-  open(startedAt: number, body: Buffer | null, json: unknown, target: string): Meter {
-    const estimate = body !== null && target.includes('/chat/completions') && wantsEstimate(body);
-    return new Meter(startedAt, requestModel(json, null), estimate ? body : null, estimate ? json : undefined);
+  open(startedAt: number, body: Buffer | null, json: unknown, target: string, toolsCounted = false): Meter {
+    const estimate = body !== null && target.includes('/chat/completions') && wantsEstimate(body, json);
+    return new Meter(startedAt, requestModel(json, null), estimate ? body : null, estimate ? json : undefined, !toolsCounted);
   }
 
   /**
@@ -243,7 +246,14 @@ export class Spend implements SessionExtension {
 }
 
 /** An OpenAI chat stream whose usage will not come (no stream_options.include_usage). */
-function wantsEstimate(body: Buffer): boolean {
+/** @internal A streamed chat request that did not ask for usage; from the parsed body when the request phase parsed it. */
+export function wantsEstimate(body: Buffer, json: unknown): boolean {
+  if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    const j = json as { stream?: unknown; messages?: unknown; stream_options?: { include_usage?: unknown } | null };
+    if (j.stream !== true || j.messages === undefined) return false;
+    const so = j.stream_options;
+    return !(so !== null && typeof so === 'object' && so.include_usage === true);
+  }
   if (body.length > 4 * 1024 * 1024) return false;
   const s = body.toString('latin1');
   return /"stream"\s*:\s*true/.test(s) && /"messages"\s*:/.test(s) && !/"include_usage"\s*:\s*true/.test(s);

@@ -49,6 +49,9 @@ export class UsageScanner {
   private readonly tail = Buffer.allocUnsafe(TAIL);
   private tailLen = 0;
 
+  /** `countTools` false: the policy's inspector counts the answer's tool calls, so this does not scan for them. */
+  constructor(private readonly countTools = true) {}
+
   write(chunk: Buffer): void {
     if (this.tailLen > 0) {
       // the seam: the end of the last chunk and the start of this one
@@ -83,11 +86,12 @@ export class UsageScanner {
       const m = buf.indexOf(MODEL);
       if (m >= 0) this.modelAt(buf, m + MODEL.length);
     }
-    this.countTools(buf, TOOL_USE, seamAt);
-    this.countTools(buf, FUNCTION, seamAt);
+    if (!this.countTools) return;
+    this.toolsIn(buf, TOOL_USE, seamAt);
+    this.toolsIn(buf, FUNCTION, seamAt);
   }
 
-  private countTools(buf: Buffer, needle: Buffer, seamAt: number): void {
+  private toolsIn(buf: Buffer, needle: Buffer, seamAt: number): void {
     for (let i = buf.indexOf(needle); i >= 0; i = buf.indexOf(needle, i + 1)) {
       const end = i + needle.length;
       // in a seam only a match that straddles it; in a chunk, every match
