@@ -183,7 +183,7 @@ class Engine implements PolicyEngine, InspectorHost {
       emitText(turns[i], sink);
       run.add(turns[i]);
     }
-    return { n: turns.length, digest: run.mark() };
+    return { n: turns.length, digest: run.final() };
   }
 
   openResponse(slot: number, contentType: string | undefined, _path: string): StreamInspector | null {

@@ -31,6 +31,11 @@ export class TurnHash {
     return this.h.copy().digest('base64').slice(0, 16);
   }
 
+  /** The digest of every turn added, ending the hash: no copy (a Hash object less per request). */
+  final(): string {
+    return this.h.digest('base64').slice(0, 16);
+  }
+
   private frame(v: unknown, depth: number): void {
     if (typeof v === 'string') { this.acc += `s${v.length}:${v}`; return; }
     if (typeof v === 'number') { this.acc += `n${v};`; return; }

@@ -47,13 +47,14 @@ function mark(socket: Socket): void {
   s.write = markedWrite as Socket['write'];
 }
 
-function markedWrite(this: Marked, chunk: unknown, ...rest: unknown[]): boolean {
+// Explicit parameters rather than a rest array: this runs for every write to an upstream.
+function markedWrite(this: Marked, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
   if (typeof chunk === 'string' && isRequestHead(chunk)) {
     const st = this[kState];
     st.mode = STATUS;
     st.held = null;
   }
-  return (this[kWrite] as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  return (this[kWrite] as (c: unknown, e?: unknown, f?: unknown) => boolean).call(this, chunk, encoding, cb);
 }
 
 /** `METHOD SP target SP HTTP/1.1 CRLF`: undici's head, never a body it writes as a string. */
