@@ -9,7 +9,8 @@
 //              inspector, collected objects included: what the scavenges have to clear)
 // Usage: node bench/profile.mjs [--cpu] [--strace] [--gc] [--policy standard] [--seconds 6]
 //          [--connections 50] [--cli dist/cli.js] [--node-flags "--max-semi-space-size=2"] [--session-header]
-// With none of --cpu/--strace/--gc, all three. The proxy is pinned to core 1 and wrk + upstream to
+// With none of --cpu/--strace/--gc/--alloc, all four. PHASE_DETAIL=1 also prints the functions with the
+// most self time and their phase; ALLOC_STACKS=1 shows allocation sites with three callers. The proxy is pinned to core 1 and wrk + upstream to
 // core 0, as in bench:proxy --pin. A shared box moves the absolute figures; the shares move less.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
