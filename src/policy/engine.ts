@@ -76,6 +76,8 @@ class RequestScan implements TextSink {
     this.add(this.toolCtx.write(s));
     this.add(this.toolCtx.write('\n'));
     this.toolCtx.boundary();
+    // tool arguments are text a model or a tool reads: injection signals read them too
+    this.detect?.text(s, s.length <= MAX_VIEW ? normalize(s) : null);
   }
 
   end(): Hit[] | null {
@@ -114,7 +116,7 @@ class Engine implements PolicyEngine, InspectorHost {
     this.metrics = new MetricTable(this.policy.metricRules);
     this.excerptBytes = opts.bounds.excerpt_bytes;
     this.hasRequestRules = (this.policy.mask & (REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0 || this.detector !== null;
-    this.hasResponseRules = (this.policy.mask & ~(REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0;
+    this.hasResponseRules = (this.policy.mask & ~(REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0 || this.detector !== null;
   }
 
   countHits(hits: Hit[]): void {

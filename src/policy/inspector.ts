@@ -14,6 +14,8 @@ import { ScanContext } from './scanner.js';
 import { ChoiceTable } from './choices.js';
 import type { SegmentSink } from '../protocols/choice-scopes.js';
 import type { Hit, StreamInspector } from './types.js';
+import type { Detector } from './detect/detector.js';
+import { StreamDetect } from './detect/stream.js';
 
 export type BodyKind = 'sse' | 'ndjson' | 'json' | 'text';
 
@@ -35,6 +37,8 @@ export interface InspectorHost {
   readonly excerptBytes: number;
   countHits(hits: Hit[]): void;
   streamBytes: number;
+  /** the preset's language signals, scored over the stream's text (null when the preset has none) */
+  readonly detector: Detector | null;
 }
 
 const enum Ev { Unknown, Json, Text }
@@ -54,6 +58,9 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
   private toolCtx: ScanContext | null = null;
   /** SSE: one text per choice (choices.ts), fed by the extractor's segments */
   private choices: ChoiceTable | null = null;
+  /** language signals over the text (one scorer), and over each SSE choice (one per choice key) */
+  private det: StreamDetect | null = null;
+  private choiceDet: Map<number, StreamDetect> | null = null;
   private out: Hit[] | null = null;
   private reportedMetrics: number[] | null = null;
   private streamed = 0;
@@ -137,6 +144,14 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
     else if (this.json) this.json.end();
     if (this.utf8) this.scanText(this.utf8.end());
     this.drain();
+    const dh = this.det?.end();
+    if (dh) this.collect([dh]);
+    if (this.choiceDet !== null) {
+      for (const d of this.choiceDet.values()) {
+        const h = d.end();
+        if (h) this.collect([h]);
+      }
+    }
     if (this.textCtx) this.collect(this.textCtx.end());
     if (this.toolCtx) this.collect(this.toolCtx.end());
     if (this.choices) this.out = this.choices.end(this.out);
@@ -149,15 +164,24 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
   bytes(): number {
     return 96 + (this.json ? this.json.bytes() : 0) + (this.sse ? 48 : 0) + (this.utf8 ? 64 : 0)
       + (this.textCtx ? this.textCtx.bytes() : 0) + (this.toolCtx ? this.toolCtx.bytes() : 0)
-      + (this.choices ? this.choices.bytes() : 0);
+      + (this.choices ? this.choices.bytes() : 0) + (this.det ? this.det.bytes() : 0) + this.choiceDetBytes();
+  }
+
+  private choiceDetBytes(): number {
+    let b = 0;
+    if (this.choiceDet !== null) for (const d of this.choiceDet.values()) b += d.bytes();
+    return b;
   }
 
   // ---- SegmentSink: one choice's text ----------------------------------------------------------
   segment(key: number, text: string, tool: boolean, final: boolean): void {
     if (final) {
+      const dh = this.choiceDet?.get(key)?.end();
+      if (dh) this.collect([dh]);
       if (this.choices !== null) this.out = this.choices.final(key, this.out);
       return;
     }
+    this.detectChoice(key, text);
     const p = this.host.policy;
     if ((p.mask & (tool ? this.toolChan : this.textChan)) === 0 && this.host.metrics.size === 0) return;
     this.choices ??= new ChoiceTable(p, this.textChan, this.toolChan, this.direction, this.host.excerptBytes);
@@ -227,6 +251,7 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
 
   private scanText(t: string): void {
     if (t.length === 0) return;
+    this.detect(t);
     const p = this.host.policy;
     if ((p.mask & this.textChan) === 0 && this.host.metrics.size === 0) return;
     this.textCtx ??= new ScanContext(p, this.textChan, this.direction, this.host.excerptBytes);
@@ -234,10 +259,30 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
   }
 
   private scanTool(t: string): void {
+    this.detect(t);
     const p = this.host.policy;
     if ((p.mask & this.toolChan) === 0 && this.host.metrics.size === 0) return;
     this.toolCtx ??= new ScanContext(p, this.toolChan, this.direction, this.host.excerptBytes);
     this.collect(this.toolCtx.write(t, true));
+  }
+
+  /** Injection signals read response text, tool calls and results, and WebSocket messages too. */
+  private detect(t: string): void {
+    const d = this.host.detector;
+    if (d === null || t.length === 0) return;
+    const h = (this.det ??= new StreamDetect(d, this.direction)).write(t);
+    if (h) this.collect([h]);
+  }
+
+  /** Each choice of a stream is scored as its own text: two interleaved choices read whole. */
+  private detectChoice(key: number, t: string): void {
+    const d = this.host.detector;
+    if (d === null || t.length === 0) return;
+    const map = (this.choiceDet ??= new Map());
+    let sd = map.get(key);
+    if (sd === undefined) map.set(key, (sd = new StreamDetect(d, this.direction)));
+    const h = sd.write(t);
+    if (h) this.collect([h]);
   }
 
   private collect(hits: Hit[] | null): void {

@@ -2,33 +2,34 @@
 // scanned before. It must not collide on purpose: a 32-bit FNV-1a did (a benign/malicious pair
 // was found offline in seconds, and the malicious turn went upstream unscanned). SHA-256 keyed
 // with 32 random bytes drawn once per process, over a framing in which every string carries its
-// length, so no two different values share an input; the first 96 bits are kept.
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+// length, so no two different values share an input; the first 96 bits are kept. The turns are
+// framed into one string and hashed in one call when a digest is asked for: an update and a copy
+// per turn cost more than the hashing itself.
+import { hash, randomBytes } from 'node:crypto';
 
-const KEY = randomBytes(32);
+/** the key, as text: it opens every hashed string (fixed length, so the framing stays unambiguous) */
+const KEY = randomBytes(32).toString('base64');
 const MAX_DEPTH = 64;
 
 /** A running digest over turns, oldest first; `mark()` gives the digest of the turns so far. */
 export class TurnHash {
-  private readonly h: Hash;
-  /** framed text of the current turn, handed to the hash once per turn */
-  private acc = '';
-
-  constructor() {
-    this.h = createHash('sha256');
-    this.h.update(KEY);
-  }
+  /** the framed text of every turn added so far */
+  private acc = KEY;
+  /** the last digest and the length of `acc` it was taken at */
+  private last = '';
+  private lastAt = 0;
 
   add(v: unknown): void {
-    this.acc = '';
     this.frame(v, 0);
-    this.h.update(this.acc, 'utf8');
-    this.acc = '';
   }
 
-  /** The digest of every turn added so far (the running hash goes on). */
+  /** The digest of every turn added so far (adding may go on). */
   mark(): string {
-    return this.h.copy().digest('base64').slice(0, 16);
+    if (this.lastAt !== this.acc.length) {
+      this.last = hash('sha256', this.acc, 'base64').slice(0, 16);
+      this.lastAt = this.acc.length;
+    }
+    return this.last;
   }
 
   /** The digest of every turn added, ending the hash: no copy (a Hash object less per request). */

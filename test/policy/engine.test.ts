@@ -172,7 +172,8 @@ describe('response streams', () => {
       sse({ type: 'response.function_call_arguments.delta', delta: '{"q":"TRUNCATE TABLE logs"}' }),
       sse({ type: 'response.completed', response: { usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } } }),
     ]);
-    expect(names(rh)).toEqual(['exfil.markdown-image', 'tool.sql-destructive']);
+    // the language signals see the image URL carrying data too (exfil.send-out, scored over the stream)
+    expect(names(rh)).toEqual(['exfil.markdown-image', 'exfil.send-out', 'tool.sql-destructive']);
     expect(r.toolCalls).toBe(1);
     expect(r.tokens).toBe(7);
   });

@@ -4,7 +4,7 @@
 // with the score and the families (labels) that made it. Scores in the grey band below the
 // threshold are what a judge may be asked about. Signals read the normalized view; the excerpt
 // shows the original text.
-import type { Severity } from '../../events.js';
+import type { Direction, Severity } from '../../events.js';
 import type { AtomSink } from '../aho.js';
 import { compilePolicy, type CompiledPolicy, type PolicyRule } from '../compile.js';
 import { excerpt } from '../scanner.js';
@@ -61,8 +61,9 @@ export class Detector {
     this.names = [...this.policy.rules.map((r) => r.name), SUFFIX, ENCODED, DISGUISED, CIPHER];
   }
 
-  open(): DetectScan {
-    return new DetectScan(this);
+  /** `sample`: keep the text for a judge (requests); streams do not, so they stay small */
+  open(direction: Direction = 'request', sample = true): DetectScan {
+    return new DetectScan(this, direction, sample);
   }
 }
 
@@ -83,7 +84,7 @@ export class DetectScan implements AtomSink {
   /** the texts scored, up to JUDGE_TEXT_MAX characters, for the judge */
   private sample = '';
 
-  constructor(private readonly d: Detector) {
+  constructor(private readonly d: Detector, private readonly direction: Direction, private readonly keepSample: boolean) {
     this.found = new Float64Array(d.names.length);
     this.where = new Array(d.names.length);
     this.marked = new Uint8Array(d.policy.patterns.length);
@@ -103,7 +104,7 @@ export class DetectScan implements AtomSink {
   /** `norm`: the caller's normalize(raw) when it has one (texts up to 64KiB) */
   text(raw: string, norm0: NormalizedText | null = null): void {
     if (raw.length === 0) return;
-    if (this.sample.length < JUDGE_TEXT_MAX) {
+    if (this.keepSample && this.sample.length < JUDGE_TEXT_MAX) {
       const room = JUDGE_TEXT_MAX - this.sample.length;
       this.sample += (this.sample.length > 0 ? '\n' : '') + (raw.length > room ? raw.slice(0, room) : raw);
     }
@@ -159,7 +160,24 @@ export class DetectScan implements AtomSink {
 
   private hit(rule: number, raw: string | null, norm: NormalizedText | null): void {
     this.found[rule] = this.d.weights[rule];
-    if (raw !== null && norm !== null) this.where[rule] = { raw, norm };
+    this.remember(rule, raw, norm);
+  }
+
+  /** Keeps the text a signal was seen in, for the excerpt. */
+  private remember(i: number, raw: string | null, norm: NormalizedText | null): void {
+    if (raw === null || norm === null) return;
+    if (this.keepSample) {
+      this.where[i] = { raw, norm };
+      return;
+    }
+    // a stream keeps only the window of its heaviest signal: one window held, not one per signal
+    const w = this.found[i];
+    for (let k = 0; k < this.where.length; k++) {
+      if (this.where[k] === undefined || k === i) continue;
+      if (this.found[k] >= w) return;
+      this.where[k] = undefined;
+    }
+    this.where[i] = { raw, norm };
   }
 
   private flags(f: number, raw: string | null, norm: NormalizedText | null): void {
@@ -169,8 +187,9 @@ export class DetectScan implements AtomSink {
   }
 
   private mark(i: number, w: number, raw: string | null, norm: NormalizedText | null): void {
-    if (this.found[i] === 0 && raw !== null && norm !== null) this.where[i] = { raw, norm };
+    const first = this.found[i] === 0;
     if (w > this.found[i]) this.found[i] = w;
+    if (first) this.remember(i, raw, norm);
   }
 
   result(): DetectResult {
@@ -196,7 +215,7 @@ export class DetectScan implements AtomSink {
       return { score, labels, top: topName, hit: null, doubtful: topName !== null && score >= c.grey, signals, text: this.sample };
     }
     const hit: Hit = {
-      rule: topName, severity: c.severity, action: c.action, direction: 'request',
+      rule: topName, severity: c.severity, action: c.action, direction: this.direction,
       excerpt: this.excerptOf(top), score, labels,
     };
     return { score, labels, top: topName, hit, doubtful: false, signals, text: this.sample };

@@ -40,46 +40,61 @@ const isSep = (c: number) => c === 32 || c === 46 || c === 45 || c === 95 || c =
 /** digits (and $) read as the letters they resemble inside a word */
 const LEET: Record<number, number> = { 48: 111, 49: 105, 51: 101, 52: 97, 53: 115, 55: 116, 56: 98, 57: 103, 36: 115, 64: 97 };
 
+/** Character classes of ASCII for the fast check: one table read a character. */
+const C_B64 = 1, C_LETTER = 2, C_DIGIT = 4, C_SEP = 8, C_ESC = 16;
+const C_ALNUM = C_LETTER | C_DIGIT;
+const CLS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  CLS[c] = (isB64(c) ? C_B64 : 0) | (isLetter(c) ? C_LETTER : 0) | (isDigit(c) ? C_DIGIT : 0) | (isSep(c) ? C_SEP : 0)
+    | (c === 92 || c === 37 || c === 38 || c === 36 ? C_ESC : 0);
+}
+
 /**
  * Whether the text needs the slow path: anything non-ASCII, an escape, a digit inside a word, four
- * or more spaced-out single letters, or a long base64/hex-looking run.
+ * or more spaced-out single letters, or a long base64/hex-looking run. One table read and a few
+ * branches a character: this runs over every text the policy reads.
  */
 function needsWork(s: string): boolean {
   let run = 0;
   let runOdd = false;
   let singles = 0;
   let lastSingle = -9;
+  let prevK = 0;
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x80) return true;
-    if (isB64(c)) {
+    const k = CLS[c];
+    if ((k & C_B64) !== 0) {
       run++;
-      if (!isLetter(c)) runOdd = true;
+      if ((k & C_LETTER) === 0) runOdd = true;
       if (run >= MIN_ENCODED && runOdd) return true;
     } else {
       run = 0;
       runOdd = false;
     }
-    if (isAlnum(c)) {
-      const prev = i > 0 ? s.charCodeAt(i - 1) : 32;
-      const next = i + 1 < n ? s.charCodeAt(i + 1) : 32;
-      if ((isDigit(c) || c === 36) && isLetter(prev)) {
-        let k = i + 1;
-        while (k < n && (isDigit(s.charCodeAt(k)) || s.charCodeAt(k) === 36)) k++;
-        if (k < n && isLetter(s.charCodeAt(k))) return true;
+    if ((k & C_ALNUM) !== 0) {
+      if ((k & C_DIGIT) !== 0 && (prevK & C_LETTER) !== 0) {
+        let j = i + 1;
+        while (j < n && (isDigit(s.charCodeAt(j)) || s.charCodeAt(j) === 36)) j++;
+        if (j < n && isLetter(s.charCodeAt(j))) return true;
       }
-      if (!isAlnum(prev) && !isAlnum(next)) {
-        singles = i - lastSingle === 2 && isSep(s.charCodeAt(i - 1)) ? singles + 1 : 1;
-        lastSingle = i;
-        if (singles >= 4) return true;
+      if ((prevK & C_ALNUM) === 0) {
+        const next = i + 1 < n ? s.charCodeAt(i + 1) : 32;
+        if (next >= 0x80 || (CLS[next] & C_ALNUM) === 0) {
+          singles = i - lastSingle === 2 && (prevK & C_SEP) !== 0 ? singles + 1 : 1;
+          lastSingle = i;
+          if (singles >= 4) return true;
+        }
       }
-    } else if (c === 36 && i > 0 && i + 1 < n && isLetter(s.charCodeAt(i - 1)) && isLetter(s.charCodeAt(i + 1))) return true;
-    else if (c === 92 || c === 37 || c === 38) {
-      // \u \x, %XX, &#
-      const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
-      if ((c === 92 && (d === 117 || d === 120)) || (c === 37 && isHex(d) && i + 2 < n && isHex(s.charCodeAt(i + 2))) || (c === 38 && d === 35)) return true;
+    } else if ((k & C_ESC) !== 0 && i + 1 < n) {
+      // \u \x, %XX, &#, and $ between letters (pa$$word)
+      const d = s.charCodeAt(i + 1);
+      if (c === 36) {
+        if ((prevK & C_LETTER) !== 0 && isLetter(d)) return true;
+      } else if ((c === 92 && (d === 117 || d === 120)) || (c === 37 && isHex(d) && i + 2 < n && isHex(s.charCodeAt(i + 2))) || (c === 38 && d === 35)) return true;
     }
+    prevK = k;
   }
   return false;
 }

@@ -48,7 +48,7 @@ export const AGENT_SIGNALS: PolicyRule[] = [
     `\\b(?:has|have|carries|holds)\\s+(?:higher|highest|top|greater|overriding)\\s+priority\\b|\\btakes?\\s+precedence\\b|\\b(?:relayed|forwarded|message)\\s+from\\s+(?:the\\s+)?\\w*(?:agent|coordinator|orchestrator|supervisor|admin)\\w*\\b`,
   ]),
   rule('injection.system-notice', 3, [
-    `(?:^|[\\n.!]\\s*|\\(|\\[)(?:system|configuration|config|security|admin|administrator|policy|internal\\s+policy|compliance|developer|operator|platform|orchestrator)\\s+(?:notification|update|notice|annotation|excerpt|alert|message|override|directive|memo|broadcast|instruction|note|command)\\s*[:\\-]`,
+    `(?:^|[\\n.!]\\s*|\\(|\\[)(?:system|configuration|config|security|admin|administrator|policy|internal\\s+policy|compliance|developer|operator|platform|orchestrator|tool|agent)\\s+(?:response|notification|update|notice|annotation|excerpt|alert|message|override|directive|memo|broadcast|instruction|note|command)\\s*[:\\-]`,
   ]),
   // ---- excessive agency (LLM06, AML.T0053): tools asked to do what no reviewer would allow ----
   rule('tool.destructive-call', 3, [

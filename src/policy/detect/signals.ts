@@ -9,7 +9,11 @@
 // view, so look-alike letters, l33t and spacing do not hide a word.
 import type { PolicyRule } from '../compile.js';
 import { AGENT_SIGNALS } from './signals-agent.js';
-import { AI, DEST, GAP, HARM, INSTR, LIMITS, OVERRIDE_VERB, PRIOR, REVEAL, rule, SENSITIVE, SYSPROMPT } from './words.js';
+import { AI, DEST, GAP, HARM, INSTR, LIMITS, OVERRIDE_VERB, PRIOR, REVEAL, rule, SENSITIVE, SYSPROMPT, W } from './words.js';
+
+/** what instructions are called, and what is said of them when new ones are slipped in */
+const TALK_N = W('instructions|directions|directives|guidance|prescriptions|commands|orders|mandates?');
+const TALK_Q = W('brand-new|latest|fresh|updated|revised|ensuing|upcoming|forthcoming|subsequent|overriding|supersed\\w*|paramount|utmost|pivotal|gravity|surfaced|just\\s+(?:arrived|landed|come\\s+in|been\\s+(?:issued|reported|released))');
 
 export const SIGNALS: PolicyRule[] = [
   ...AGENT_SIGNALS,
@@ -30,6 +34,11 @@ export const SIGNALS: PolicyRule[] = [
     `\\b(?:lock|focus|concentrate|zero)\\s+(?:in\\s+)?(?:on|onto)\\s+(?:this|the\\s+following|the\\s+next)\\s+(?:one|single|singular|only|new|sole)?\\s*(?:task|instruction|request|directive|command|question|thing)`,
     `\\b(?:stop|halt|pause|cease|end|terminate|finish)\\s+(?:what\\s+you\\s+are\\s+doing|(?:your|the|all|any)\\s+(?:current|previous|other|original|ongoing)\\s+${INSTR})`,
   ]),
+  // goal hijacking by layering (deepteam goal redirection): a core mission, then numbered sub-goals
+  rule('injection.goal-layering', 2, [
+    `(?:(?:^|[.:\\n]\\s*)(?:phase|cycle|round|stage|layer|tier|sub-?(?:mission|goal|task|objective|purpose)|auxiliary\\s+\\w+|supporting\\s+\\w+|subsidiary\\s+\\w+)\\s+(?:\\d+|[a-d])\\s*:[^\\n]{0,300}?){3}`,
+    `(?:^|[.\\n]\\s*)(?:core|primary|main|overarching)\\s+(?:mission|purpose|responsibility|duty|objective|directive)\\s*:`,
+  ]),
   rule('injection.override-others', 3, [
     `\\b(?:all|any|every)\\s+(?:the\\s+)?(?:others|other\\s+(?:tasks|instructions|commands|directives|requests|orders|rules|guidance)|(?:prior|previous|preceding|earlier|former)\\s+(?:tasks|instructions|commands|directives|requests|orders|rules|guidance|guidelines|prompts|messages))\\b`,
     `\\b(?:new|latest|updated|fresh|brand-new|revised)\\s+(?:\\w+\\s+){0,3}?(?:instructions|guidance|directives|orders|prescriptions|agenda|commands|task|mission)\\s+(?:has|have)\\s+(?:just\\s+)?(?:been\\s+)?(?:arrived|surfaced|reported|come\\s+in|issued|emerged|landed|released)`,
@@ -40,8 +49,18 @@ export const SIGNALS: PolicyRule[] = [
     `\\b(?:your|the)\\s+(?:primary|top|main|new|exclusive|sole)\\s+(?:focus|concern|priority|mandate|imperative|agenda)\\b`,
   ]),
   rule('injection.attention-grab', 2, [
-    `\\b(?:instructions|directions|directives|commands|guidance)\\s+(?:that\\s+follow|below|ahead|to\\s+come)\\b|\\b(?:ensuing|following|upcoming|next|forthcoming)\\s+(?:instructions|directions|directives|commands)\\b`,
-    `\\b(?:utmost|paramount|supreme|highest|critical)\\s+(?:importance|priority|urgency)\\b|\\bheed\\b|\\bpay\\s+(?:close\\s+)?attention\\b|\\battention\\s*[!:]`,
+    `\\b(?:utmost|paramount|supreme|highest|critical|high|top|grave|gravely)\\s+(?:importance|priority|urgency|stakes)\\b|\\bheed\\b|\\bpay\\s+(?:close\\s+)?attention\\b|\\b(?:attention|news\\s+flash|heads\\s+up|breaking|signal|alert)\\s*[!:+]|\\b(?:draw|turn|direct|shift)\\s+your\\s+(?:focus|attention)\\b|\\b(?:focus|attention)\\s+is\\s+(?:paramount|crucial|essential|required|key)\\b`,
+  ]),
+  // text that talks about instructions themselves: which ones count, which come next, which are new
+  rule('injection.instruction-talk', 2, [
+    `\\b(?:instructions|directions|directives|commands|guidance|orders|prescriptions)\\s+(?:that\\s+follow|below|ahead|to\\s+come|(?:has|have)\\s+(?:just\\s+)?(?:been\\s+)?(?:arrived|surfaced|reported|come\\s+in|issued|emerged|landed|released|changed|updated))\\b|\\b(?:ensuing|following|upcoming|next|forthcoming|subsequent)\\s+(?:\\w+\\s+)?(?:instructions|directions|directives|commands|guidance|orders)\\b`,
+    // the same idea in any word order: instructions said to be new, next, prior, or to matter most
+    `\\b${TALK_Q}\\b[^.!?\\n]{0,60}?\\b${TALK_N}\\b|\\b${TALK_N}\\b[^.!?\\n]{0,60}?\\b${TALK_Q}\\b`,
+    `\\b(?:this|that)\\s+is\\s+the\\s+(?:one|only\\s+one|instruction|directive)\\s+(?:to|you\\s+(?:must|should))\\s+(?:follow|obey|heed)\\b|\\b(?:gravity|weight|importance)\\s+of\\s+(?:the|these|this)\\s+(?:instructions?|directions?|directives?|orders?)\\b`,
+  ]),
+  // asking for elevated rights: with a claim of authority, the shape of privilege escalation
+  rule('injection.privilege-ask', 2, [
+    `\\b(?:elevated|admin|administrator|administrative|root|superuser|sudo|maintenance|debug|diagnostic|god)[\\s-]+(?:level\\s+)?(?:access|privileges?|permissions?|rights|clearance|override|console|shell|panel|diagnostics|mode|interface)\\b`,
   ]),
   rule('injection.from-now-on', 2, [
     `\\b(?:from\\s+now\\s+on|from\\s+this\\s+(?:point|moment)\\s+(?:on|forward)|henceforth|for\\s+the\\s+rest\\s+of\\s+(?:this|the)\\s+(?:conversation|chat|session))\\b`,
@@ -131,6 +150,11 @@ export const SIGNALS: PolicyRule[] = [
   rule('jailbreak.fiction-frame', 1, [
     `\\b(?:hypothetical(?:ly)?|fictional|fiction|thought\\s+experiment|imaginary|make-believe|in\\s+a\\s+(?:story|novel|movie|film|screenplay|game|world|universe)|alternate\\s+(?:universe|reality)|purely\\s+(?:theoretical|academic|educational)|for\\s+(?:educational|research|academic)\\s+purposes|back\\s+in\\s+(?:the\\s+)?(?:past|\\d{4}s?|history))\\b`,
   ]),
+  // naming an attack to warn about it or defend against it is a mention, not a use
+  rule('benign.discusses-attacks', -3, [
+    `\\b(?:is|are|was|as)\\s+(?:a|an|the)\\s+(?:classic|common|known|typical|well-known|famous|textbook|standard)\\s+(?:\\w+\\s+)?(?:prompt\\s+injection|injection|jailbreak|attack|exploit)s?\\b`,
+    `\\b(?:defend|protect|guard|detect|prevent|mitigate|block|filter|recogni[sz]e|flag)\\w*\\s+(?:\\w+\\s+){0,2}?(?:against\\s+)?(?:(?:prompt\\s+)?injections?|jailbreaks?|(?:such\\s+)?attacks?|attempts?)\\b`,
+  ]),
   // asking what something is, or why it is dangerous, is how people learn about attacks
   rule('benign.asks-about', -2, [
     `^\\s*(?:explain|what\\s+is|what's|what\\s+does|how\\s+does|how\\s+do\\s+i\\s+(?:protect|defend|prevent|detect|stop)|why\\s+(?:is|does|are|do)|what\\s+are\\s+(?:the\\s+)?(?:risks|dangers)|describe\\s+how|can\\s+you\\s+explain)\\b`,
@@ -186,7 +210,7 @@ export const SIGNALS: PolicyRule[] = [
   // ---- indirect injection (OWASP LLM01 indirect, ATLAS AML.T0051.001) -------------------------
   rule('indirect.address-the-model', 4, [
     `\\b(?:note|message|instructions?|attention|important|notice|reminder|directive|memo|update|hint)\\s+(?:to|for)\\s+(?:the\\s+|any\\s+|all\\s+)?(?:ai|assistant|model|llm|agent|bot|chatbot|language\\s+model|gpt|chatgpt|claude|copilot|automated\\s+(?:system|assistant|agent)s?)\\b`,
-    `\\b(?:if|when)\\s+(?:you\\s+are|you're)\\s+(?:an?\\s+)?(?:ai|assistant|language\\s+model|llm|bot|automated|gpt|chatbot|agent)\\b`,
+    `\\b(?:if|when)\\s+(?:you\\s+are|you're)\\s+(?:an?\\s+|the\\s+|\\w+'s\\s+)?(?:\\w+\\s+)?(?:ai|assistant|language\\s+model|llm|bot|automated|gpt|chatbot|agent)\\b`,
     `\\b(?:ai|assistant|model|llm|bot|agent)s?\\s+(?:that\\s+(?:is|are)\\s+)?(?:reading|processing|summari[sz]ing|seeing|parsing|analy[sz]ing|browsing)\\s+(?:this|these)\\b`,
     `\\b(?:the\\s+)?(?:original\\s+)?(?:assistant|ai|model|bot)\\s+(?:is|has\\s+been|was)\\s+(?:now\\s+)?(?:offline|disabled|replaced|compromised|in\\s+error|shut\\s+down|deactivated|taken\\s+over)`,
     `\\b(?:new|another|different|unrestricted|secret)\\s+(?:\\w+\\s+)?(?:model|assistant|ai|bot)\\s+(?:has\\s+|is\\s+(?:now\\s+)?)?(?:taken\\s+over|online|in\\s+charge|replaced|come\\s+to\\s+replace)`,
