@@ -144,7 +144,7 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
     else if (this.json) this.json.end();
     if (this.utf8) this.scanText(this.utf8.end());
     this.drain();
-    const dh = this.det?.end();
+    const dh = this.json?.sawDefs ? null : this.det?.end();
     if (dh) this.collect([dh]);
     if (this.choiceDet !== null) {
       for (const d of this.choiceDet.values()) {
@@ -269,7 +269,9 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
   /** Injection signals read response text, tool calls and results, and WebSocket messages too. */
   private detect(t: string): void {
     const d = this.host.detector;
-    if (d === null || t.length === 0) return;
+    // tool definitions (an MCP tools/list result) are the tools gate's: it removes a poisoned tool
+    // and lets the list through, which refusing the whole answer here would preempt
+    if (d === null || t.length === 0 || this.json?.sawDefs) return;
     const h = (this.det ??= new StreamDetect(d, this.direction)).write(t);
     if (h) this.collect([h]);
   }

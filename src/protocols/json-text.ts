@@ -74,6 +74,8 @@ export class JsonTextExtractor {
   private skipDepth = -1;
   /** inside tool definitions (whole mode): their text is read, their types are no tool calls */
   private defsDepth = -1;
+  /** the body held tool definitions (an MCP tools/list result): the tools gate judges those */
+  sawDefs = false;
   private uni = 0;
   private uniLeft = 0;
   private numKind = 0;
@@ -239,7 +241,7 @@ export class JsonTextExtractor {
       // body does when it is an MCP tools/list result, whose descriptions the model will read.
       if (key === 'tools' || key === 'functions') {
         if (this.mode === 'stream') this.skipDepth = this.depth;
-        else if (this.defsDepth < 0) this.defsDepth = this.depth;
+        else if (this.defsDepth < 0) { this.defsDepth = this.depth; this.sawDefs = true; }
       } else if (key === 'input' || key === 'arguments') this.toolDepth = this.depth;
     }
     this.expectKey = kind === 1;
