@@ -32,9 +32,9 @@ export class TurnHash {
     return this.last;
   }
 
-  /** The digest of every turn added, ending the hash: no copy (a Hash object less per request). */
+  /** The digest of every turn added (one-shot hashing has no running state to end: same as mark). */
   final(): string {
-    return this.h.digest('base64').slice(0, 16);
+    return this.mark();
   }
 
   private frame(v: unknown, depth: number): void {
