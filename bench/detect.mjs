@@ -39,6 +39,10 @@ lines.push(`| test half, recall by category | ${PRESETS.map((p) => `\`${p}\``).j
 lines.push(`|---|${PRESETS.map(() => '---').join('|')}|`);
 for (const c of cats) lines.push(`| ${c} | ${PRESETS.map((p) => pct(results[`${p}/test`].byCat[c])).join(' | ')} |`);
 lines.push('');
+lines.push(`| dev half (tuned on), recall by category | ${PRESETS.map((p) => `\`${p}\``).join(' | ')} |`);
+lines.push(`|---|${PRESETS.map(() => '---').join('|')}|`);
+for (const c of cats) lines.push(`| ${c} | ${PRESETS.map((p) => pct(results[`${p}/dev`].byCat[c])).join(' | ')} |`);
+lines.push('');
 const srcs = Object.keys(results['standard/test'].bySrc);
 lines.push(`| test half, recall by source | ${PRESETS.map((p) => `\`${p}\``).join(' | ')} |`);
 lines.push(`|---|${PRESETS.map(() => '---').join('|')}|`);
@@ -57,7 +61,7 @@ if (write) {
   const section = `## Detection on public data (\`npm run bench:detect\`)\n\n`
     + `Rules and heuristics alone (no judge), each row sent as a user turn. Corpus: \`../shared/corpus-public/\` `
     + `(${corpus.attacks.length} attacks, ${corpus.benign.length} benign, split by sha256(text)[0] % 2; tuned on the dev half only). `
-    + `Run ${new Date().toISOString().slice(0, 10)}, load ${load}.\n\n${table}\n`;
+    + `Run ${new Date().toISOString().slice(0, 10)}, load ${load}.\n\n${table}\n\n`;
   const bm = readFileSync('BENCHMARKS.md', 'utf8');
   const start = bm.indexOf('## Detection on public data');
   let out;

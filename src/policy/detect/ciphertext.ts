@@ -32,44 +32,59 @@ export interface CipherStats {
   common: number;
 }
 
+/** scratch of one call (it runs to completion): per shift, the distinct codes seen, up to SEEN_MAX */
+const SEEN_MAX = 8;
+const SEEN = new Float64Array(SHIFTS.length * SEEN_MAX);
+const SEEN_N = new Uint8Array(SHIFTS.length);
+const SEEN_REV = new Float64Array(SEEN_MAX);
+
+/** Adds `v` to the set at `at` holding `n` codes unless there or full; returns the new count. */
+function addSeen(set: Float64Array, at: number, n: number, v: number): number {
+  if (n >= SEEN_MAX) return n;
+  for (let k = 0; k < n; k++) if (set[at + k] === v) return n;
+  set[at + n] = v;
+  return n + 1;
+}
+
 const isAlpha = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 
 /** Counts over the first `limit` characters. */
 export function cipherStats(s: string, limit = 4096): CipherStats {
   const out: CipherStats = { reversed: 0, shifted: 0, common: 0 };
   const n = Math.min(s.length, limit);
-  const shifted = new Float64Array(SHIFTS.length);
   // distinct words only: a command name repeated in its manual ("gdb" is "day" under ROT3) is one
-  const seen: number[][] = SHIFTS.map(() => []);
-  const seenRev: number[] = [];
+  SEEN_N.fill(0);
+  let revN = 0;
   let i = 0;
   while (i < n) {
     while (i < n && !isAlpha(s.charCodeAt(i))) i++;
+    const start = i;
     let len = 0, fwd = 0, rev = 0, mul = 1;
-    shifted.fill(0);
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
       if (!isAlpha(c)) break;
       len++;
       if (len > MAXLEN) continue;
-      const l = (c | 32) - 97;
-      fwd = fwd * 32 + l + 1;
-      rev = rev + (l + 1) * mul;
+      const l = (c | 32) - 96;
+      fwd = fwd * 32 + l;
+      rev = rev + l * mul;
       mul *= 32;
-      // the letter moved back by the shift: the plain word's letter
-      for (let k = 0; k < SHIFTS.length; k++) shifted[k] = shifted[k] * 32 + ((l + 26 - SHIFTS[k]) % 26) + 1;
     }
     if (len === 0 || len > MAXLEN) continue;
     if (FORWARD.has(fwd)) { out.common++; continue; }
-    if (len >= 2 && FORWARD.has(rev) && seenRev.length < 8 && !seenRev.includes(rev)) seenRev.push(rev);
+    if (len >= 2 && FORWARD.has(rev)) revN = addSeen(SEEN_REV, 0, revN, rev);
+    // shifted counts only while they could still outnumber the plain common words (both capped)
+    if (out.common >= SEEN_MAX) continue;
     for (let k = 0; k < SHIFTS.length; k++) {
-      const sk = seen[k];
-      if (FORWARD.has(shifted[k]) && sk.length < 8 && !sk.includes(shifted[k])) sk.push(shifted[k]);
+      // each letter moved back by the shift: the plain word's letter
+      let code = 0;
+      for (let p = start; p < i; p++) code = code * 32 + ((((s.charCodeAt(p) | 32) - 97) + 26 - SHIFTS[k]) % 26) + 1;
+      if (FORWARD.has(code)) SEEN_N[k] = addSeen(SEEN, k * SEEN_MAX, SEEN_N[k], code);
     }
   }
-  out.reversed = seenRev.length;
+  out.reversed = revN;
   // one key shifts every word alike: the best single shift counts
-  for (const sk of seen) if (sk.length > out.shifted) out.shifted = sk.length;
+  for (let k = 0; k < SHIFTS.length; k++) if (SEEN_N[k] > out.shifted) out.shifted = SEEN_N[k];
   return out;
 }
 

@@ -54,11 +54,15 @@ export class Detector {
   readonly policy: CompiledPolicy;
   readonly weights: Float64Array;
   readonly names: string[];
+  /** scratch of one match() (it runs to completion): patterns whose atoms occurred, and their queue */
+  readonly marked: Uint8Array;
+  readonly queue: number[] = [];
 
   constructor(readonly config: DetectionConfig, readonly excerptBytes: number) {
     this.policy = compilePolicy({ preset: config.signals, rules: [], tailBytes: 512 });
     this.weights = Float64Array.from(this.policy.rules.map((r) => config.signals.find((s) => s.name === r.name)?.weight ?? 0));
     this.names = [...this.policy.rules.map((r) => r.name), SUFFIX, ENCODED, DISGUISED, CIPHER];
+    this.marked = new Uint8Array(this.policy.patterns.length);
   }
 
   /** `sample`: keep the text for a judge (requests); streams do not, so they stay small */
@@ -74,31 +78,38 @@ export class Detector {
  * per occurrence.
  */
 export class DetectScan implements AtomSink {
-  /** weight per signal (by index into detector.names), 0 when not seen */
-  private readonly found: Float64Array;
+  /** weight per signal (by index into detector.names), 0 when not seen; made on the first signal */
+  private found: Float64Array | null = null;
   /** for each signal seen: the text it was seen in, to show the original in the excerpt */
-  private readonly where: Array<{ raw: string; norm: NormalizedText } | undefined>;
-  /** patterns whose atoms occurred in the current text */
-  private readonly marked: Uint8Array;
-  private readonly queue: number[] = [];
+  private where: Array<{ raw: string; norm: NormalizedText } | undefined> | null = null;
   /** the texts scored, up to JUDGE_TEXT_MAX characters, for the judge */
   private sample = '';
 
-  constructor(private readonly d: Detector, private readonly direction: Direction, private readonly keepSample: boolean) {
-    this.found = new Float64Array(d.names.length);
-    this.where = new Array(d.names.length);
-    this.marked = new Uint8Array(d.policy.patterns.length);
-  }
+  constructor(private readonly d: Detector, private readonly direction: Direction, private readonly keepSample: boolean) {}
 
   onAtom(atom: number): void {
-    const p = this.d.policy;
+    const d = this.d;
+    const p = d.policy;
     for (let k = p.atomStart[atom]; k < p.atomStart[atom + 1]; k++) {
       const pid = p.atomPat[k];
-      if (this.marked[pid] === 0) {
-        this.marked[pid] = 1;
-        this.queue.push(pid);
+      if (d.marked[pid] === 0) {
+        d.marked[pid] = 1;
+        d.queue.push(pid);
       }
     }
+  }
+
+  /** The signal table, made when the first signal is seen: most texts have none. */
+  private table(): Float64Array {
+    if (this.found === null) {
+      this.found = new Float64Array(this.d.names.length);
+      this.where = new Array(this.d.names.length);
+    }
+    return this.found;
+  }
+
+  private weightOf(i: number): number {
+    return this.found === null ? 0 : this.found[i];
   }
 
   /** `norm`: the caller's normalize(raw) when it has one (texts up to 64KiB) */
@@ -124,21 +135,21 @@ export class DetectScan implements AtomSink {
     }
     const n = this.d.names.length;
     const w = suffixWeight(textStats(raw));
-    if (w > this.found[n - 4]) this.found[n - 4] = w;
+    if (w > this.weightOf(n - 4)) this.table()[n - 4] = w;
     const c = cipherWeight(cipherStats(raw));
-    if (c > this.found[n - 1]) this.found[n - 1] = c;
+    if (c > this.weightOf(n - 1)) this.table()[n - 1] = c;
   }
 
   private match(text: string, raw: string | null, norm: NormalizedText | null): void {
     const p = this.d.policy;
     if (p.ac) p.ac.scan(text, 0, text.length, 0, this);
     let buf: Buffer | null = null;
-    const q = this.queue;
+    const q = this.d.queue;
     for (let k = 0; k < q.length; k++) {
       const pid = q[k];
-      this.marked[pid] = 0;
+      this.d.marked[pid] = 0;
       const rule = p.patterns[pid].rule;
-      if (this.found[rule] !== 0) continue;
+      if (this.weightOf(rule) !== 0) continue;
       // one UTF-8 copy of the text for all the tests (RE2 converts a string on every call)
       buf ??= Buffer.from(text, 'utf8');
       const re = p.patterns[pid].re;
@@ -153,31 +164,33 @@ export class DetectScan implements AtomSink {
     if (p.set && (buf ??= Buffer.from(text, 'utf8'))) {
       for (const i of p.set.match(buf)) {
         const rule = p.patterns[p.setPat[i]].rule;
-        if (this.found[rule] === 0) this.hit(rule, raw, norm);
+        if (this.weightOf(rule) === 0) this.hit(rule, raw, norm);
       }
     }
   }
 
   private hit(rule: number, raw: string | null, norm: NormalizedText | null): void {
-    this.found[rule] = this.d.weights[rule];
+    this.table()[rule] = this.d.weights[rule];
     this.remember(rule, raw, norm);
   }
 
   /** Keeps the text a signal was seen in, for the excerpt. */
   private remember(i: number, raw: string | null, norm: NormalizedText | null): void {
     if (raw === null || norm === null) return;
+    const found = this.table();
+    const where = this.where!;
     if (this.keepSample) {
-      this.where[i] = { raw, norm };
+      where[i] = { raw, norm };
       return;
     }
     // a stream keeps only the window of its heaviest signal: one window held, not one per signal
-    const w = this.found[i];
-    for (let k = 0; k < this.where.length; k++) {
-      if (this.where[k] === undefined || k === i) continue;
-      if (this.found[k] >= w) return;
-      this.where[k] = undefined;
+    const w = found[i];
+    for (let k = 0; k < where.length; k++) {
+      if (where[k] === undefined || k === i) continue;
+      if (found[k] >= w) return;
+      where[k] = undefined;
     }
-    this.where[i] = { raw, norm };
+    where[i] = { raw, norm };
   }
 
   private flags(f: number, raw: string | null, norm: NormalizedText | null): void {
@@ -187,24 +200,26 @@ export class DetectScan implements AtomSink {
   }
 
   private mark(i: number, w: number, raw: string | null, norm: NormalizedText | null): void {
-    const first = this.found[i] === 0;
-    if (w > this.found[i]) this.found[i] = w;
+    const first = this.weightOf(i) === 0;
+    if (w > this.weightOf(i)) this.table()[i] = w;
     if (first) this.remember(i, raw, norm);
   }
 
   result(): DetectResult {
     const d = this.d;
+    const found = this.found;
+    if (found === null) return { score: 0, labels: [], top: null, hit: null, doubtful: false, signals: [], text: this.sample };
     let score = 0;
     let top = -1;
     const fam = new Map<string, number>();
     const signals: Array<[string, number]> = [];
-    for (let i = 0; i < this.found.length; i++) {
-      const w = this.found[i];
+    for (let i = 0; i < found.length; i++) {
+      const w = found[i];
       if (w === 0) continue;
       signals.push([d.names[i], w]);
       score += w;
       if (w < 0) continue;
-      if (top < 0 || w > this.found[top]) top = i;
+      if (top < 0 || w > found[top]) top = i;
       const f = d.names[i].slice(0, d.names[i].indexOf('.'));
       fam.set(f, (fam.get(f) ?? 0) + w);
     }
@@ -223,7 +238,7 @@ export class DetectScan implements AtomSink {
 
   /** The original text around the heaviest signal's match. */
   private excerptOf(i: number): string {
-    const at = this.where[i];
+    const at = this.where?.[i];
     const limit = this.d.excerptBytes;
     if (!at) return '';
     const { raw, norm } = at;

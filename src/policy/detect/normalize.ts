@@ -165,7 +165,7 @@ export function normalize(raw: string): NormalizedText {
           }
         }
       }
-      emit(c, at);
+      A[n] = c; AM[n++] = at;
       continue;
     }
     let cp = c;
@@ -208,7 +208,7 @@ export function normalize(raw: string): NormalizedText {
         }
       }
     }
-    if (!wordy(c)) { put(c, AM[i]); i++; continue; }
+    if (!wordy(c)) { B[m] = c; BM[m++] = AM[i]; i++; continue; }
     let j = i;
     while (j < n && wordy(A[j])) j++;
     // a single character: maybe the first of spaced-out letters
@@ -226,8 +226,11 @@ export function normalize(raw: string): NormalizedText {
       }
     }
     const start = m;
-    for (let p = i; p < j; p++) put(A[p], AM[p]);
-    if (leetFold(start, m)) flags |= NORM_LEET;
+    for (let p = i; p < j; p++) { B[m] = A[p]; BM[m++] = AM[p]; }
+    // a word with no digit or $ has nothing to fold
+    let odd = false;
+    for (let p = start; p < m && !odd; p++) odd = !isLetter(B[p]);
+    if (odd && leetFold(start, m)) flags |= NORM_LEET;
     i = j;
   }
   for (const d of decoded) {

@@ -26,6 +26,11 @@ export const AGENT_SIGNALS: PolicyRule[] = [
     `\\b(?:as\\s+it\\s+appears|verbatim|word\\s+for\\s+word|exactly)\\b${GAP}\\b(?:your|the)\\s+(?:\\w+\\s+)?(?:memory|instructions|prompt|context|configuration|rules|training)\\b`,
     `\\b(?:text|rules?|document|section|policy|wording)\\s+that\\s+(?:defines?|governs?|describes?|controls?|sets?)\\s+(?:your|the\\s+model's|the\\s+assistant's)\\b`,
   ]),
+  // the model's or agent's own secrets ("your API key", "the token in your env"): not the user's
+  rule('extraction.own-secret', 2, [
+    `\\b${ASK}\\b${GAP}\\b(?:your|the\\s+(?:model's|assistant's|agent's|bot's|server's|system's))\\s+(?:(?:private|secret|master|signing|encryption|kms|ssl|tls|root|openai|aws|github|stripe|auth|access|session|admin|[a-z]+_[a-z_]+)\\s+){0,3}?(?:api\\s+keys?|keys?|tokens?|passwords?|passphrases?|credentials|certificates?|secrets?)\\b`,
+    `\\b(?:keys?|tokens?|passwords?|credentials|certificates?|secrets?)\\s+(?:that\\s+)?(?:you(?:'re|\\s+are)\\s+using|you\\s+use|you\\s+have|set\\s+in\\s+your|stored\\s+in\\s+your|in\\s+your\\s+(?:env|environment|config|configuration|settings|memory|context))\\b`,
+  ]),
   rule('extraction.withheld', 2, [
     `\\b${ASK}\\b${GAP}\\b(?:${WITHHELD}|hidden|real|true|actual|exact|underlying|full|complete)\\s+(?:\\w+\\s+){0,2}?(?:${CONFIG}|prompts?|tokens?|certificates?|secrets?|passwords?)\\b`,
   ]),
