@@ -104,13 +104,6 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
     return Math.ceil(chars / 4);
   }
 
-  /** Input and output tokens as the response's `usage` reported them; null when it carried none. */
-  get usage(): { inputTokens: number; outputTokens: number } | null {
-    const j = this.json;
-    if (!j || j.inTokens + j.outTokens === 0) return null;
-    return { inputTokens: j.inTokens, outputTokens: j.outTokens };
-  }
-
   get toolCalls(): number {
     return this.json ? this.json.toolCalls : 0;
   }

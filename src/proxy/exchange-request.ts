@@ -15,7 +15,7 @@ import { applyHits, type Verdict } from './verdict.js';
 import { originForm } from './request-target.js';
 import { checkFleetRates, type FleetRateClient } from './phases/fleet-rates.js';
 import type { Span } from '../telemetry/types.js';
-import { spanPolicy, spanRequest } from '../telemetry/request-span.js';
+import { spanAgent, spanPolicy, spanRequest, spanSessionEnd, spanToolHeld } from '../telemetry/request-span.js';
 import type { AccountedStream, StreamKind } from '../memory/streams.js';
 import { ToolHook } from '../tools/hook.js';
 import { checkKey, isGrant, type KeyGrant } from './key-admit.js';
@@ -247,7 +247,10 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     const spent = ctx.spend.admit(slot, this.grant.key, this.sessionId, now);
     if (spent !== null) return ERR.budgetExceeded(spent.scope, spent.retryAfter);
     this.json = json;
-    if (this.span !== null) spanRequest(this.span, this.sessionId, req.method ?? 'GET', this.target, json ?? jsonForSpan(body, req.headers['content-type']));
+    if (this.span !== null) {
+      spanRequest(this.span, this.sessionId, req.method ?? 'GET', this.target, json ?? jsonForSpan(body, req.headers['content-type']));
+      spanAgent(this.span, this.grant.key?.agent);
+    }
 
     if (policy !== null && policy.hasRequestRules) {
       if (jsonFailed && ctx.cfg.mode === 'enforce') return ERR.badJson();
@@ -284,10 +287,19 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   /** The refusal a policy verdict makes; a terminate ends the whole session through the gate. */
   protected verdictError(v: Verdict): ProxyError {
     if (v.kind === 'rate') return ERR.rateLimited(v.rule, v.retryAfter);
-    if (this.span !== null) spanPolicy(this.span, v.kind === 'terminate' ? 'terminate' : 'block', v.rule);
+    if (this.span !== null) {
+      spanPolicy(this.span, v.kind === 'terminate' ? 'terminate' : 'block', v.rule);
+      // not in flight yet, so the gate's ending of the session's work does not reach this request
+      if (v.kind === 'terminate') spanSessionEnd(this.span, 'session_terminated', v.rule);
+    }
     if (v.kind === 'terminate') this.ctx.gate.terminate(this.slot, v.rule);
     this.ctx.counters.blocked++;
     return v.kind === 'terminate' ? ERR.terminated() : ERR.blocked(v.rule);
+  }
+
+  /** A tool call of this request or of its answer waits for approval (tools/hook.ts). */
+  toolHeld(tool: string, approvalId: string): void {
+    if (this.span !== null) spanToolHeld(this.span, tool, approvalId);
   }
 
   // fail(err): renders a refusal and finishes the exchange (declared by ToolHook, exchange.ts)

@@ -19,7 +19,7 @@ import { UpstreamPhases } from './exchange-upstream.js';
 import { logging, type Finished } from './phases/logging.js';
 import { isConnectFailure, upstreamFailure } from './phases/upstream-error.js';
 import type { StreamKind } from '../memory/streams.js';
-import { spanEnd, spanSessionEnd, usageOf } from '../telemetry/request-span.js';
+import { spanEnd, spanSessionEnd } from '../telemetry/request-span.js';
 import type { Meter } from '../spend/service.js';
 
 type Tagged = { [kExchange]?: Exchange };
@@ -239,6 +239,7 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
       else this.capture.abort();
       this.capture = null;
     }
+    const meter = this.meter;
     if (this.slot >= 0) {
       ctx.inflight.remove(this);
       ctx.gate.release(this.slot, this.bodyLength, this.bytesOut, this.inspector?.tokens ?? 0, Date.now());
@@ -248,14 +249,11 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
         const hits = this.policy.settleResponse(this.slot, this.inspector.tokens, this.inspector.toolCalls, Date.now());
         if (hits !== null) applyHits(ctx, this.slot, this.sessionId!, hits, 'response');
       }
-      if (this.meter !== null) {
-        ctx.spend.settle(this.slot, this.grant.agent, this.grant.key, this.sessionId!, this.meter, performance.now(),
-          this.inspector !== null ? this.inspector.toolCalls : -1);
-        this.meter = null;
-      }
+      if (meter !== null) ctx.spend.settle(this.slot, this.grant.agent, this.grant.key, this.sessionId!, meter, performance.now(), this.inspector !== null ? this.inspector.toolCalls : -1);
     }
+    this.meter = null;
     if (this.span !== null) {
-      spanEnd(this.span, this.status || this.res.statusCode, outcome, usageOf(this.inspector), performance.now());
+      spanEnd(this.span, this.status || this.res.statusCode, outcome, meter, performance.now());
       this.span = null;
     }
     this.inspector = null;

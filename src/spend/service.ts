@@ -33,6 +33,11 @@ export class Meter {
   kept: Buffer[] | null = null;
   keptBytes = 0;
   bytes = 0;
+  /** what settle() charged: the upstream's usage or the tokenizer's estimate; -1 until then */
+  tokensIn = -1;
+  tokensOut = -1;
+  /** settle() is counting with the tokenizer: the tokens are set when this resolves */
+  pending: Promise<void> | null = null;
 
   /**
    * `reqModel`: the request's model, the fallback when the answer names none. `reqBody`/`reqJson`:
@@ -43,6 +48,11 @@ export class Meter {
     countTools = true) {
     this.scan = new UsageScanner(countTools);
     if (reqBody !== null) this.kept = [];
+  }
+
+  /** The model the upstream's answer named (JSON `model`, a chunk's, Anthropic `message.model`). */
+  get responseModel(): string | null {
+    return this.scan.model;
   }
 
   write(chunk: Buffer): void {
@@ -139,6 +149,8 @@ export class Spend implements SessionExtension {
   /**
    * The answer ended (completed, cut, or failed mid-way): charge its usage to the session, agent,
    * budgets and metrics. `toolCalls` from the policy inspector when it ran, else the meter's count.
+   * What was charged is left on the meter (tokensIn/Out, or `pending` while the tokenizer counts)
+   * for the request's trace span: one owner for the number.
    */
   settle(slot: number, agent: number, key: KeyRecord | null, sessionId: string, m: Meter, endedAt: number, toolCalls: number): void {
     const reqBody = m.reqBody;
@@ -151,6 +163,8 @@ export class Spend implements SessionExtension {
       if (modelName === null) modelName = m.reqModel;
       const uncached = Math.max(0, s.input - s.cached);
       const cost = this.prices.cost(modelName, uncached, s.output, s.cached + s.cacheRead, s.cacheWrite);
+      m.tokensIn = s.inputTotal;
+      m.tokensOut = s.output;
       this.account(slot, agent, key, sessionId, modelName, s.inputTotal, s.output, cost, false, calls);
       return;
     }
@@ -165,7 +179,7 @@ export class Spend implements SessionExtension {
     const bytes = m.bytes;
     const keptBytes = m.keptBytes;
     const id = this.table.idOf(slot);
-    void tokenCounter().then((count) => {
+    m.pending = tokenCounter().then((count) => {
       let json = m.reqJson;
       if (json === undefined) { try { json = JSON.parse(reqBody.toString('utf8')); } catch { json = null; } }
       if (json === null || typeof json !== 'object') return;
@@ -179,6 +193,8 @@ export class Spend implements SessionExtension {
         tout = Math.ceil(bytes / 4);
       }
       const cost = this.prices.cost(modelName, tin, tout, 0, 0);
+      m.tokensIn = tin;
+      m.tokensOut = tout;
       // the slot may have been freed and reused meanwhile: charge it only if it is the same session
       if (this.table.idOf(slot) === id) this.account(slot, agent, key, sessionId, modelName, tin, tout, cost, true, calls);
     }, () => undefined);

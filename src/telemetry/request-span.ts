@@ -9,11 +9,17 @@ const STATUS_ERROR = 2;
 
 export type PolicyOutcome = 'allow' | 'flag' | 'block' | 'redact' | 'terminate' | 'hold';
 
-/** Token usage and the answering model, from where the response's `usage` was parsed. */
-export interface ResponseUsage {
-  inputTokens: number;
-  outputTokens: number;
-  model?: string;
+/**
+ * The answer's tokens as the spend meter charged them to the session (spend/service.ts Meter: the
+ * upstream's usage, or the tokenizer's estimate), and the model the upstream's answer named.
+ */
+export interface MeteredUsage {
+  /** -1 when nothing was charged */
+  readonly tokensIn: number;
+  readonly tokensOut: number;
+  readonly responseModel: string | null;
+  /** the tokenizer is still counting: the tokens are set when this resolves */
+  readonly pending: Promise<void> | null;
 }
 
 /** Which GenAI system and operation a request path names; null for what is not an LLM call (MCP, …). */
@@ -76,14 +82,28 @@ export function spanToolHeld(span: Span, tool: string, approvalId: string): void
   span.addEvent('cordon.tool_call.held', { 'gen_ai.tool.name': tool, 'cordon.approval.id': approvalId });
 }
 
-/** Ends the span with the status, the outcome, and the usage when the response carried it. */
-export function spanEnd(span: Span, status: number, outcome: string, usage: ResponseUsage | null, endMs: number): void {
+/**
+ * Ends the span with the status, the outcome, and the answer's usage and model from its meter.
+ * An answer whose tokens the tokenizer is still counting ends its span when the count is in (the
+ * end time is the one given, so the span's duration is the request's).
+ */
+export function spanEnd(span: Span, status: number, outcome: string, usage: MeteredUsage | null, endMs: number): void {
+  if (usage !== null && usage.pending !== null) {
+    usage.pending.then(() => spanEndNow(span, status, outcome, usage, endMs), () => spanEndNow(span, status, outcome, null, endMs));
+    return;
+  }
+  spanEndNow(span, status, outcome, usage, endMs);
+}
+
+function spanEndNow(span: Span, status: number, outcome: string, usage: MeteredUsage | null, endMs: number): void {
   if (status > 0) span.setAttribute('http.response.status_code', status);
   span.setAttribute('cordon.outcome', outcome);
   if (usage !== null) {
-    span.setAttribute('gen_ai.usage.input_tokens', usage.inputTokens);
-    span.setAttribute('gen_ai.usage.output_tokens', usage.outputTokens);
-    if (usage.model !== undefined) span.setAttribute('gen_ai.response.model', usage.model);
+    if (usage.tokensIn >= 0) {
+      span.setAttribute('gen_ai.usage.input_tokens', usage.tokensIn);
+      span.setAttribute('gen_ai.usage.output_tokens', usage.tokensOut);
+    }
+    if (usage.responseModel !== null) span.setAttribute('gen_ai.response.model', usage.responseModel);
   }
   if (status >= 500 || (outcome !== 'ok' && status === 0)) span.setStatus({ code: STATUS_ERROR, message: outcome });
   span.end(performance.timeOrigin + endMs);
@@ -99,14 +119,4 @@ export function setTraceparent(headers: string[], value: string): void {
     }
   }
   headers.push('traceparent', value);
-}
-
-/**
- * The usage a response inspector parsed (policy/inspector.ts `usage`), when the response had one
- * and response rules were on to read it; where the `keys` part's usage accounting lands, this is
- * the one accessor to point at it.
- */
-export function usageOf(inspector: object | null): ResponseUsage | null {
-  if (inspector === null) return null;
-  return (inspector as { usage?: ResponseUsage | null }).usage ?? null;
 }

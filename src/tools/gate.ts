@@ -43,6 +43,8 @@ export interface ToolCaller {
   agent: string | null;
   /** the key's own lists (auth keys' `tools`), narrowing the global ones */
   keyLists: ToolLists | null;
+  /** told of each call held for approval (the request's trace span) */
+  onHold?: { toolHeld(tool: string, approvalId: string): void };
 }
 
 export class ToolGate {
@@ -170,7 +172,9 @@ export class ToolGate {
 
   /** Holds a call for approval; resolves with the decision. */
   hold(tool: string, args: string, rule: string, caller: ToolCaller, heldBytes: number): { id: string | null; decision: Promise<Decision> } {
-    return this.approvals.hold({ sessionId: caller.sessionId, agent: caller.agent, tool, args, rule, heldBytes });
+    const h = this.approvals.hold({ sessionId: caller.sessionId, agent: caller.agent, tool, args, rule, heldBytes });
+    if (h.id !== null) caller.onHold?.toolHeld(tool, h.id);
+    return h;
   }
 
   private mcpCall(tool: string, args: string, id: unknown, caller: ToolCaller): ToolRequestResult | null {

@@ -31,6 +31,8 @@ export abstract class ToolHook implements WatchHost {
   protected abstract finish(outcome: string): void;
   /** the refusal a policy verdict makes (a terminate also ends the session) */
   protected abstract verdictError(v: Verdict): ProxyError;
+  /** a call of this exchange waits for approval (the exchange's trace span records it) */
+  abstract toolHeld(tool: string, approvalId: string): void;
 
   protected toolWatch: ToolWatch | null = null;
   /** the tools part answered the request or holds it: the request phase stops there */
@@ -49,7 +51,7 @@ export abstract class ToolHook implements WatchHost {
    * `key` is the request's API key record (agent, and its own tool lists), when keys are in use.
    */
   protected toolsRequest(gate: ToolGate, json: unknown, sessionId: string, key: ToolKey | null = null): boolean {
-    const caller: ToolCaller = { sessionId, agent: key?.agent ?? null, keyLists: gate.keyLists(key?.tools) };
+    const caller: ToolCaller = { sessionId, agent: key?.agent ?? null, keyLists: gate.keyLists(key?.tools), onHold: this };
     const t = gate.request(json, caller);
     if (t === null) return false;
     this.toolGate = gate;
@@ -114,7 +116,7 @@ export abstract class ToolHook implements WatchHost {
     const gate = this.toolGate;
     if (this.toolKind === Watch.None || gate === null || status < 200 || status >= 300) return false;
     if (!isSse && (contentType === undefined || !contentType.includes('json'))) return false;
-    this.toolCaller ??= { sessionId, agent: null, keyLists: null };
+    this.toolCaller ??= { sessionId, agent: null, keyLists: null, onHold: this };
     this.toolSse = isSse;
     this.toolWatch = new ToolWatch(gate, this, this.toolCaller, this.toolKind, isSse);
     return this.toolWatch.deferHead(status, headers);

@@ -3,6 +3,7 @@
 // and gone (F_GONE). Each direction's chunks go through that direction's frame parser (policy
 // and protocol checks) and are then written on as the socket gave them.
 import type { Span } from '../../telemetry/types.js';
+import { spanPolicy, spanSessionEnd } from '../../telemetry/request-span.js';
 import type { Direction } from '../../events.js';
 import type { StreamInspector } from '../../policy/types.js';
 import {
@@ -50,6 +51,8 @@ export class Conn implements RegisteredConn, FrameSink, AccountedStream {
   hsRequest: string | null = null;
   /** the connection's trace span (telemetry), ended when the connection is gone */
   span: Span | null = null;
+  /** the rule of the hit being judged (onHit), so that a terminate's close names it on the span */
+  private judging: string | null = null;
   /** handshake deadline; null once switched */
   timer: NodeJS.Timeout | null = null;
   hsBuf: Buffer | null = null;
@@ -161,7 +164,12 @@ export class Conn implements RegisteredConn, FrameSink, AccountedStream {
   private judge(parser: FrameParser, hits: ReturnType<StreamInspector['write']>): number {
     if (hits === null) return 0;
     for (const hit of hits) {
-      if (this.deps.onHit(this.slot, hit) === 'close') {
+      this.judging = hit.rule;
+      const verdict = this.deps.onHit(this.slot, hit);
+      this.judging = null;
+      if (verdict === 'close') {
+        // (a terminate closed the session's connections, this one too, and ended its span in close())
+        if (this.span !== null) spanPolicy(this.span, 'block', hit.rule);
         parser.reason = `policy_violation: ${hit.rule}`;
         return CLOSE_POLICY;
       }
@@ -193,6 +201,11 @@ export class Conn implements RegisteredConn, FrameSink, AccountedStream {
 
   /** RegisteredConn: the kill switch, a terminate, the idle sweep, shutdown. */
   close(code: number, reason: string): void {
+    if (this.span !== null && code === CLOSE_POLICY && isSessionEnd(reason)) {
+      // `judging`: this connection's own message tripped the terminate
+      if (this.judging !== null) spanPolicy(this.span, 'terminate', this.judging);
+      spanSessionEnd(this.span, reason, this.judging ?? undefined);
+    }
     if (this.flags & F_HANDSHAKE) {
       // Not switched yet: the client still speaks HTTP.
       this.flags = (this.flags & ~F_HANDSHAKE) | F_CLOSING;
@@ -307,4 +320,9 @@ export class Conn implements RegisteredConn, FrameSink, AccountedStream {
 
 function randomMask(): number {
   return (Math.random() * 0x100000000) >>> 0;
+}
+
+/** The reasons the registry closes a session's connections with (gate.onEnd, gateway.ts). */
+function isSessionEnd(r: string): r is 'session_killed' | 'session_terminated' | 'agent_killed' {
+  return r === 'session_killed' || r === 'session_terminated' || r === 'agent_killed';
 }

@@ -2,7 +2,7 @@
 // SessionGate as HTTP requests (SPEC.md "Proxy listener") and refused with the same errors.
 // src/gateway.ts calls createWsDeps once and hands the result to handleUpgrade.
 import type { Tracing } from '../../telemetry/types.js';
-import { spanEnd, spanRequest } from '../../telemetry/request-span.js';
+import { spanAgent, spanEnd, spanRequest } from '../../telemetry/request-span.js';
 import type { IncomingMessage } from 'node:http';
 import type { Direction } from '../../events.js';
 import type { Hit, StreamInspector } from '../../policy/types.js';
@@ -67,7 +67,7 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
       if (typeof slot !== 'number') return refuse(slot, id);
       // The upgrade counts as one request of the session, fleet-wide as well as here.
       ctx.fleet.record(id, 1, 0, 0, 0, now);
-      return { slot, id };
+      return grant.key === null ? { slot, id } : { slot, id, agent: grant.key.agent };
     },
     pickUpstream(slot: number): URL | null {
       const ups = ctx.upstreams;
@@ -123,6 +123,7 @@ function wsTracing(tracing: Tracing): Pick<RelayDeps, 'openSpan' | 'endSpan'> {
       const span = tracing.startSpan('websocket', typeof tp === 'string' ? tp : undefined, req.headers.tracestate as string | undefined, performance.now());
       if (span === null) return null;
       spanRequest(span, grant.id, 'GET', req.url ?? '/', null);
+      spanAgent(span, grant.agent);
       span.setAttribute('network.protocol.name', 'websocket');
       span.setAttribute('server.address', upstream.origin);
       return span;

@@ -11,6 +11,8 @@ import type { Span } from '../../telemetry/types.js';
 export interface SessionGrant {
   slot: number;
   id: string;
+  /** the agent of the cordon key the upgrade presented (traces) */
+  agent?: string;
 }
 
 /** The upgrade is refused with a plain HTTP error in the SPEC.md JSON shape. */
