@@ -4,9 +4,12 @@
 //  2. retry: a 429 from upstream A answered by upstream B, against B answering directly; sequential
 //     requests on one connection, each classed by whether A saw it; added = median difference.
 //  3. reload under load: ~1,000 req/s (autocannon overallRate) with 200 SSE streams open, while the
-//     config is reloaded every 400ms; failed requests, broken streams and swap/prepare times. Then
-//     RSS and heap before/after 100 reloads.
-// Usage: node bench/ops.mjs [--seconds 5] [--runs 2] [--pin] [--only tracing|retry|reload]
+//     config is reloaded every 400ms; failed requests, broken streams, swap/prepare times and the
+//     gateway's longest event-loop block per reload (monitorEventLoopDelay, in the reload's answer).
+//     Then RSS and heap before/after 100 reloads.
+//  4. compile stall, in this process: the longest event-loop block while the standard preset plus a
+//     rule is compiled in one go (the old reload) and in slices (the reload now), alternated.
+// Usage: node bench/ops.mjs [--seconds 5] [--runs 2] [--pin] [--only tracing|retry|reload|stall]
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -173,13 +176,14 @@ async function reloadUnderLoad() {
   await new Promise((r) => setTimeout(r, 500));
   const swaps = [];
   const prepares = [];
+  const stalls = [];
   let reloadsOk = 0;
   let n = 0;
   const timer = setInterval(() => {
     n++;
     writeFileSync(gw.file, rule(`never-said-${n}`));
     fetch(`${gw.ctl}/control/reload`, { method: 'POST' }).then((r) => r.json()).then((j) => {
-      if (j.reloaded) { reloadsOk++; swaps.push(j.swap_ms); prepares.push(j.prepare_ms); }
+      if (j.reloaded) { reloadsOk++; swaps.push(j.swap_ms); prepares.push(j.prepare_ms); stalls.push(j.loop_delay_max_ms); }
     }, () => undefined);
   }, 400);
   const result = await autocannon({
@@ -193,7 +197,9 @@ async function reloadUnderLoad() {
   console.log(`\n## reload under load (autocannon -c50 -R1000 -d${SECONDS}s + 200 SSE streams, a reload every 400ms; load ${load()})`);
   console.log(`requests: ${result.requests.total} at ${fmt(result.requests.average, 0)} req/s; non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}`);
   console.log(`streams: ${finished} finished whole, ${broken} broken; reloads applied ${reloadsOk}/${n}`);
-  console.log(`swap ms: median ${fmt(median(swaps), 3)}, max ${fmt(Math.max(...swaps), 3)}; prepare (rule compile) ms: median ${fmt(median(prepares), 2)}, max ${fmt(Math.max(...prepares), 2)}`);
+  console.log(`swap ms: median ${fmt(median(swaps), 3)}, max ${fmt(Math.max(...swaps), 3)}; prepare (rule compile, sliced) ms: median ${fmt(median(prepares), 2)}, max ${fmt(Math.max(...prepares), 2)}`);
+  console.log(`event loop held at most, per reload (gateway's monitorEventLoopDelay) ms: median ${fmt(median(stalls), 1)}, max ${fmt(Math.max(...stalls), 1)}`);
+  console.log(`request latency under reloads ms: p50 ${result.latency.p50}, p99 ${result.latency.p99}, max ${result.latency.max}`);
   // 100 reloads at a time, new rules each: RSS and heap after each hundred (after a settle). A
   // leak grows every round; allocator retention grows once and stays.
   const m0 = await mem();
@@ -211,6 +217,52 @@ async function reloadUnderLoad() {
   await stopAll();
 }
 
+// ---- 4. compile stall (in this process) ----
+// Two views of how long the event loop is held: monitorEventLoopDelay's max (wall time, so on a
+// loaded box it includes the OS running other processes: `nothing` shows that floor), and the
+// largest CPU time spent between two turns of the loop (a setImmediate chain reading
+// process.cpuUsage), which preemption does not inflate.
+async function compileStall() {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { createPolicyEngine, createPolicyEngineSliced } = await import('../dist/policy/index.js');
+  const { PROFILE_BOUNDS } = await import('../dist/config/profiles.js');
+  const opts = (i) => ({ preset: 'standard', rules: [{ name: 'w', target: 'request', literals: [`never-said-${i}`], action: 'block' }], bounds: PROFILE_BOUNDS.standard, mode: 'enforce' });
+  const rounds = 10 * RUNS;
+  const res = { 'one go': [], sliced: [], nothing: [] };
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+  for (let i = 0; i < rounds; i++) {
+    for (const kind of i % 2 === 0 ? ['one go', 'sliced', 'nothing'] : ['nothing', 'sliced', 'one go']) {
+      const h = monitorEventLoopDelay({ resolution: 1 });
+      await sleep(20);
+      let last = cpuMs();
+      let held = 0;
+      let on = true;
+      const turn = () => { const c = cpuMs(); held = Math.max(held, c - last); last = c; if (on) setImmediate(turn); };
+      h.enable();
+      setImmediate(turn);
+      await sleep(5);
+      const t0 = performance.now();
+      if (kind === 'one go') createPolicyEngine(opts(i));
+      else if (kind === 'sliced') await createPolicyEngineSliced(opts(i));
+      else await sleep(median(res.sliced.map((x) => x.wall)) || 50);
+      const wall = performance.now() - t0;
+      await sleep(5);
+      on = false;
+      h.disable();
+      res[kind].push({ stall: h.max / 1e6, held, wall });
+    }
+  }
+  console.log(`\n## compile stall: standard preset + 1 rule, ${rounds} rounds alternated (load ${load()})`);
+  console.log('| compile | CPU between two loop turns, median ms | max ms | loop delay (wall), median ms | max ms | wall median ms |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [k, xs] of Object.entries(res)) {
+    const col = (f) => `${fmt(median(xs.map(f)), 1)} | ${fmt(Math.max(...xs.map(f)), 1)}`;
+    console.log(`| ${k} | ${col((x) => x.held)} | ${col((x) => x.stall)} | ${fmt(median(xs.map((x) => x.wall)), 1)} |`);
+  }
+}
+
+if (!ONLY || ONLY === 'stall') await compileStall();
 if (!ONLY || ONLY === 'tracing') await tracing();
 if (!ONLY || ONLY === 'retry') await retry();
 if (!ONLY || ONLY === 'reload') await reloadUnderLoad();

@@ -8,16 +8,20 @@
 // A part registers once (`register`); the `keys`, `tools`, `judge` and `limits` parts plug in
 // the same way as the policy, upstreams and retries do (src/proxy/reconfigure.ts).
 import { createHash } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import { ConfigError } from './errors.js';
 import type { Config } from './schema.js';
 
+export type Swap = () => void;
+
 export interface Reconfigurable {
   /**
-   * Checks and builds what `next` needs; throws ConfigError with `path: message` problems to
-   * refuse it. Returns the swap to apply, or null when nothing of this part changed.
+   * Checks and builds what `next` needs; throws (or rejects) with ConfigError `path: message`
+   * problems to refuse it. Returns the swap to apply, or null when nothing of this part changed.
+   * Long work (compiling rules) is done asynchronously in slices, so requests keep flowing.
    */
-  prepare(next: Config, prev: Config): (() => void) | null;
+  prepare(next: Config, prev: Config): Swap | null | Promise<Swap | null>;
 }
 
 /** The file read again: its config (flags and env still win over it) and its text (for the hash). */
@@ -26,7 +30,7 @@ export interface ConfigSource {
 }
 
 export type ReloadResult =
-  | { ok: true; hash: string; reloads: number; changed: string[]; restart_required: string[]; prepare_ms: number; swap_ms: number }
+  | { ok: true; hash: string; reloads: number; changed: string[]; restart_required: string[]; prepare_ms: number; swap_ms: number; loop_delay_max_ms: number }
   | { ok: false; problems: string[] };
 
 /** Settings read once at start: a reload that changes one says so, and leaves it as it was. */
@@ -86,29 +90,37 @@ export class Reloader {
       return this.refuse(err instanceof ConfigError ? err.problems : [String((err as Error)?.message ?? err)]);
     }
     const prev = this.cfg;
+    // how long the event loop was held at a time while this reload ran (requests wait that long)
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
     const t0 = performance.now();
-    const swaps: Array<{ name: string; swap: () => void }> = [];
+    const swaps: Array<{ name: string; swap: Swap }> = [];
     const problems: string[] = [];
     for (const { name, part } of this.parts) {
       try {
-        const swap = part.prepare(next, prev);
+        const swap = await part.prepare(next, prev);
         if (swap !== null) swaps.push({ name, swap });
       } catch (err) {
         if (err instanceof ConfigError) problems.push(...err.problems);
         else problems.push(`${name}: ${(err as Error)?.message ?? String(err)}`);
       }
     }
-    if (problems.length > 0) return this.refuse(problems);
+    if (problems.length > 0) {
+      loop.disable();
+      return this.refuse(problems);
+    }
+    // every part prepared: the swaps run in one tick, so a request sees all of the old or all of the new
     const t1 = performance.now();
     for (const s of swaps) s.swap();
     const t2 = performance.now();
+    loop.disable();
     this.cfg = next;
     this.hash = configHash(text);
     this.count++;
     const restart = START_ONLY.filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(next[k]));
     const result: ReloadResult = {
       ok: true, hash: this.hash, reloads: this.count, changed: swaps.map((s) => s.name), restart_required: restart,
-      prepare_ms: round(t1 - t0), swap_ms: round(t2 - t1),
+      prepare_ms: round(t1 - t0), swap_ms: round(t2 - t1), loop_delay_max_ms: round(loop.max / 1e6),
     };
     this.log.info({ ...result, ok: undefined }, 'config reloaded');
     if (restart.length > 0) this.log.warn({ keys: restart }, 'config reload: these settings take effect at the next start');

@@ -107,6 +107,36 @@ export interface CompileInput {
 }
 
 export function compilePolicy(input: CompileInput): CompiledPolicy {
+  const steps = compileSteps(input);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same compile for a config reload, off the request path: it gives the event loop back
+ * whenever `sliceMs` of work is done, so requests in flight wait at most about one step (one
+ * pattern, or the automaton's or the RE2.Set's build), not the whole rule set.
+ */
+export async function compilePolicySliced(input: CompileInput, sliceMs = SLICE_MS): Promise<CompiledPolicy> {
+  const steps = compileSteps(input);
+  let t = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - t >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      t = performance.now();
+    }
+  }
+}
+
+/** Work between two looks at the event loop during a sliced compile. */
+const SLICE_MS = 2;
+
+/** The compile, one step per yield: each pattern's RE2, each pattern's analysis, each big table. */
+function* compileSteps(input: CompileInput): Generator<void, CompiledPolicy, void> {
   const problems: string[] = [];
   const rules: CompiledRule[] = [];
   const patterns: CompiledPattern[] = [];
@@ -114,7 +144,7 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
   const disabled = new Set<number>();
   const half = Math.max(16, Math.floor(input.tailBytes / 2));
 
-  const add = (r: PolicyRule, source: 'preset' | 'config', at: string) => {
+  function* add(r: PolicyRule, source: 'preset' | 'config', at: string): Generator<void, void, void> {
     if (names.has(r.name)) {
       if (source === 'config') {
         // A configured rule of the same name replaces the preset's.
@@ -145,10 +175,11 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
         continue;
       }
       patterns.push({ rule: index, source: s.src, re, window: 0, validate: r.validate ?? null, edge: /(?:\\[bB]|\$)\)*$/.test(s.src) });
+      yield;
     }
-  };
-  input.preset.forEach((r, i) => add(r, 'preset', `policy.preset[${i}]`));
-  input.rules.forEach((r, i) => add(r, 'config', `policy.rules[${i}]`));
+  }
+  for (const [i, r] of input.preset.entries()) yield* add(r, 'preset', `policy.preset[${i}]`);
+  for (const [i, r] of input.rules.entries()) yield* add(r, 'config', `policy.rules[${i}]`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   // Drop preset rules a config rule replaced, keeping indexes dense.
@@ -164,7 +195,8 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
   const setSources: string[] = [];
   const setPat: number[] = [];
   let setWindow = 0;
-  const compiled: CompiledPattern[] = finalPatterns.map((p, id) => {
+  const compiled: CompiledPattern[] = [];
+  for (const [id, p] of finalPatterns.entries()) {
     const info = analyzePattern(p.source);
     // +1: the character after a match decides `\b` and `$`, so the window must include it
     const window = Math.min(info.maxLen, half) + 1;
@@ -184,9 +216,11 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
       setPat.push(id);
       setWindow = Math.max(setWindow, window);
     }
-    return { ...p, window };
-  });
+    compiled.push({ ...p, window });
+    yield;
+  }
   const ac = atomToPats.length > 0 ? new AhoCorasick([...atomIds.keys()]) : null;
+  yield;
   const atomStart = new Int32Array(atomToPats.length + 1);
   let n = 0;
   atomToPats.forEach((ps, i) => { atomStart[i] = n; n += ps.length; });
@@ -200,6 +234,7 @@ export function compilePolicy(input: CompileInput): CompiledPolicy {
     } catch (err) {
       throw new ConfigError([`policy: the atom-less patterns do not compile as one RE2.Set: ${(err as Error).message}`]);
     }
+    yield;
   }
   let mask = 0;
   for (const p of compiled) mask |= finalRules[p.rule].mask;

@@ -10,11 +10,11 @@ import { emitText, splitRequest, type RequestParts, type TextSink } from '../pro
 import { TurnHash } from '../protocols/turn-hash.js';
 import { hasDuplicateKeys } from '../protocols/json-keys.js';
 import { REQ_TEXT, REQ_TOOL } from './channels.js';
-import { compilePolicy, type CompiledPolicy, type PolicyRule } from './compile.js';
+import { compilePolicy, compilePolicySliced, type CompiledPolicy, type CompileInput, type PolicyRule } from './compile.js';
 import { bodyKind, ResponseInspector, type InspectorHost } from './inspector.js';
 import { MetricTable } from './metrics.js';
 import { presetDetection, presetRules } from './presets/index.js';
-import { Detector, type DetectResult, type DetectScan } from './detect/detector.js';
+import { Detector, detectorInput, type DetectResult, type DetectScan } from './detect/detector.js';
 import { MAX_VIEW, NormalizedView } from './detect/view.js';
 import { normalize } from './detect/normalize.js';
 import { ScanContext } from './scanner.js';
@@ -107,11 +107,12 @@ class Engine implements PolicyEngine, InspectorHost {
   lastDetection: DetectResult | null = null;
   readonly judge: Judge | null;
 
-  constructor(opts: PolicyEngineOptions) {
-    this.policy = compilePolicy({ preset: presetRules(opts.preset), rules: opts.rules, tailBytes: opts.bounds.scan_tail_bytes });
+  /** `compiled`: the rule set and the detector's signals compiled beforehand (a reload's, sliced) */
+  constructor(opts: PolicyEngineOptions, compiled?: Compiled) {
+    this.policy = compiled?.policy ?? compilePolicy(engineInput(opts));
     this.judge = opts.judge ? new Judge(opts.judge) : null;
     const det = presetDetection(opts.preset);
-    this.detector = det ? new Detector(det, opts.bounds.excerpt_bytes) : null;
+    this.detector = det ? new Detector(det, opts.bounds.excerpt_bytes, compiled?.signals ?? undefined) : null;
     this.rawOnly = Uint8Array.from(this.policy.rules.map((r) => (r.redact || r.name.startsWith('secret.') || r.name.startsWith('pii.') ? 1 : 0)));
     this.metrics = new MetricTable(this.policy.metricRules);
     this.excerptBytes = opts.bounds.excerpt_bytes;
@@ -276,4 +277,21 @@ function jsonInDisguise(body: Buffer): unknown {
 
 export function createPolicyEngine(opts: PolicyEngineOptions): PolicyEngine & { compiledBytes(): number } {
   return new Engine(opts);
+}
+
+interface Compiled { policy: CompiledPolicy; signals: CompiledPolicy | null }
+
+function engineInput(opts: PolicyEngineOptions): CompileInput {
+  return { preset: presetRules(opts.preset), rules: opts.rules, tailBytes: opts.bounds.scan_tail_bytes };
+}
+
+/**
+ * The same engine built for a config reload: its patterns are compiled in slices that give the
+ * event loop back (compilePolicySliced), so requests keep flowing while it is built.
+ */
+export async function createPolicyEngineSliced(opts: PolicyEngineOptions): Promise<PolicyEngine & { compiledBytes(): number }> {
+  const policy = await compilePolicySliced(engineInput(opts));
+  const det = presetDetection(opts.preset);
+  const signals = det ? await compilePolicySliced(detectorInput(det)) : null;
+  return new Engine(opts, { policy, signals });
 }

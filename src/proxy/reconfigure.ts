@@ -6,7 +6,7 @@
 import { PROFILE_BOUNDS } from '../config/profiles.js';
 import type { Reconfigurable } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
-import { createPolicyEngine } from '../policy/index.js';
+import { createPolicyEngineSliced } from '../policy/index.js';
 import type { PolicyEngine } from '../policy/types.js';
 import type { ProxyContext } from './context.js';
 import { RetryRules } from './retry.js';
@@ -38,12 +38,12 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 
 export function policyPart(ctx: ProxyContext, holder: PolicyHolder, fleetMode: 'local' | 'redis'): Reconfigurable {
   return {
-    prepare(next, prev) {
+    async prepare(next, prev) {
       if (same(next.policy, prev.policy) && next.mode === prev.mode && next.profile === prev.profile) return null;
-      // Compiles here (a bad pattern is a ConfigError naming it); per-session metric counts start
-      // again under the new engine.
+      // Compiles here, in slices that give the event loop back (a bad pattern is a ConfigError
+      // naming it); per-session metric counts start again under the new engine.
       // the tools part's own rules (hold, tool_description, repeated_tool_call) are not the engine's
-      const engine = createPolicyEngine({ preset: next.policy.preset, rules: engineRules(next.policy.rules).filter((r) => r.metric !== 'cost_usd'), bounds: PROFILE_BOUNDS[next.profile], mode: next.mode, judge: next.policy.judge });
+      const engine = await createPolicyEngineSliced({ preset: next.policy.preset, rules: engineRules(next.policy.rules).filter((r) => r.metric !== 'cost_usd'), bounds: PROFILE_BOUNDS[next.profile], mode: next.mode, judge: next.policy.judge });
       const rates = fleetMode === 'redis' ? engine.windowedRequestRules() : [];
       return () => {
         holder.engine = engine;

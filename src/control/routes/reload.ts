@@ -10,7 +10,7 @@ export function registerReloadRoute(router: Router, reloader: Reloader): void {
     if (r.ok) {
       sendJson(res, 200, {
         reloaded: true, config_hash: r.hash, reloads: r.reloads, changed: r.changed,
-        restart_required: r.restart_required, prepare_ms: r.prepare_ms, swap_ms: r.swap_ms,
+        restart_required: r.restart_required, prepare_ms: r.prepare_ms, swap_ms: r.swap_ms, loop_delay_max_ms: r.loop_delay_max_ms,
       });
       return;
     }

@@ -6,7 +6,7 @@
 // shows the original text.
 import type { Direction, Severity } from '../../events.js';
 import type { AtomSink } from '../aho.js';
-import { compilePolicy, type CompiledPolicy, type PolicyRule } from '../compile.js';
+import { compilePolicy, type CompiledPolicy, type CompileInput, type PolicyRule } from '../compile.js';
 import { excerpt } from '../scanner.js';
 import type { Hit } from '../types.js';
 import { JUDGE_TEXT_MAX } from '../judge/judge.js';
@@ -22,6 +22,11 @@ export interface DetectionConfig {
   grey: number;
   action: 'flag' | 'block' | 'terminate';
   severity: Severity;
+}
+
+/** What the signals compile from. */
+export function detectorInput(config: DetectionConfig): CompileInput {
+  return { preset: config.signals, rules: [], tailBytes: 512 };
 }
 
 /** Signals that come from statistics and normalization, not from a pattern. */
@@ -58,8 +63,9 @@ export class Detector {
   readonly marked: Uint8Array;
   readonly queue: number[] = [];
 
-  constructor(readonly config: DetectionConfig, readonly excerptBytes: number) {
-    this.policy = compilePolicy({ preset: config.signals, rules: [], tailBytes: 512 });
+  /** `policy`: the signals already compiled (detectorInput; a reload compiles them sliced) */
+  constructor(readonly config: DetectionConfig, readonly excerptBytes: number, policy?: CompiledPolicy) {
+    this.policy = policy ?? compilePolicy(detectorInput(config));
     this.weights = Float64Array.from(this.policy.rules.map((r) => config.signals.find((s) => s.name === r.name)?.weight ?? 0));
     this.names = [...this.policy.rules.map((r) => r.name), SUFFIX, ENCODED, DISGUISED, CIPHER];
     this.marked = new Uint8Array(this.policy.patterns.length);
