@@ -77,6 +77,16 @@ async function waitSpans(rx: OtlpReceiver, ok: (spans: ReceivedSpan[]) => boolea
   return rx.spans;
 }
 
+async function waitApproval(gw: GatewayProc, session: string): Promise<{ id: string }> {
+  for (let i = 0; i < 400; i++) {
+    const list = await (await fetch(`${gw.control}/control/approvals`)).json() as { approvals: Array<{ id: string; session_id: string }> };
+    const a = list.approvals.find((x) => x.session_id === session);
+    if (a !== undefined) return a;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no approval pending for ${session}`);
+}
+
 describe('span contents', () => {
   it('gen_ai.response.model is the model the answer named; the tokens are the ones the session was charged', async () => {
     const rx = await startOtlpReceiver();
@@ -139,14 +149,8 @@ describe('span contents', () => {
     await terminated();
     // a held MCP call (denied by the operator)
     const held = post(gw, '/v1/mcp', 'ev-hold', 'json', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'shell', arguments: { command: 'rm -rf /tmp/x' } } }, auth);
-    let approval: { id: string } | undefined;
-    for (let i = 0; i < 200 && approval === undefined; i++) {
-      const list = await (await fetch(`${gw.control}/control/approvals`)).json() as { approvals: Array<{ id: string; session_id: string }> };
-      approval = list.approvals.find((a) => a.session_id === 'ev-hold');
-      if (approval === undefined) await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(approval).toBeDefined();
-    expect((await fetch(`${gw.control}/control/approvals/${approval!.id}/deny`, { method: 'POST' })).status).toBe(200);
+    const approval = await waitApproval(gw, 'ev-hold');
+    expect((await fetch(`${gw.control}/control/approvals/${approval.id}/deny`, { method: 'POST' })).status).toBe(200);
     await (await held).text();
     // an agent kill (last: it refuses the key from then on)
     const agentKilled = await open('ev-agent', auth);
@@ -168,8 +172,30 @@ describe('span contents', () => {
     expect(tripped.events.find((e) => e.name === 'cordon.session.terminated')?.attributes['cordon.policy.rule']).toBe('end-it');
     const [hold] = bySession(spans, 'ev-hold');
     expect(hold.attributes['cordon.agent']).toBe('trace-bot');
-    expect(hold.events.find((e) => e.name === 'cordon.tool_call.held')?.attributes).toEqual({ 'gen_ai.tool.name': 'shell', 'cordon.approval.id': approval!.id });
+    expect(hold.events.find((e) => e.name === 'cordon.tool_call.held')?.attributes).toEqual({ 'gen_ai.tool.name': 'shell', 'cordon.approval.id': approval.id });
     expect(events(bySession(spans, 'ev-agent')[0])).toContain('cordon.agent.killed');
+  });
+
+  it('a tool call the model makes in a streamed answer, held for approval, is an event on the span', async () => {
+    const rx = await startOtlpReceiver();
+    closers.push(rx);
+    const mock = await startMockLlm(); procs.push(mock);
+    const gw = await startGateway(['--config', configFile([
+      `upstreams:\n  - url: ${mock.url}`,
+      `telemetry:\n  otlp_endpoint: ${rx.url}`,
+      'policy:\n  preset: off\n  rules:',
+      "    - { name: hold-rm, target: tool_call, patterns: ['rm\\s+-rf'], action: hold }",
+      '',
+    ].join('\n'))]);
+    procs.push(gw);
+    const tools = [{ type: 'function', function: { name: 'shell', parameters: { type: 'object', properties: {} } } }];
+    const r = post(gw, '/v1/chat/completions', 'ev-model-hold', 'mock', { model: 'm', stream: true, messages: [{ role: 'user', content: 'clean' }], tools },
+      { 'x-mock-tool-call': 'shell', 'x-mock-tool-args': JSON.stringify({ command: 'rm -rf /tmp/build' }) });
+    const approval = await waitApproval(gw, 'ev-model-hold');
+    expect((await fetch(`${gw.control}/control/approvals/${approval.id}/deny`, { method: 'POST' })).status).toBe(200);
+    await (await r).text();
+    const [span] = bySession(await waitSpans(rx, (s) => s.length >= 1), 'ev-model-hold');
+    expect(span.events.find((e) => e.name === 'cordon.tool_call.held')?.attributes).toEqual({ 'gen_ai.tool.name': 'shell', 'cordon.approval.id': approval.id });
   });
 
   it('a WebSocket connection\'s span: the agent, and a kill or a terminate as events', async () => {
