@@ -58,6 +58,35 @@ describe('Reloader', () => {
     expect(rl.failed).toBe(1);
   });
 
+  it('parts that prepare asynchronously: the swaps wait for every part, then run in one tick', async () => {
+    const events: string[] = [];
+    const slow: Reconfigurable = {
+      prepare: async () => {
+        await new Promise((r) => setTimeout(r, 30));
+        events.push('slow prepared');
+        return () => { events.push('slow swapped'); };
+      },
+    };
+    const quick: Reconfigurable = { prepare: () => { events.push('quick prepared'); return () => { events.push('quick swapped'); }; } };
+    const rl = new Reloader(cfgWith('a'), 'a', { read: async () => ({ cfg: cfgWith('b'), text: 'b' }) }, log);
+    rl.register('slow', slow);
+    rl.register('quick', quick);
+    // a turn of the event loop while the slow part prepares: nothing is swapped yet
+    const during = new Promise<string[]>((r) => setTimeout(() => r([...events]), 10));
+    const r = await rl.reload();
+    expect(await during).toEqual([]);
+    expect(events).toEqual(['slow prepared', 'quick prepared', 'slow swapped', 'quick swapped']);
+    expect(r).toMatchObject({ ok: true, changed: ['slow', 'quick'] });
+    expect(r.ok && typeof r.loop_delay_max_ms).toBe('number');
+    // a rejected asynchronous prepare refuses the reload like a thrown one
+    const failing = new Reloader(cfgWith('a'), 'a', { read: async () => ({ cfg: cfgWith('c'), text: 'c' }) }, log);
+    failing.register('quick', quick);
+    failing.register('bad', { prepare: async () => { throw new ConfigError(['policy.rules[0].patterns[0]: does not compile']); } });
+    events.length = 0;
+    expect(await failing.reload()).toEqual({ ok: false, problems: ['policy.rules[0].patterns[0]: does not compile'] });
+    expect(events).toEqual(['quick prepared']);
+  });
+
   it('an engine stays while a stream opened on it lives, and is freed after; 100 reloads keep none', async () => {
     let n = 0;
     const first = cfgWith('w0');
