@@ -26,6 +26,8 @@ const SECONDS = Number(args.seconds ?? 5);
 const RUNS = Number(args.runs ?? 2);
 const PIN = 'pin' in args;
 const ONLY = args.only;
+// reload under load: deltas per stream, 150 ms apart (40: the streams last ~6 s)
+const DELTAS = Number(args.deltas ?? 40);
 const children = [];
 process.on('exit', () => { for (const c of children) try { c.kill('SIGKILL'); } catch {} });
 
@@ -166,7 +168,7 @@ async function reloadUnderLoad() {
   const streams = Array.from({ length: 200 }, (_, i) => new Promise((resolve) => {
     const req = http.request(`${gw.url}/v1/chat/completions`, {
       method: 'POST', agent: streamAgent,
-      headers: { 'content-type': 'application/json', 'x-session-id': `stream-${i}`, 'x-mock-deltas': '40', 'x-mock-delay-ms': '150' },
+      headers: { 'content-type': 'application/json', 'x-session-id': `stream-${i}`, 'x-mock-deltas': String(DELTAS), 'x-mock-delay-ms': '150' },
     }, (res) => {
       let text = '';
       res.setEncoding('utf8');
