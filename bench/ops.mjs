@@ -9,11 +9,7 @@
 //     Then RSS and heap before/after 100 reloads.
 //  4. compile stall, in this process: the longest event-loop block while the standard preset plus a
 //     rule is compiled in one go (the old reload) and in slices (the reload now), alternated.
-//  5. tracing in instructions (--only tracing-ir): the gateway under valgrind --tool=callgrind, the
-//     same sequential requests with telemetry off, at sample 1.0 and at sample 0; instructions per
-//     request in a measured window after a warm-up, minus an idle window of the same length. Counts
-//     do not move with the box's load.
-// Usage: node bench/ops.mjs [--seconds 5] [--runs 2] [--pin] [--only tracing|tracing-ir|retry|reload|stall]
+// Usage: node bench/ops.mjs [--seconds 5] [--runs 2] [--pin] [--only tracing|retry|reload|stall] [--deltas 40]
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -268,65 +264,7 @@ async function compileStall() {
   }
 }
 
-// ---- 5. tracing in instructions (callgrind) ----
-async function tracingIr() {
-  const { execFileSync } = await import('node:child_process');
-  const { readFileSync, readdirSync } = await import('node:fs');
-  const up = await mock();
-  const cport = await freePort();
-  const collector = http.createServer((q, s) => { q.resume(); q.on('end', () => { s.writeHead(200, { 'content-type': 'application/json' }); s.end('{}'); }); });
-  await new Promise((r) => collector.listen(cport, '127.0.0.1', r));
-  const base = `upstreams:\n  - url: ${up.url}\npolicy:\n  preset: standard\n`;
-  const otel = (sample) => `${base}telemetry:\n  otlp_endpoint: http://127.0.0.1:${cport}\n  sample: ${sample}\n`;
-  const targets = [['off', base], ['sample 1.0', otel(1.0)], ['sample 0', otel(0)]];
-  const WARM = Number(args.warm ?? 600);
-  const N = Number(args.n ?? 600);
-  const out = [];
-  for (const [name, yaml] of targets) {
-    const port = await freePort();
-    const control = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'cordon-bench-ir-'));
-    writeFileSync(join(dir, 'c.yaml'), yaml);
-    const cg = await start('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'cg.out')}`,
-      process.execPath, CLI, 'start', '--config', join(dir, 'c.yaml'), '--listen', `127.0.0.1:${port}`,
-      '--control-listen', `127.0.0.1:${control}`, '--data-dir', dir, '--log-level', 'warn']);
-    children.push(cg);
-    await waitForPort(control, 120_000);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const once = () => new Promise((resolve, reject) => {
-      const req = http.request(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => { res.resume(); res.on('end', resolve); });
-      req.on('error', reject);
-      req.end(CHAT_BODY);
-    });
-    const ctl = (...a) => execFileSync('callgrind_control', [...a, String(cg.pid)], { stdio: 'ignore' });
-    for (let i = 0; i < WARM; i++) await once();
-    const window = async (fn) => {
-      ctl('-z'); ctl('-i', 'on');
-      const t0 = performance.now();
-      await fn();
-      const ms = performance.now() - t0;
-      ctl('-i', 'off'); ctl('-d');
-      await new Promise((r) => setTimeout(r, 300));
-      const f = readdirSync(dir).filter((x) => x.startsWith('cg.out.')).sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop())).pop();
-      return { ir: Number(/^totals: (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'))[1]), ms };
-    };
-    const busy = await window(async () => { for (let i = 0; i < N; i++) await once(); });
-    const idle = await window(() => new Promise((r) => setTimeout(r, busy.ms)));
-    out.push({ name, perReq: (busy.ir - idle.ir) / N });
-    agent.destroy();
-    cg.kill('SIGKILL');
-  }
-  collector.close();
-  const off = out[0].perReq;
-  console.log(`\n## tracing in instructions (callgrind, ${N} sequential requests after ${WARM}, policy standard; load ${load()})`);
-  console.log('| target | instructions per request | vs off | throughput equivalent |');
-  console.log('|---|---|---|---|');
-  for (const o of out) console.log(`| ${o.name} | ${fmt(o.perReq / 1000, 0)} K | +${fmt((o.perReq / off - 1) * 100, 1)}% | ${fmt(off / o.perReq, 3)}× |`);
-  await stopAll();
-}
-
 if (!ONLY || ONLY === 'stall') await compileStall();
-if (ONLY === 'tracing-ir') await tracingIr();
 if (!ONLY || ONLY === 'tracing') await tracing();
 if (!ONLY || ONLY === 'retry') await retry();
 if (!ONLY || ONLY === 'reload') await reloadUnderLoad();
