@@ -114,7 +114,7 @@ describe('span contents', () => {
       expect(v.tokens_estimated).toBe(id === 'rm-estimate');
       expect([one(id)['gen_ai.usage.input_tokens'], one(id)['gen_ai.usage.output_tokens']]).toEqual([v.tokens_in, v.tokens_out]);
     }
-  });
+  }, 60_000);
 
   it('cordon.agent from the key; kill, agent kill, terminate and held tool calls are events on the span', async () => {
     const rx = await startOtlpReceiver();
@@ -174,7 +174,7 @@ describe('span contents', () => {
     expect(hold.attributes['cordon.agent']).toBe('trace-bot');
     expect(hold.events.find((e) => e.name === 'cordon.tool_call.held')?.attributes).toEqual({ 'gen_ai.tool.name': 'shell', 'cordon.approval.id': approval.id });
     expect(events(bySession(spans, 'ev-agent')[0])).toContain('cordon.agent.killed');
-  });
+  }, 60_000);
 
   it('a tool call the model makes in a streamed answer, held for approval, is an event on the span', async () => {
     const rx = await startOtlpReceiver();
