@@ -37,6 +37,8 @@ export interface SessionEvent {
   /** for `completed`: the summary that goes to storage */
   summary?: SessionSummary;
   reason?: string;
+  /** `fleet`: a kill or terminate made on another instance and applied here (sessions/gate.ts) */
+  origin?: 'fleet';
 }
 
 export interface SessionSummary {

@@ -21,14 +21,12 @@ import {
 } from './metrics/collectors.js';
 
 import { LEVELS as PRESSURE_LEVELS } from '../memory/types.js';
+import { PROXY_ERROR_TYPES, type ProxyErrorType } from '../errors/catalog.js';
 import type { MemorySnapshot as GovernorSnapshot } from '../memory/governor.js';
 
-/** Why the gateway answered a request itself (SPEC.md error `type`s); a fixed, bounded set. */
-export const REJECTION_TYPES = [
-  'invalid_request', 'policy_violation', 'session_killed', 'session_terminated', 'request_too_large',
-  'rate_limited', 'upstream_error', 'upstream_timeout', 'overloaded', 'approval_denied',
-] as const;
-export type RejectionType = (typeof REJECTION_TYPES)[number];
+/** Why the gateway answered a request itself: the catalog's error types (errors/catalog.ts), a fixed, bounded set. */
+export const REJECTION_TYPES = PROXY_ERROR_TYPES;
+export type RejectionType = ProxyErrorType;
 
 export type KillSource = 'operator' | 'rule' | 'fleet';
 const KILL_SOURCES: readonly KillSource[] = ['operator', 'rule', 'fleet'];
@@ -203,8 +201,9 @@ export class Metrics {
   }
 
   /**
-   * Counts kills and session lifecycle events from the bus: `killed` → kills{source="operator"}
-   * (or "fleet" when its reason is `fleet`), `terminated` → kills{source="rule"}. Policy hits are
+   * Counts kills and session lifecycle events from the bus: `killed` → kills{source="operator"},
+   * `terminated` → kills{source="rule"}, either made on another instance (origin `fleet`, set by
+   * the SessionGate) → kills{source="fleet"}. Policy hits are
    * not counted here (the proxy calls policyHit), so nothing is counted twice. Returns the unsubscribe.
    */
   attachBus(bus: EventBus): () => void {
@@ -215,8 +214,9 @@ export class Metrics {
     if (ev.kind !== 'session') return;
     const i = SESSION_EVENT_TYPES.indexOf(ev.type);
     if (i >= 0) this.sessionEvents.inc(i);
-    if (ev.type === 'killed') this.kill(ev.reason === 'fleet' ? 'fleet' : 'operator');
-    else if (ev.type === 'terminated') this.kill('rule');
+    const fromFleet = ev.origin === 'fleet';
+    if (ev.type === 'killed') this.kill(fromFleet || ev.reason === 'fleet' ? 'fleet' : 'operator');
+    else if (ev.type === 'terminated') this.kill(fromFleet ? 'fleet' : 'rule');
   };
 
   private addRule(rule: string): number {

@@ -1,23 +1,16 @@
 // Every refusal the gateway itself makes, as a typed value (SPEC.md's OpenAI error shape). Parts
 // return these; render.ts alone turns one into bytes (HTTP, SSE, WebSocket close, metric reason).
 
-export type ProxyErrorType =
-  | 'invalid_request'
-  | 'policy_violation'
-  | 'session_killed'
-  | 'session_terminated'
-  | 'request_too_large'
-  | 'rate_limited'
-  | 'upstream_error'
-  | 'upstream_timeout'
-  | 'overloaded'
-  | 'approval_denied'
-  | 'not_found'
-  | 'invalid_api_key'
-  | 'forbidden'
-  | 'agent_killed'
-  | 'budget_exceeded'
-  | 'unsupported_encoding';
+/**
+ * Every error `type` (SPEC.md). The one list: cordon_rejections_total{type} takes its labels from
+ * it, so a new type added here is counted with no change elsewhere.
+ */
+export const PROXY_ERROR_TYPES = [
+  'invalid_request', 'policy_violation', 'session_killed', 'session_terminated', 'request_too_large',
+  'rate_limited', 'upstream_error', 'upstream_timeout', 'overloaded', 'approval_denied',
+  'not_found', 'invalid_api_key', 'forbidden', 'agent_killed', 'budget_exceeded', 'unsupported_encoding',
+] as const;
+export type ProxyErrorType = (typeof PROXY_ERROR_TYPES)[number];
 
 export interface ProxyError {
   /** HTTP status of the refusal */

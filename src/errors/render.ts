@@ -1,7 +1,7 @@
 // The one place a refusal becomes bytes: an HTTP status with a JSON body (ServerResponse or a raw
 // socket), the last SSE event of a cut stream, a WebSocket close code, and a metric reason.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
-import type { ProxyError } from './catalog.js';
+import type { ProxyError, ProxyErrorType } from './catalog.js';
 
 /** The SPEC error body: {"error":{"message","type","code"}}. */
 export function errorBody(type: string, code: string, message: string): string {
@@ -46,7 +46,7 @@ export function wsCloseCode(err: ProxyError): number {
   return 1011;
 }
 
-/** The `reason` label of cordon_rejected_total: the SPEC error type. */
-export function metricReason(err: ProxyError): string {
+/** The `type` label of cordon_rejections_total: the SPEC error type. */
+export function metricReason(err: ProxyError): ProxyErrorType {
   return err.type;
 }

@@ -15,6 +15,7 @@ import type { OperatingHooks } from './operating.js';
 import type { ToolGate } from '../tools/gate.js';
 import type { Auth } from '../auth/service.js';
 import type { Spend } from '../spend/service.js';
+import type { ProxyErrorType } from '../errors/catalog.js';
 
 export interface Identity {
   valid(id: string): boolean;
@@ -74,5 +75,5 @@ export interface ProxyContext {
   observe(status: number, upstream: number, addedMs: number, upstreamMs: number): void;
   onHit(rule: string, action: RuleAction): void;
   /** the gateway answered a request itself with this SPEC error type */
-  onReject(type: string): void;
+  onReject(type: ProxyErrorType): void;
 }

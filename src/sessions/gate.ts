@@ -198,13 +198,15 @@ export class SessionGate {
     const table = this.table;
     const why = reason ?? DEFAULT_REASON[origin];
     if (state === 'active') return table.resume(id);
+    // The event says a change came from another instance (kills{source="fleet"}).
+    const from = origin === 'fleet' ? 'fleet' : undefined;
     // A kill made on another instance was an operator's: it keeps that reason here too.
-    if (state === 'killed') return table.kill(id, origin === 'fleet' && reason === undefined ? 'operator' : why);
+    if (state === 'killed') return table.kill(id, from !== undefined && reason === undefined ? 'operator' : why, from);
     const slot = table.slotOf(id);
     if (slot < 0) {
       table.loadKills([{ id, state: 'terminated' }], false);
     } else {
-      table.terminate(slot, why);
+      table.terminate(slot, why, from);
     }
     return table.get(id);
   }

@@ -28,6 +28,8 @@ export abstract class SlotRecords {
   /** the spend part's view of a slot and its side tables (SessionExtension) */
   protected extension: SessionExtension | null = null;
   protected reasons: Map<number, string> | undefined;
+  /** told of each slot as it is freed, so state kept by slot elsewhere (policy) goes with it */
+  private readonly freeListeners: Array<(slot: number) => void> = [];
 
   protected readonly counts = new Uint32Array(5);
   protected totalSeen = 0;
@@ -119,11 +121,17 @@ export abstract class SlotRecords {
     }
     this.reasons?.delete(slot);
     this.extension?.free(slot);
+    for (let i = 0; i < this.freeListeners.length; i++) this.freeListeners[i](slot);
     this.counts[this.u8[slot * SLOT + F_STATE]]--;
     this.u8[slot * SLOT + F_STATE] = FREE;
     this.u8[slot * SLOT + F_META] = 0;
     this.u32[slot * SLOT_U32 + F_REQUESTS] = this.freeHead + 1;
     this.freeHead = slot;
+  }
+
+  /** `fn(slot)` runs as each slot is freed (completed, evicted), before it can be reused. */
+  onFree(fn: (slot: number) => void): void {
+    this.freeListeners.push(fn);
   }
 
   protected setState(slot: number, state: number): void {
@@ -210,9 +218,10 @@ export abstract class SlotRecords {
     return sum;
   }
 
-  protected emit(type: SessionEvent['type'], id: string, at: number, reason?: string): void {
+  protected emit(type: SessionEvent['type'], id: string, at: number, reason?: string, origin?: 'fleet'): void {
     const ev: SessionEvent = { kind: 'session', type, session_id: id, at };
     if (reason !== undefined) ev.reason = reason;
+    if (origin !== undefined) ev.origin = origin;
     this.bus!.publish(ev);
   }
 

@@ -202,17 +202,17 @@ export class SessionTable extends SessionLifecycle implements SessionControl {
 
   // ---- operator and policy actions ----------------------------------------------------------
 
-  terminate(slot: number, reason: string): void {
+  terminate(slot: number, reason: string, origin?: 'fleet'): void {
     const s = this.u8[slot * SLOT + F_STATE];
     if (s === FREE || s === TERMINATED || s === KILLED) return;
     this.setState(slot, TERMINATED);
     this.setReason(slot, reason);
-    if (this.bus) this.emit('terminated', this.ids[slot], this.now(), reason);
+    if (this.bus) this.emit('terminated', this.ids[slot], this.now(), reason, origin);
     this.fireEnd(slot, 'session_terminated');
   }
 
   /** Kills a session, or an unknown ID in advance. Idempotent: killing a killed session changes nothing. */
-  kill(id: string, reason = 'operator'): SessionView {
+  kill(id: string, reason = 'operator', origin?: 'fleet'): SessionView {
     assertId(id);
     const nowMs = this.now();
     let slot = this.index.get(id);
@@ -224,7 +224,7 @@ export class SessionTable extends SessionLifecycle implements SessionControl {
       this.setState(slot, KILLED);
     }
     this.setReason(slot, reason);
-    if (this.bus) this.emit('killed', id, nowMs, reason);
+    if (this.bus) this.emit('killed', id, nowMs, reason, origin);
     this.fireEnd(slot, 'session_killed');
     return this.view(slot);
   }

@@ -157,7 +157,7 @@ export abstract class ToolHook implements WatchHost {
   toolFail(status: number, type: string, code: string, message: string): void {
     const res = this.res;
     this.ctx.counters.blocked++;
-    this.ctx.onReject(type);
+    this.ctx.onReject(type as ProxyError['type']);
     if (!res.headersSent) {
       sendProxyError(res, { status, type: type as ProxyError['type'], code, message }, this.toolSession || null);
     } else if (this.toolSse) {

@@ -5,6 +5,7 @@ import { register as globalRegistry } from 'prom-client';
 import { Metrics, registerMetricsRoute } from '../../src/control/metrics.js';
 import { Router } from '../../src/control/router.js';
 import { EventBus } from '../../src/events.js';
+import { ERR, metricReason, type ProxyError } from '../../src/errors/index.js';
 
 function line(text: string, prefix: string): string | undefined {
   return text.split('\n').find((l) => l.startsWith(prefix + ' ') || l === prefix);
@@ -74,6 +75,16 @@ describe('Metrics', () => {
     expect(valueOf(t, 'cordon_kills_total{source="rule"}')).toBe(1);
     expect(valueOf(t, 'cordon_rejections_total{type="rate_limited"}')).toBe(2);
     expect(valueOf(t, 'cordon_rejections_total{type="overloaded"}')).toBe(1);
+  });
+
+  it('counts every refusal of the catalog under its type (a new type needs no change here)', async () => {
+    const m = new Metrics({ processMetrics: false });
+    const errs = Object.values(ERR).map((make) => (make as (a: string, b: number) => ProxyError)('x', 1));
+    for (const e of errs) m.rejected(metricReason(e));
+    const t = await m.scrape();
+    for (const type of new Set(errs.map((e) => e.type))) {
+      expect(valueOf(t, `cordon_rejections_total{type="${type}"}`), type).toBe(errs.filter((e) => e.type === type).length);
+    }
   });
 
   it('reads gauges from the parts at scrape time, and skips a getter that throws', async () => {

@@ -4,6 +4,7 @@ import { LocalFleet, LocalHub } from '../../src/fleet/index.js';
 import { SessionGate, type AdmitFacts } from '../../src/sessions/gate.js';
 import { SessionTable } from '../../src/sessions/table.js';
 import { ERR, isProxyError, type ProxyError } from '../../src/errors/index.js';
+import { Metrics } from '../../src/control/metrics.js';
 
 function setup(opts: { max?: number; hub?: LocalHub } = {}) {
   const bus = new EventBus();
@@ -95,6 +96,27 @@ describe('SessionGate.end', () => {
     expect(one.table.get('x')?.reason).toBe('rule-a');
     expect(one.events.filter((e) => e.type === 'terminated')).toHaveLength(1);
     expect(two.events.filter((e) => e.type === 'terminated')).toHaveLength(1);
+  });
+
+  it('a change from another instance is published with origin fleet and counted as kills{source="fleet"}', async () => {
+    const hub = new LocalHub();
+    const one = setup({ hub });
+    const two = setup({ hub });
+    const metrics = new Metrics({ processMetrics: false });
+    metrics.attachBus(two.bus);
+    await one.fleet.start();
+    await two.fleet.start();
+    two.gate.admit(facts('k'));
+    const s = one.gate.admit(facts('t')) as number;
+    two.gate.admit(facts('t'));
+    await one.gate.end('k', 'killed', 'operator');
+    one.gate.terminate(s, 'rule-a');
+    await new Promise((r) => setImmediate(r));
+    expect(one.events.filter((e) => e.type === 'killed' || e.type === 'terminated').map((e) => e.origin)).toEqual([undefined, undefined]);
+    expect(two.events.filter((e) => e.type === 'killed' || e.type === 'terminated').map((e) => [e.type, e.origin])).toEqual([['killed', 'fleet'], ['terminated', 'fleet']]);
+    const t = await metrics.scrape();
+    expect(t).toContain('cordon_kills_total{source="fleet"} 2');
+    expect(t).not.toMatch(/cordon_kills_total\{source="(operator|rule)"\} [1-9]/);
   });
 
   it('resume lifts a kill here and in the fleet', async () => {

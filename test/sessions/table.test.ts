@@ -84,6 +84,8 @@ describe('SessionTable basics', () => {
 
   it('grows by doubling and reuses freed slots', () => {
     const { table, clock } = make({ idle: 1000, complete: 1000, cap: 16 });
+    const freed: number[] = [];
+    table.onFree((slot) => freed.push(slot));
     const slots = new Set<number>();
     for (let i = 0; i < 40; i++) slots.add(table.resolve(`s${i}`, '', 0, 0, T0));
     expect(slots.size).toBe(40);
@@ -94,6 +96,9 @@ describe('SessionTable basics', () => {
     clock.now = T0 + 3000;
     expect(table.sweep(clock.now)).toEqual({ idled: 40, completed: 40 });
     expect(table.size()).toBe(0);
+    // each freed slot is told once (policy.releaseSession), before any reuse
+    expect(new Set(freed)).toEqual(slots);
+    expect(freed).toHaveLength(40);
     const reused = new Set<number>();
     for (let i = 0; i < 40; i++) reused.add(table.resolve(`n${i}`, '', 0, 0, clock.now));
     // every new session took a freed slot; the arrays did not grow
