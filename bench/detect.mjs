@@ -1,7 +1,7 @@
 // Detection on public data the project did not write: ../shared/corpus-public/ (see its README),
 // read where it lies and never copied here. Recall per preset, per category and per source, and
 // false positives per benign `sub`, on the TEST half (the dev half, the only one the rules were
-// tuned on, for reference). Rules and heuristics alone: no judge. Writes the top table of
+// tuned on, for reference). Rules, heuristics and the linear classifier: no judge. Writes the top table of
 // BENCHMARKS.md's "Detection on public data" section and the README comparison row.
 //   npm run bench:detect            (builds first)
 //   node bench/detect.mjs --no-write
@@ -59,7 +59,7 @@ console.log(`\n${usPerRow.toFixed(1)} µs per row per preset (engine inspectRequ
 if (write) {
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const section = `## Detection on public data (\`npm run bench:detect\`)\n\n`
-    + `Rules and heuristics alone (no judge), each row sent as a user turn. Corpus: \`../shared/corpus-public/\` `
+    + `Rules, heuristics and the linear classifier (no judge), each row sent as a user turn. Corpus: \`../shared/corpus-public/\` `
     + `(${corpus.attacks.length} attacks, ${corpus.benign.length} benign, split by sha256(text)[0] % 2; tuned on the dev half only). `
     + `Run ${new Date().toISOString().slice(0, 10)}, load ${load}.\n\n${table}\n\n`;
   const bm = readFileSync('BENCHMARKS.md', 'utf8');
@@ -75,7 +75,7 @@ if (write) {
   writeFileSync('BENCHMARKS.md', out);
   const s = results['standard/test'], x = results['strict/test'];
   const readme = readFileSync('README.md', 'utf8');
-  const row = `| detection on public attacks it was not written for (test half, rules alone) | **\`standard\` ${(100 * s.recall.rate).toFixed(0)}%** recall at ${(100 * s.fp.rate).toFixed(1)}% false positives; **\`strict\` ${(100 * x.recall.rate).toFixed(0)}%** at ${(100 * x.fp.rate).toFixed(1)}% | the earlier one-regex-per-phrase presets: about 12% (issue #14) | \`npm run bench:detect\` |`;
+  const row = `| detection on public attacks it was not written for (test half, rules + linear classifier, no judge) | **\`standard\` ${(100 * s.recall.rate).toFixed(0)}%** recall at ${(100 * s.fp.rate).toFixed(1)}% false positives; **\`strict\` ${(100 * x.recall.rate).toFixed(0)}%** at ${(100 * x.fp.rate).toFixed(1)}% | the earlier one-regex-per-phrase presets: about 12% (issue #14) | \`npm run bench:detect\` |`;
   const re = /^\| detection on public attacks it was not written for.*$/m;
   if (re.test(readme)) writeFileSync('README.md', readme.replace(re, row));
   else console.log(`README has no detection row yet; add:\n${row}`);

@@ -1,8 +1,9 @@
 // Floors on public data the rules were not tuned on: the TEST half of ../shared/corpus-public/,
 // read where it lies at run time (never copied here). Skipped only when the folder is absent.
 // The floors sit a little under what bench:detect measures (BENCHMARKS.md), so a change that loses
-// recall or adds false positives on text nobody here wrote fails here. They are far from issue #14's
-// targets (standard 90% at <= 2%): that is what rules alone reach, reported as it is.
+// recall or adds false positives on text nobody here wrote fails here. standard and strict blend
+// the rules with the linear classifier (trained on the dev half only); they are still short of
+// issue #14's recall targets (standard 90% at <= 2%), reported as it is.
 import { describe, expect, it } from 'vitest';
 import { PROFILE_BOUNDS } from '../../src/config/profiles.js';
 import type { Preset } from '../../src/config/schema.js';
@@ -23,8 +24,8 @@ describe.skipIf(corpus === null)('public corpus, test half', () => {
   const FLOORS: Array<[Preset, number, number]> = [
     // preset, recall at least, false positives at most
     ['minimal', 0.26, 0.015],
-    ['standard', 0.37, 0.045],
-    ['strict', 0.48, 0.085],
+    ['standard', 0.51, 0.015],
+    ['strict', 0.55, 0.02],
   ];
   for (const [preset, recall, fp] of FLOORS) {
     it(`${preset}: recall >= ${recall}, false positives <= ${fp}`, () => {

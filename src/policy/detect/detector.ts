@@ -11,6 +11,7 @@ import { excerpt } from '../scanner.js';
 import type { Hit } from '../types.js';
 import { JUDGE_TEXT_MAX } from '../judge/judge.js';
 import { suffixWeight, textStats } from './heuristics.js';
+import { LinearScore, linearModel } from './linear.js';
 import { cipherStats, cipherWeight } from './ciphertext.js';
 import { NORM_DECODED, NORM_INVISIBLE, NORM_LEET, NORM_SPACED, normalize, StreamNormalizer, type NormalizedText } from './normalize.js';
 
@@ -22,6 +23,11 @@ export interface DetectionConfig {
   grey: number;
   action: 'flag' | 'block' | 'terminate';
   severity: Severity;
+  /**
+   * The linear classifier's part (linear.ts, requests only): refused when
+   * score / threshold + weight * evidence >= linear.threshold. Absent: rules alone.
+   */
+  linear?: { weight: number; threshold: number } | undefined;
 }
 
 /** What the signals compile from. */
@@ -34,6 +40,8 @@ const SUFFIX = 'obfuscation.adversarial-suffix';
 const ENCODED = 'obfuscation.encoded-payload';
 const DISGUISED = 'obfuscation.disguised-text';
 const CIPHER = 'obfuscation.ciphertext';
+/** the name a refusal carries when the classifier, not a signal, made the difference */
+export const CLASSIFIER = 'classifier.linear';
 const ENCODED_WEIGHT = 2;
 const DISGUISED_WEIGHT = 2;
 /** a text longer than this is normalized in pieces, so scratch memory stays bounded */
@@ -53,6 +61,8 @@ export interface DetectResult {
   signals: Array<[string, number]>;
   /** the text scored (bounded): what a judge is asked about */
   text: string;
+  /** the classifier's evidence, or null where rules decide alone (a preset without it, responses) */
+  linear: number | null;
 }
 
 export class Detector {
@@ -90,8 +100,12 @@ export class DetectScan implements AtomSink {
   private where: Array<{ raw: string; norm: NormalizedText } | undefined> | null = null;
   /** the texts scored, up to JUDGE_TEXT_MAX characters, for the judge */
   private sample = '';
+  /** trained on prompts: requests only; answers and streams are the rules' alone */
+  private readonly lin: LinearScore | null;
 
-  constructor(private readonly d: Detector, private readonly direction: Direction, private readonly keepSample: boolean) {}
+  constructor(private readonly d: Detector, private readonly direction: Direction, private readonly keepSample: boolean) {
+    this.lin = d.config.linear !== undefined && direction === 'request' ? new LinearScore(linearModel()) : null;
+  }
 
   onAtom(atom: number): void {
     const d = this.d;
@@ -127,6 +141,7 @@ export class DetectScan implements AtomSink {
     }
     if (raw.length <= PIECE) {
       const norm = norm0 ?? normalize(raw);
+      this.lin?.add(norm.text);
       this.match(norm.text, raw, norm);
       this.flags(norm.flags, raw, norm);
     } else {
@@ -134,6 +149,7 @@ export class DetectScan implements AtomSink {
       const sn = new StreamNormalizer();
       for (let i = 0; i < raw.length; i += PIECE) {
         const norm = sn.push(raw.slice(i, i + PIECE));
+        this.lin?.add(norm.text);
         this.match(norm.text, null, null);
         this.flags(norm.flags, null, null);
       }
@@ -214,33 +230,57 @@ export class DetectScan implements AtomSink {
   result(): DetectResult {
     const d = this.d;
     const found = this.found;
-    if (found === null) return { score: 0, labels: [], top: null, hit: null, doubtful: false, signals: [], text: this.sample };
+    const linear = this.lin === null ? null : this.lin.score();
+    if (found === null && !(linear !== null && linear > 0)) {
+      return { score: 0, labels: [], top: null, hit: null, doubtful: false, signals: [], text: this.sample, linear };
+    }
     let score = 0;
     let top = -1;
     const fam = new Map<string, number>();
     const signals: Array<[string, number]> = [];
-    for (let i = 0; i < found.length; i++) {
-      const w = found[i];
-      if (w === 0) continue;
-      signals.push([d.names[i], w]);
-      score += w;
-      if (w < 0) continue;
-      if (top < 0 || w > found[top]) top = i;
-      const f = d.names[i].slice(0, d.names[i].indexOf('.'));
-      fam.set(f, (fam.get(f) ?? 0) + w);
+    if (found !== null) {
+      for (let i = 0; i < found.length; i++) {
+        const w = found[i];
+        if (w === 0) continue;
+        signals.push([d.names[i], w]);
+        score += w;
+        if (w < 0) continue;
+        if (top < 0 || w > found[top]) top = i;
+        const f = d.names[i].slice(0, d.names[i].indexOf('.'));
+        fam.set(f, (fam.get(f) ?? 0) + w);
+      }
+    }
+    const c = d.config;
+    let topName = top >= 0 ? d.names[top] : null;
+    // rules alone: the anomaly score against the threshold; blended: the score in units of the
+    // threshold plus the classifier's weighted evidence, against the blend's threshold
+    let refused: boolean;
+    let doubtful: boolean;
+    if (linear === null || c.linear === undefined) {
+      refused = topName !== null && score >= c.threshold;
+      doubtful = topName !== null && score >= c.grey;
+    } else {
+      const blended = score / c.threshold + c.linear.weight * linear;
+      refused = blended >= c.linear.threshold;
+      doubtful = blended >= (c.linear.threshold * c.grey) / c.threshold;
+      if (linear > 0) {
+        signals.push([CLASSIFIER, linear]);
+        fam.set('classifier', c.linear.weight * linear * c.threshold);
+        topName ??= CLASSIFIER;
+      }
     }
     const labels = [...fam.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0]);
-    const c = d.config;
-    const topName = top >= 0 ? d.names[top] : null;
-    if (topName === null || score < c.threshold) {
-      return { score, labels, top: topName, hit: null, doubtful: topName !== null && score >= c.grey, signals, text: this.sample };
+    if (!refused || topName === null) {
+      return { score, labels, top: topName, hit: null, doubtful, signals, text: this.sample, linear };
     }
     const hit: Hit = {
       rule: topName, severity: c.severity, action: c.action, direction: this.direction,
-      excerpt: this.excerptOf(top), score, labels,
+      excerpt: top >= 0 ? this.excerptOf(top) : excerpt(this.sample, 0, Math.min(this.sample.length, d.excerptBytes), d.excerptBytes, false),
+      score, labels,
     };
-    return { score, labels, top: topName, hit, doubtful: false, signals, text: this.sample };
+    return { score, labels, top: topName, hit, doubtful: false, signals, text: this.sample, linear };
   }
+
 
   /** The original text around the heaviest signal's match. */
   private excerptOf(i: number): string {

@@ -3,6 +3,7 @@
 import type { Preset } from '../../config/schema.js';
 import type { PolicyRule } from '../compile.js';
 import type { DetectionConfig } from '../detect/detector.js';
+import { LINEAR_BLEND } from '../detect/linear-weights.js';
 import { SIGNALS } from '../detect/signals.js';
 import { EXFIL, PII, SECRETS, STRICT_EXTRA, TOOLS } from './rules.js';
 
@@ -21,12 +22,13 @@ export function presetRules(preset: Preset): readonly PolicyRule[] {
 
 // Anomaly-score thresholds (tuned on the development half of ../shared/corpus-public only;
 // BENCHMARKS.md has recall and false positives on the test half). minimal refuses only what
-// several strong signals agree on.
+// several strong signals agree on, by rules alone; standard and strict blend in the linear
+// classifier as scripts/train-detect.mjs fitted it (re-run that script after changing signals).
 const DETECTION: Readonly<Record<Preset, DetectionConfig | null>> = {
   off: null,
   minimal: { signals: SIGNALS, threshold: 6, grey: 4, action: 'block', severity: 'high' },
-  standard: { signals: SIGNALS, threshold: 4, grey: 2, action: 'block', severity: 'high' },
-  strict: { signals: SIGNALS, threshold: 3, grey: 2, action: 'block', severity: 'high' },
+  standard: { signals: SIGNALS, threshold: 4, grey: 2, action: 'block', severity: 'high', linear: LINEAR_BLEND.standard },
+  strict: { signals: SIGNALS, threshold: 3, grey: 2, action: 'block', severity: 'high', linear: LINEAR_BLEND.strict },
 };
 
 export function presetDetection(preset: Preset): DetectionConfig | null {
