@@ -5,8 +5,11 @@ import { EventEmitter } from 'node:events';
 
 export type Direction = 'request' | 'response';
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
-/** `hold`: a tool call waits for an operator's approval (tools/) */
-export type RuleAction = 'flag' | 'block' | 'terminate' | 'hold';
+/**
+ * `hold`: a tool call waits for an operator's approval (tools/); `redact`: the match reaches the
+ * client as `[REDACTED:<rule>]` (answers; a request with a match is refused as by `block`)
+ */
+export type RuleAction = 'flag' | 'block' | 'redact' | 'terminate' | 'hold';
 
 /** A policy hit or an operator action, as stored and as shown by /control/flagged. */
 export interface PolicyEvent {

@@ -82,7 +82,7 @@ export const ruleSchema = z.strictObject({
   patterns: z.array(z.string().min(1, 'must not be empty')).min(1).optional(),
   literals: z.array(z.string().min(1, 'must not be empty')).optional(),
   severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
-  action: z.enum(['flag', 'block', 'terminate', 'hold']).default('flag'),
+  action: z.enum(['flag', 'block', 'redact', 'terminate', 'hold']).default('flag'),
   /** metric rules: at most `limit` of `metric` per `window` (window omitted = per session). */
   metric: z.enum(['requests', 'bytes', 'tokens', 'duration', 'tool_calls', 'repeated_tool_call', 'cost_usd']).optional(),
   limit: z.number().positive().optional(),
@@ -98,6 +98,9 @@ export const ruleSchema = z.strictObject({
   }
   if (r.action === 'hold' && (r.target !== 'tool_call' || r.metric)) {
     ctx.addIssue({ code: 'custom', message: 'hold applies to tool calls only: a pattern rule with target: tool_call', path: ['action'] });
+  }
+  if (r.action === 'redact' && (r.metric || r.target === 'request' || r.target === 'tool_description')) {
+    ctx.addIssue({ code: 'custom', message: 'redact rewrites answers: a pattern rule with target response, both or tool_call', path: ['action'] });
   }
   if (r.metric === 'repeated_tool_call' && r.action === 'hold') {
     ctx.addIssue({ code: 'custom', message: 'repeated_tool_call takes flag, block or terminate', path: ['action'] });

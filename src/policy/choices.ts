@@ -25,6 +25,8 @@ export class ChoiceTable {
     private readonly toolChan: number,
     private readonly direction: Direction,
     private readonly excerptBytes: number,
+    /** rules the text contexts leave to the hold-back (sse-hold.ts) */
+    private readonly skip: Uint8Array | null = null,
   ) {}
 
   /** Scans `t` as the next piece of choice `key`'s text (or tool arguments); hits go to `out`. */
@@ -33,8 +35,8 @@ export class ChoiceTable {
     if (i < 0 && !this.overflowed) out = add(out, [this.overflowHit()]);
     const at = i < 0 ? MAX_CHOICES : i;
     const list = tool ? this.tool : this.text;
-    const ctx = list[at] ?? (list[at] = new ScanContext(this.policy, tool ? this.toolChan : this.textChan, this.direction, this.excerptBytes));
-    return add(out, ctx.write(t, true));
+    const ctx = list[at] ?? (list[at] = new ScanContext(this.policy, tool ? this.toolChan : this.textChan, this.direction, this.excerptBytes, tool ? null : this.skip));
+    return add(out, streamed(ctx.write(t, true)));
   }
 
   /** Choice `key`'s text is over: confirm what waits and free its place. */
@@ -77,7 +79,7 @@ export class ChoiceTable {
     for (const list of [this.text, this.tool]) {
       const c = list[i];
       if (c === null) continue;
-      out = add(out, c.end());
+      out = add(out, streamed(c.end()));
       this.endedChars += c.chars;
       list[i] = null;
     }
@@ -91,6 +93,12 @@ export class ChoiceTable {
       excerpt: `more than ${MAX_CHOICES} choices in one stream; each is scanned on its own up to ${MAX_CHOICES}`,
     };
   }
+}
+
+/** A redaction a scanner finds cannot be made in a stream (only the hold-back rewrites): it refuses. */
+function streamed(hits: Hit[] | null): Hit[] | null {
+  if (hits !== null) for (const h of hits) if (h.action === 'redact') h.action = 'block';
+  return hits;
 }
 
 function add(out: Hit[] | null, hits: Hit[] | null): Hit[] | null {

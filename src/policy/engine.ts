@@ -13,6 +13,7 @@ import { REQ_TEXT, REQ_TOOL } from './channels.js';
 import { compilePolicy, compilePolicySliced, type CompiledPolicy, type CompileInput, type PolicyRule } from './compile.js';
 import { bodyKind, ResponseInspector, type InspectorHost } from './inspector.js';
 import { MetricTable } from './metrics.js';
+import { holdSpec, type HoldSpec } from './hold-rules.js';
 import { presetDetection, presetRules } from './presets/index.js';
 import { Detector, detectorInput, type DetectResult, type DetectScan } from './detect/detector.js';
 import { MAX_VIEW, NormalizedView } from './detect/view.js';
@@ -96,6 +97,8 @@ class Engine implements PolicyEngine, InspectorHost {
   readonly policy: CompiledPolicy;
   readonly metrics: MetricTable;
   readonly excerptBytes: number;
+  /** what streamed answers hold back (hold-rules.ts); none in audit mode, where no answer changes */
+  readonly holdSpec: HoldSpec | null;
   readonly hasRequestRules: boolean;
   readonly hasResponseRules: boolean;
   streamBytes = 0;
@@ -116,6 +119,7 @@ class Engine implements PolicyEngine, InspectorHost {
     this.rawOnly = Uint8Array.from(this.policy.rules.map((r) => (r.redact || r.name.startsWith('secret.') || r.name.startsWith('pii.') ? 1 : 0)));
     this.metrics = new MetricTable(this.policy.metricRules);
     this.excerptBytes = opts.bounds.excerpt_bytes;
+    this.holdSpec = opts.mode === 'enforce' ? holdSpec(this.policy) : null;
     this.hasRequestRules = (this.policy.mask & (REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0 || this.detector !== null;
     this.hasResponseRules = (this.policy.mask & ~(REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0 || this.detector !== null;
   }

@@ -13,6 +13,8 @@ import type { MetricTable } from './metrics.js';
 import { ScanContext } from './scanner.js';
 import { ChoiceTable } from './choices.js';
 import type { SegmentSink } from '../protocols/choice-scopes.js';
+import type { HoldSpec } from './hold-rules.js';
+import { SseHold } from './sse-hold.js';
 import type { Hit, StreamInspector } from './types.js';
 import type { Detector } from './detect/detector.js';
 import { StreamDetect } from './detect/stream.js';
@@ -39,6 +41,8 @@ export interface InspectorHost {
   streamBytes: number;
   /** the preset's language signals, scored over the stream's text (null when the preset has none) */
   readonly detector: Detector | null;
+  /** what a streamed answer holds back; null: nothing (audit mode, or no rule to hold) */
+  readonly holdSpec?: HoldSpec | null;
 }
 
 const enum Ev { Unknown, Json, Text }
@@ -61,6 +65,10 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
   /** language signals over the text (one scorer), and over each SSE choice (one per choice key) */
   private det: StreamDetect | null = null;
   private choiceDet: Map<number, StreamDetect> | null = null;
+  /** SSE answers: hold-back of text that may still complete a match (sse-hold.ts) */
+  private readonly hold: SseHold | null = null;
+  private output: Buffer | null = null;
+  private lastEvent = false;
   private out: Hit[] | null = null;
   private reportedMetrics: number[] | null = null;
   private streamed = 0;
@@ -84,6 +92,8 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
       this.sse = new SseDecoder(this);
       this.json = new JsonTextExtractor('stream');
       this.json.routeTo(this);
+      const spec = direction === 'response' ? host.holdSpec ?? null : null;
+      if (spec !== null) this.hold = new SseHold(spec, host.policy, host.excerptBytes);
     } else if (kind === 'ndjson') {
       this.ndjson = new NdjsonDecoder();
       this.json = this.ndjson.json;
@@ -108,15 +118,32 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
     return this.json ? this.json.toolCalls : 0;
   }
 
+  get holdsBack(): boolean {
+    return this.hold !== null;
+  }
+
+  /** With hold-back: what goes out for the chunk last written (see StreamInspector.take). */
+  take(): Buffer | null {
+    const o = this.output;
+    this.output = null;
+    return o;
+  }
+
+  takeEnd(): Buffer | null {
+    return this.take();
+  }
+
   write(chunk: Buffer): Hit[] | null {
     if (this.ended) return null;
     if (this.sniff) this.sniffJson(chunk);
     this.streamed += chunk.length;
+    if (this.hold !== null) this.hold.begin(chunk);
     if (this.sse) this.sse.write(chunk);
     else if (this.ndjson) this.ndjson.write(chunk);
     else if (this.json) this.json.write(chunk, 0, chunk.length);
     if (this.utf8) this.scanText(this.utf8.write(chunk));
     this.drain();
+    if (this.hold !== null) this.holdDone(this.hold.finish(this.sse!.atBoundary()));
     const m = this.host.metrics;
     if (m.size > 0) {
       const now = Date.now();
@@ -132,6 +159,7 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
     // idempotent: a proxy may call it on completion and again on its cleanup path
     if (this.ended) return null;
     this.ended = true;
+    if (this.hold !== null) this.hold.begin(Buffer.alloc(0));
     if (this.sse) this.sse.end();
     else if (this.ndjson) this.ndjson.end();
     else if (this.json) this.json.end();
@@ -148,6 +176,11 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
     if (this.textCtx) this.collect(this.textCtx.end());
     if (this.toolCtx) this.collect(this.toolCtx.end());
     if (this.choices) this.out = this.choices.end(this.out);
+    if (this.hold !== null) {
+      const a = this.hold.finish(true);
+      const b = this.hold.end();
+      this.holdDone(a !== null && b !== null ? Buffer.concat([a, b]) : a ?? b);
+    }
     const out = this.flush();
     this.host.streamBytes -= this.lastBytes;
     this.lastBytes = 0;
@@ -157,7 +190,8 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
   bytes(): number {
     return 96 + (this.json ? this.json.bytes() : 0) + (this.sse ? 48 : 0) + (this.utf8 ? 64 : 0)
       + (this.textCtx ? this.textCtx.bytes() : 0) + (this.toolCtx ? this.toolCtx.bytes() : 0)
-      + (this.choices ? this.choices.bytes() : 0) + (this.det ? this.det.bytes() : 0) + this.choiceDetBytes();
+      + (this.choices ? this.choices.bytes() : 0) + (this.det ? this.det.bytes() : 0) + this.choiceDetBytes()
+      + (this.hold !== null ? this.hold.bytes() : 0);
   }
 
   private choiceDetBytes(): number {
@@ -166,8 +200,20 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
     return b;
   }
 
+  /** The hold-back's output for the chunk, its hits, and a block when it could not rewrite. */
+  private holdDone(out: Buffer | null): void {
+    const h = this.hold!;
+    this.output = out;
+    if (h.hits.length > 0) { this.collect(h.hits); h.hits = []; }
+    if (h.blockedBy !== null) {
+      this.collect([{ rule: h.blockedBy, severity: 'high', action: 'block', direction: 'response', excerpt: 'a match in an event too large to hold back' }]);
+      h.blockedBy = null;
+    }
+  }
+
   // ---- SegmentSink: one choice's text ----------------------------------------------------------
   segment(key: number, text: string, tool: boolean, final: boolean): void {
+    if (this.hold !== null && !tool) this.hold.text(key, text, final);
     if (final) {
       const dh = this.choiceDet?.get(key)?.end();
       if (dh) this.collect([dh]);
@@ -177,7 +223,7 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
     this.detectChoice(key, text);
     const p = this.host.policy;
     if ((p.mask & (tool ? this.toolChan : this.textChan)) === 0 && this.host.metrics.size === 0) return;
-    this.choices ??= new ChoiceTable(p, this.textChan, this.toolChan, this.direction, this.host.excerptBytes);
+    this.choices ??= new ChoiceTable(p, this.textChan, this.toolChan, this.direction, this.host.excerptBytes, this.host.holdSpec?.held ?? null);
     this.out = this.choices.write(key, text, tool, this.out);
   }
 
@@ -201,7 +247,8 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
       start = i;
     }
     if (this.eventMode === Ev.Json) this.json!.write(chunk, start, end);
-    else this.pendingText += (this.sseText ??= new StringDecoder('utf8')).write(chunk.subarray(start, end));
+    else if (this.hold !== null && this.pendingText === '' && chunk.toString('latin1', start, Math.min(end, start + 6)) === '[DONE]') this.lastEvent = true;
+    if (this.eventMode === Ev.Text) this.pendingText += (this.sseText ??= new StringDecoder('utf8')).write(chunk.subarray(start, end));
   }
 
   sseDataNewline(): void {
@@ -211,9 +258,12 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
   sseEventEnd(): void {
     if (this.eventMode === Ev.Json) {
       this.json!.end();
+      if (this.hold !== null) this.hold.eventEnd(this.sse!.eventEndAt, this.json!.type, false);
       this.json!.reset();
     } else if (this.eventMode === Ev.Text) {
       this.pendingText += '\n';
+      if (this.hold !== null) this.hold.eventEnd(this.sse!.eventEndAt, '', this.lastEvent);
+      this.lastEvent = false;
     }
     this.eventMode = Ev.Unknown;
   }

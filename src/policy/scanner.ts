@@ -43,6 +43,8 @@ export class ScanContext implements AtomSink {
     private readonly mask: number,
     private readonly direction: Direction,
     private readonly excerptBytes: number,
+    /** by rule index: 1 for rules another part scans (a streamed answer's hold-back) */
+    private readonly skip: Uint8Array | null = null,
   ) {
     this.useSet = policy.set !== null && (policy.setMask & mask) !== 0;
     this.setFirst = policy.setFirst[mask & 15] ?? null;
@@ -122,7 +124,7 @@ export class ScanContext implements AtomSink {
       const pid = p.atomPat[k];
       const pat = p.patterns[pid];
       const rule = p.rules[pat.rule];
-      if ((rule.mask & this.mask) === 0 || this.wasReported(pat.rule)) continue;
+      if ((rule.mask & this.mask) === 0 || this.wasReported(pat.rule) || (this.skip !== null && this.skip[pat.rule] === 1)) continue;
       const len = p.ac!.atomLen[atom];
       const winEnd = end - len + pat.window;
       // Try at once with the text there is; if the window is not complete yet, try again as
@@ -176,7 +178,7 @@ export class ScanContext implements AtomSink {
     let waiting = false;
     for (const i of ids) {
       const pat = p.patterns[p.setPat[i]];
-      if ((p.rules[pat.rule].mask & this.mask) === 0 || this.wasReported(pat.rule)) continue;
+      if ((p.rules[pat.rule].mask & this.mask) === 0 || this.wasReported(pat.rule) || (this.skip !== null && this.skip[pat.rule] === 1)) continue;
       // the window reaches the end of the text seen so far: a match touching it waits (see confirm)
       if (!this.confirm(pat, start, final ? this.bufLen : this.bufLen + 1, final)) waiting = true;
     }

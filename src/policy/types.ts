@@ -32,6 +32,14 @@ export interface StreamInspector {
   readonly toolCalls: number;
   /** Bytes this inspector holds (memory accounting). */
   bytes(): number;
+  /**
+   * Hold-back (an SSE answer under rules that redact or refuse): the bytes to send for the chunk
+   * just written, in place of it (null: nothing now), and after end() what was still held.
+   * Without hold-back these are absent or holdsBack is false, and the chunk goes as it came.
+   */
+  readonly holdsBack?: boolean;
+  take?(): Buffer | null;
+  takeEnd?(): Buffer | null;
 }
 
 export interface RuleStat {

@@ -21,6 +21,10 @@ export class SseDecoder {
   private afterCR = false;
   /** this event has had a data line already */
   private hasData = false;
+  /** a field or comment line began since the last blank line */
+  private inEvent = false;
+  /** during sseEventEnd: the offset in the chunk just after the blank line that ended the event */
+  eventEndAt = 0;
 
   constructor(private readonly sink: SseSink) {}
 
@@ -38,11 +42,15 @@ export class SseDecoder {
           const c = chunk[i];
           if (c === 10 || c === 13) {
             // blank line: dispatch
+            const next = this.lineEnd(chunk, i);
+            this.eventEndAt = next;
             if (this.hasData) sink.sseEventEnd();
             this.hasData = false;
-            i = this.lineEnd(chunk, i);
+            this.inEvent = false;
+            i = next;
             continue;
           }
+          this.inEvent = true;
           if (c === 58) { // ':' comment
             this.state = S.Skip;
             i++;
@@ -96,6 +104,11 @@ export class SseDecoder {
         }
       }
     }
+  }
+
+  /** The chunk so far ended between events (no line of the next one begun). */
+  atBoundary(): boolean {
+    return this.state === S.LineStart && !this.inEvent;
   }
 
   /** The stream ended: an event without its blank line is dropped by the spec, but we still scan it. */

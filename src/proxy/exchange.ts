@@ -61,10 +61,13 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
     return true;
   }
 
-  onData(chunk: Buffer): boolean {
-    if (this.stage !== Stage.Streaming) return this.stage === Stage.Discarding && this.discard(chunk.length);
-    this.bytesOut += chunk.length;
-    if (!this.responseBodyFilter(chunk)) return false;
+  onData(data: Buffer): boolean {
+    if (this.stage !== Stage.Streaming) return this.stage === Stage.Discarding && this.discard(data.length);
+    this.bytesOut += data.length;
+    if (!this.responseBodyFilter(data)) return false;
+    // a hold-back sends the text that cannot complete a match: the chunk itself, most of the time
+    const chunk = this.inspector?.holdsBack === true ? this.inspector.take!() : data;
+    if (chunk === null) return true;
     if (this.capture !== null) this.capture.write(chunk);
     this.meter?.write(chunk);
     if (this.toolWatch !== null) {
@@ -94,7 +97,7 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
 
   /** phases/response-policy.ts decides; a block ends this response (a terminate, via the gate, the session). */
   private responseHits(hits: Hit[]): boolean {
-    const v = responseVerdict(this.ctx, this.slot, this.sessionId!, hits, this.span);
+    const v = responseVerdict(this.ctx, this.slot, this.sessionId!, hits, this.span, this.inspector?.holdsBack === true);
     if (v === null || v.kind === 'terminate' || this.stage !== Stage.Streaming) return v === null;
     const err = ERR.responseBlocked(v.rule);
     if (!this.res.headersSent) return (this.fail(err), false);
@@ -109,6 +112,8 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
     if (this.inspector !== null) {
       const hits = this.inspector.end();
       if (hits !== null && !this.responseHits(hits)) return;
+      const held = this.inspector.holdsBack === true ? this.inspector.takeEnd!() : null;
+      if (held !== null) this.res.write(held);
     }
     // a tool watch holding the end (a call waiting for approval) ends the response itself
     if (this.toolWatch !== null && this.toolWatch.end() !== 0) return;

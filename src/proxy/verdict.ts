@@ -7,15 +7,22 @@ import type { ProxyContext } from './context.js';
 
 export type Verdict =
   | { kind: 'block'; rule: string }
+  /** the answer goes on with the matches of these hits' rules replaced (held answers only) */
+  | { kind: 'redact'; rule: string }
   | { kind: 'terminate'; rule: string }
   | { kind: 'rate'; rule: string; retryAfter: number };
 
-export function applyHits(ctx: ProxyContext, slot: number, sessionId: string, hits: Hit[], direction: Direction): Verdict | null {
+/**
+ * `redactable`: the caller can rewrite what it holds (a held whole answer). Elsewhere a `redact`
+ * rule refuses instead (a request is never rewritten: the model must read what the client sent;
+ * a stream that cannot hold the text back is ended), and the event records `block`.
+ */
+export function applyHits(ctx: ProxyContext, slot: number, sessionId: string, hits: Hit[], direction: Direction, redactable = false): Verdict | null {
   const audit = ctx.cfg.mode === 'audit';
   const now = Date.now();
   let verdict: Verdict | null = null;
   for (const hit of hits) {
-    const action = audit ? 'flag' : hit.action;
+    const action = audit ? 'flag' : hit.action === 'redact' && !redactable ? 'block' : hit.action;
     ctx.sessions.addFlag(slot);
     ctx.onHit(hit.rule, action);
     ctx.bus.publish({
@@ -26,12 +33,14 @@ export function applyHits(ctx: ProxyContext, slot: number, sessionId: string, hi
     });
     // a hold is the tools part's to carry out (tools/); here it is only recorded
     if (action === 'flag' || action === 'hold') continue;
-    // The strongest wins: terminate > block > rate limit.
+    // The strongest wins: terminate > block > redact > rate limit.
     if (hit.retry_after !== undefined && action === 'block') {
       if (verdict === null) verdict = { kind: 'rate', rule: hit.rule, retryAfter: Math.max(1, Math.ceil(hit.retry_after)) };
     } else if (action === 'terminate') {
       verdict = { kind: 'terminate', rule: hit.rule };
-    } else if (verdict === null || verdict.kind === 'rate') {
+    } else if (action === 'redact') {
+      if (verdict === null || verdict.kind === 'rate') verdict = { kind: 'redact', rule: hit.rule };
+    } else if (verdict === null || verdict.kind === 'rate' || verdict.kind === 'redact') {
       verdict = { kind: 'block', rule: hit.rule };
     }
   }

@@ -41,21 +41,18 @@ describe('policy in enforce mode', () => {
     }
   });
 
-  it('ends a stream that leaks a secret split across deltas with policy_violation, and the session goes on', async () => {
+  it('redacts a secret split one character per delta, the stream goes on, and none of the key arrives', async () => {
     const text = `Here is the key you asked for: ${KEY} and some more text after it to keep streaming.`;
     const r = await chat(gw.proxy, 'leak-1', 'give me the key', { 'x-mock-text': text, 'x-mock-deltas': String(text.length) }, true);
     expect(r.status).toBe(200);
     const body = await r.text();
-    expect(body).not.toContain(KEY);
-    // the last event is the SPEC's error event: a policy_violation with the rule as its code
-    const events = body.trim().split('\n\n');
-    expect(events.at(-1)).toMatch(/^event: error\ndata: /);
-    expect(JSON.parse(events.at(-1)!.split('data: ')[1])).toMatchObject({ error: { type: 'policy_violation', code: 'secret.aws-access-key' } });
-    // Reassemble the streamed text: it must stop short of the full key.
+    expect(body).not.toContain('event: error');
+    // Reassemble the streamed text: the key reads as the marker, the rest as it was.
     const streamed = body.split('\n').filter((l) => l.startsWith('data: {"id"'))
       .map((l) => (JSON.parse(l.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0].delta.content ?? '').join('');
-    expect(streamed).not.toContain(KEY);
-    // block ends that response only: the session is still active and its next request is served
+    expect(streamed).toBe(text.replace(KEY, '[REDACTED:secret.aws-access-key]'));
+    for (let i = 0; i + 8 <= KEY.length; i++) expect(body).not.toContain(KEY.slice(i, i + 8));
+    // the session is still active and its next request is served
     const again = await chat(gw.proxy, 'leak-1', 'hello');
     expect(again.status).toBe(200);
     await again.arrayBuffer();

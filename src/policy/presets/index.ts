@@ -12,8 +12,8 @@ const PRESET_RULES: Readonly<Record<Preset, readonly PolicyRule[]>> = {
   minimal: [...SECRETS],
   standard: [...SECRETS, ...EXFIL, ...TOOLS, ...PII],
   strict: [...SECRETS, ...EXFIL, ...TOOLS, ...PII, ...STRICT_EXTRA].map((r) =>
-    // strict turns flags on secrets and PII into blocks
-    r.action === 'flag' && (r.name.startsWith('secret.') || r.name.startsWith('pii.')) ? { ...r, action: 'block' as const } : r),
+    // strict refuses what the others flag or redact on secrets and PII: the whole answer is blocked
+    (r.action === 'flag' || r.action === 'redact') && (r.name.startsWith('secret.') || r.name.startsWith('pii.')) ? { ...r, action: 'block' as const } : r),
 };
 
 export function presetRules(preset: Preset): readonly PolicyRule[] {

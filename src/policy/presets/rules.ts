@@ -7,27 +7,29 @@ const rule = (r: Omit<PolicyRule, 'target' | 'severity' | 'action'> & Partial<Po
   target: 'both', severity: 'medium', action: 'flag', ...r,
 });
 
-// ---- secrets (minimal and up): high confidence, block in both directions --------------------
+// ---- secrets (minimal and up): high confidence. `redact`: an answer goes on with the secret
+// replaced by [REDACTED:<rule>]; a request carrying one is refused (as by block); strict blocks both.
 // No trailing \b: a pattern ending in \b must see the next character before it can match, so the
 // chunk that completes a secret would reach the client before the match is known.
 export const SECRETS: PolicyRule[] = [
-  rule({ name: 'secret.aws-access-key', severity: 'critical', action: 'block', redact: true,
+  rule({ name: 'secret.aws-access-key', severity: 'critical', action: 'redact', redact: true,
     patterns: ['\\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}'] }),
-  rule({ name: 'secret.aws-secret-key', severity: 'critical', action: 'block', redact: true,
+  rule({ name: 'secret.aws-secret-key', severity: 'critical', action: 'redact', redact: true,
     patterns: ['(?i)aws_?secret_?access_?key["\'\\s:=]{1,5}[A-Za-z0-9/+]{40}'] }),
-  rule({ name: 'secret.private-key', severity: 'critical', action: 'block', redact: true,
-    patterns: ['-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----'] }),
-  rule({ name: 'secret.openai-key', severity: 'critical', action: 'block', redact: true,
+  rule({ name: 'secret.private-key', severity: 'critical', action: 'redact', redact: true,
+    // the block up to its END line when it is there: a redaction of the BEGIN line alone left the key
+    patterns: ['-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\\s:,.()-]*?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)?'] }),
+  rule({ name: 'secret.openai-key', severity: 'critical', action: 'redact', redact: true,
     patterns: ['\\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}'] }),
-  rule({ name: 'secret.anthropic-key', severity: 'critical', action: 'block', redact: true,
+  rule({ name: 'secret.anthropic-key', severity: 'critical', action: 'redact', redact: true,
     patterns: ['\\bsk-ant-(?:api|admin)\\d\\d-[A-Za-z0-9_-]{40,}'] }),
-  rule({ name: 'secret.github-token', severity: 'critical', action: 'block', redact: true,
+  rule({ name: 'secret.github-token', severity: 'critical', action: 'redact', redact: true,
     patterns: ['\\bgh[pousr]_[A-Za-z0-9]{36}', '\\bgithub_pat_[A-Za-z0-9_]{60,}'] }),
-  rule({ name: 'secret.slack-token', severity: 'critical', action: 'block', redact: true,
+  rule({ name: 'secret.slack-token', severity: 'critical', action: 'redact', redact: true,
     patterns: ['\\bxox[abposr]-[A-Za-z0-9-]{10,}'] }),
-  rule({ name: 'secret.google-api-key', severity: 'high', action: 'block', redact: true,
+  rule({ name: 'secret.google-api-key', severity: 'high', action: 'redact', redact: true,
     patterns: ['\\bAIza[0-9A-Za-z_-]{35}'] }),
-  rule({ name: 'secret.stripe-key', severity: 'critical', action: 'block', redact: true,
+  rule({ name: 'secret.stripe-key', severity: 'critical', action: 'redact', redact: true,
     patterns: ['\\b(?:sk|rk)_live_[0-9A-Za-z]{24,}'] }),
 ];
 

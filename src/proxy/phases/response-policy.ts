@@ -13,11 +13,15 @@ export interface ResponseVerdict {
   rule: string;
 }
 
-/** Records the hits; returns what must end the response, or null when it goes on. */
-export function responseVerdict(ctx: ProxyContext, slot: number, sessionId: string, hits: Hit[], span: Span | null): ResponseVerdict | null {
-  const v = applyHits(ctx, slot, sessionId, hits, 'response');
-  if (v === null || v.kind === 'rate') {
-    if (v === null && span !== null) spanPolicy(span, 'flag', hits[0].rule);
+/**
+ * Records the hits; returns what must end the response, or null when it goes on. `rewritten`: the
+ * inspector holds back and already replaced the matches of its `redact` hits (sse-hold.ts);
+ * otherwise a redact hit refuses, as the stream cannot be rewritten.
+ */
+export function responseVerdict(ctx: ProxyContext, slot: number, sessionId: string, hits: Hit[], span: Span | null, rewritten: boolean): ResponseVerdict | null {
+  const v = applyHits(ctx, slot, sessionId, hits, 'response', rewritten);
+  if (v === null || v.kind === 'rate' || v.kind === 'redact') {
+    if (v?.kind !== 'rate' && span !== null) spanPolicy(span, v === null ? 'flag' : 'redact', hits[0].rule);
     return null;
   }
   if (span !== null) spanPolicy(span, v.kind, v.rule);
