@@ -213,14 +213,16 @@ export class ResponseInspector implements StreamInspector, SseSink, SegmentSink 
 
   // ---- SegmentSink: one choice's text ----------------------------------------------------------
   segment(key: number, text: string, tool: boolean, final: boolean): void {
-    if (this.hold !== null && !tool) this.hold.text(key, text, final);
+    // the language signals read what the client gets: a key held back and redacted is no "suffix"
+    const seen = this.hold !== null && !tool ? this.hold.text(key, text, final) : text;
     if (final) {
+      if (seen.length > 0) this.detectChoice(key, seen);
       const dh = this.choiceDet?.get(key)?.end();
       if (dh) this.collect([dh]);
       if (this.choices !== null) this.out = this.choices.final(key, this.out);
       return;
     }
-    this.detectChoice(key, text);
+    if (seen.length > 0) this.detectChoice(key, seen);
     const p = this.host.policy;
     if ((p.mask & (tool ? this.toolChan : this.textChan)) === 0 && this.host.metrics.size === 0) return;
     this.choices ??= new ChoiceTable(p, this.textChan, this.toolChan, this.direction, this.host.excerptBytes, this.host.holdSpec?.held ?? null);

@@ -62,8 +62,8 @@ export class SseHold {
     this.out = null;
   }
 
-  /** Text of choice `key` in the current event (final: that choice's text ended). */
-  text(key: number, t: string, final: boolean): void {
+  /** Text of choice `key` in the current event (final: that choice's text ended); returns what goes out of it. */
+  text(key: number, t: string, final: boolean): string {
     const c = this.choice(key);
     const r = c.hold.push(t, final, this.unheld, this.hits);
     c.inText += t;
@@ -71,6 +71,7 @@ export class SseHold {
     if (final) c.ended = true;
     if (c.hold.redactions > 0) this.redacted = true;
     if ((r !== t || final) && !this.touched.includes(c)) this.touched.push(c);
+    return r;
   }
 
   /**
