@@ -153,7 +153,8 @@ afterAll(async () => {
 
 /** Sentences with the secret in the middle, drawn from the seed. */
 function textWith(r: () => number, secret: string): string {
-  const words = ['Sure', 'here', 'is', 'what', 'you', 'asked', 'for', 'the', 'value', 'keep', 'it', 'safe'];
+  // plain words: the detection rules read answers too, and "Sure, here is" reads as prefix injection
+  const words = ['the', 'report', 'lists', 'values', 'for', 'config', 'file', 'and', 'notes', 'deploy', 'step', 'one'];
   const before = Array.from({ length: 2 + Math.floor(r() * 6) }, () => words[Math.floor(r() * words.length)]).join(' ');
   const after = Array.from({ length: 2 + Math.floor(r() * 6) }, () => words[Math.floor(r() * words.length)]).join(' ');
   return `${before}: ${secret}${['.', ' ', '\n', ', '][Math.floor(r() * 4)]}${after}.`;
