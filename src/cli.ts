@@ -2,7 +2,7 @@
 // The command line: parses arguments and hands a validated config to the composition root.
 // Every usage or configuration problem exits 2 with one line per problem and no stack trace.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, readConfigText, type StartFlags } from './config/load.js';
 import { checkPolicy, presetRules } from './policy/index.js';
 import { checkToolRules, engineRules } from './tools/index.js';
@@ -45,15 +45,17 @@ export function buildProgram(): Command {
     .option('--control-allowed-hosts <names>', 'comma-separated names the control listener answers to besides its address and localhost')
     .option('--upstream <url>', 'backend base URL; repeat for a load-balanced pool (env CORDON_UPSTREAM)', collect)
     .option('--data-dir <dir>', 'directory of the SQLite store (default ./data)')
-    .addOption(new Option('--profile <name>', 'memory profile (default standard)').choices(['high-density', 'standard', 'forensics']))
-    .addOption(new Option('--policy <name>', 'rule preset (default standard)').choices(['off', 'minimal', 'standard', 'strict']))
-    .addOption(new Option('--mode <name>', 'enforce, or audit: rules only flag (default enforce)').choices(['enforce', 'audit']))
+    // Named values are checked by the config schema, not commander: commander stops at the first bad
+    // one, the schema reports every problem (flag, env and file alike), one line each.
+    .option('--profile <name>', 'memory profile: high-density, standard or forensics (default standard)')
+    .option('--policy <name>', 'rule preset: off, minimal, standard or strict (default standard)')
+    .option('--mode <name>', 'enforce, or audit: rules only flag (default enforce)')
     .option('--memory-limit <size>', 'global memory budget, e.g. 256MB (default 75% of the host/cgroup limit, at most 1GiB)')
     .option('--redis <url>', 'fleet mode: share sessions, kills and limits through Redis')
     .option('--max-body <size>', 'request body limit (default 10MB)')
     .option('--stream-buffer <size>', 'bytes one stream may hold before the other side is not read (default 64KiB, 4KiB to the memory limit)')
     .option('--drain-timeout <duration>', 'how long SIGTERM waits for in-flight requests (default 10s)')
-    .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent (default info)')
     .action(async (flags: StartFlags) => {
       let cfg;
       // The file's text is kept for the config hash; a reload reads it again with the same flags and env.

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { ConfigError } from './errors.js';
 import { attachProviderKeys } from '../auth/upstream-auth.js';
+import { rawPatternProblems } from '../policy/compile.js';
 
 export { ConfigError };
 
@@ -180,7 +181,10 @@ export interface LoadInput {
 /** Validates a raw object; throws ConfigError with every problem at once. */
 export function validate(raw: Obj): Config {
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
+  if (!result.success) {
+    const policy = raw.policy as { rules?: unknown } | undefined;
+    throw new ConfigError([...formatIssues(result.error.issues), ...rawPatternProblems(policy?.rules)]);
+  }
   const cfg = result.data as Config;
   if (cfg.memory_limit === undefined) cfg.memory_limit = defaultMemoryLimit();
   if (cfg.limits.stream_buffer > cfg.memory_limit) {

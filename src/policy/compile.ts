@@ -269,3 +269,22 @@ function* compileSteps(input: CompileInput): Generator<void, CompiledPolicy, voi
 export function checkPolicy(preset: readonly PolicyRule[], rules: readonly PolicyRule[]): void {
   compilePolicy({ preset, rules, tailBytes: 512 });
 }
+
+/**
+ * Pattern problems of config rules that failed the schema (unvalidated): reported with the schema's
+ * problems so one run lists every error, not the schema's first and the patterns' on the next try.
+ */
+export function rawPatternProblems(rules: unknown): string[] {
+  const problems: string[] = [];
+  if (!Array.isArray(rules)) return problems;
+  rules.forEach((r: unknown, i) => {
+    const patterns = (r as { patterns?: unknown } | null)?.patterns;
+    if (!Array.isArray(patterns)) return;
+    patterns.forEach((p: unknown, j) => {
+      if (typeof p !== 'string' || p === '') return;
+      const re = compileRe(p, 'g');
+      if (typeof re === 'string') problems.push(`policy.rules[${i}].patterns[${j}]: ${re}`);
+    });
+  });
+  return problems;
+}

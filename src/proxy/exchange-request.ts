@@ -130,6 +130,19 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     return null;
   }
 
+  /**
+   * The X-Session-ID of a refusal made before the session was resolved (413, 415, 401, ...): every
+   * response carries one (SPEC), the header's if valid, else the derived client ID; a 400 for a
+   * malformed ID has none. Nothing is admitted here: the ID only names the session the body would get.
+   */
+  protected refusalSessionId(err: ProxyError): string | null {
+    if (err.code === 'invalid_session_id') return null;
+    const { req } = this;
+    const headerId = req.headers['x-session-id'] ?? req.headers['x-claude-code-session-id'];
+    if (typeof headerId === 'string' && this.ctx.identity.valid(headerId)) return headerId;
+    return this.ctx.identity.derive(req.socket.remoteAddress ?? '', req.headers['user-agent'] ?? '', Date.now());
+  }
+
   onBodyChunk(chunk: Buffer): void {
     if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
     this.lastBodyAt = performance.now();

@@ -223,7 +223,7 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
     if (this.stage === Stage.Done) return;
     this.status = err.status;
     this.ctx.onReject(metricReason(err));
-    sendProxyError(this.res, err, this.sessionId);
+    sendProxyError(this.res, err, this.sessionId ?? this.refusalSessionId(err));
     this.finish(err.code);
   }
 
