@@ -54,6 +54,7 @@ export function buildProgram(): Command {
     .option('--redis <url>', 'fleet mode: share sessions, kills and limits through Redis')
     .option('--max-body <size>', 'request body limit (default 10MB)')
     .option('--stream-buffer <size>', 'bytes one stream may hold before the other side is not read (default 64KiB, 4KiB to the memory limit)')
+    .option('--hold-response-max <size>', 'a whole JSON answer is held up to this until the policy read it (default 1MiB)')
     .option('--drain-timeout <duration>', 'how long SIGTERM waits for in-flight requests (default 10s)')
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent (default info)')
     .action(async (flags: StartFlags) => {

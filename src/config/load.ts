@@ -25,6 +25,7 @@ export interface StartFlags {
   redis?: string;
   maxBody?: string;
   streamBuffer?: string;
+  holdResponseMax?: string;
   drainTimeout?: string;
   logLevel?: string;
   controlAllowedHosts?: string;
@@ -44,6 +45,7 @@ const SETTINGS: ReadonlyArray<{ flag: keyof StartFlags; env: string; path: strin
   { flag: 'redis', env: 'CORDON_REDIS', path: ['redis'] },
   { flag: 'maxBody', env: 'CORDON_MAX_BODY', path: ['max_body'] },
   { flag: 'streamBuffer', env: 'CORDON_STREAM_BUFFER', path: ['limits', 'stream_buffer'] },
+  { flag: 'holdResponseMax', env: 'CORDON_HOLD_RESPONSE_MAX', path: ['policy', 'hold_response_max'] },
   { flag: 'drainTimeout', env: 'CORDON_DRAIN_TIMEOUT', path: ['drain_timeout'] },
   { flag: 'logLevel', env: 'CORDON_LOG_LEVEL', path: ['log_level'] },
   { flag: 'controlAllowedHosts', env: 'CORDON_CONTROL_ALLOWED_HOSTS', path: ['control', 'allowed_hosts'] },

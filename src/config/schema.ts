@@ -82,7 +82,8 @@ export const ruleSchema = z.strictObject({
   patterns: z.array(z.string().min(1, 'must not be empty')).min(1).optional(),
   literals: z.array(z.string().min(1, 'must not be empty')).optional(),
   severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
-  action: z.enum(['flag', 'block', 'redact', 'terminate', 'hold']).default('flag'),
+  // redact last: the SPEC's example message (must be one of flag, block, terminate) stays a prefix
+  action: z.enum(['flag', 'block', 'terminate', 'hold', 'redact']).default('flag'),
   /** metric rules: at most `limit` of `metric` per `window` (window omitted = per session). */
   metric: z.enum(['requests', 'bytes', 'tokens', 'duration', 'tool_calls', 'repeated_tool_call', 'cost_usd']).optional(),
   limit: z.number().positive().optional(),
@@ -181,7 +182,9 @@ export const configSchema = z.strictObject({
     /** pending holds one session may have at once; the next held call is denied at once */
     max_pending_approvals: z.number().int().min(1).max(1000).default(16),
     judge: judgeSchema.optional(),
-  }).default({ preset: 'standard', rules: [], approval_timeout: 300_000, max_pending_approvals: 16 }),
+    /** a whole JSON answer is held up to this many bytes until scanned (block: 403; redact: rewritten) */
+    hold_response_max: size().refine((n) => n >= 1024 && n <= 1024 * 1024 * 1024, { message: 'must be between 1KiB and 1GiB' }).default(1024 * 1024),
+  }).default({ preset: 'standard', rules: [], approval_timeout: 300_000, max_pending_approvals: 16, hold_response_max: 1024 * 1024 }),
   websocket: z.strictObject({
     max_frame: size().default(1024 * 1024),
     permessage_deflate: z.boolean().default(false),

@@ -30,7 +30,7 @@ export type RejectionType = ProxyErrorType;
 
 export type KillSource = 'operator' | 'rule' | 'fleet';
 const KILL_SOURCES: readonly KillSource[] = ['operator', 'rule', 'fleet'];
-const ACTIONS: readonly RuleAction[] = ['flag', 'block', 'terminate', 'hold'];
+const ACTIONS: readonly RuleAction[] = ['flag', 'block', 'redact', 'terminate', 'hold'];
 const SESSION_EVENT_TYPES = ['started', 'killed', 'resumed', 'terminated', 'idle', 'completed'] as const;
 
 /** What memory/ reports (the /control/memory document); metrics read these figures of it. */

@@ -52,6 +52,10 @@ export const ERR = {
   unsupportedEncoding: (enc: string): ProxyError => ({ status: 415, type: 'unsupported_encoding', code: 'unsupported_encoding', message: `the request body is in Content-Encoding "${enc.slice(0, 40)}"; the policy reads gzip, deflate and br` }),
   badEncoding: (enc: string): ProxyError => ({ status: 400, type: 'invalid_request', code: 'invalid_encoding', message: `the request body is not valid ${enc}` }),
   duplicateKey: (): ProxyError => ({ status: 400, type: 'invalid_request', code: 'duplicate_key', message: 'the request body names the same key twice in one object; backends disagree on which one counts' }),
+  /** an answer in a coding the policy cannot read (never asked for): not passed on (SPEC "What the policy sees") */
+  answerEncoding: (enc: string): ProxyError => ({ status: 502, type: 'upstream_error', code: 'unreadable_encoding', message: `the upstream answered in Content-Encoding "${enc.slice(0, 40)}", which the policy cannot read; the answer was not passed on` }),
+  answerBadEncoding: (enc: string): ProxyError => ({ status: 502, type: 'upstream_error', code: 'invalid_encoding', message: `the upstream's answer is not valid ${enc}` }),
+  answerTooLarge: (limit: number): ProxyError => ({ status: 502, type: 'upstream_error', code: 'response_too_large', message: `the upstream's answer decodes to more than the ${limit}-byte limit (max_body)` }),
   responseBlocked: (rule: string): ProxyError => ({ status: 403, type: 'policy_violation', code: rule, message: `the response was blocked by policy rule "${rule}"` }),
   invalidKey: (why: 'missing' | 'unknown' | 'revoked' | 'malformed'): ProxyError => ({ status: 401, type: 'invalid_api_key', code: 'invalid_api_key', message: KEY_MESSAGES[why] }),
   forbidden: (): ProxyError => ({ status: 403, type: 'forbidden', code: 'forbidden', message: 'this session belongs to another agent' }),

@@ -14,6 +14,7 @@ import { compilePolicy, compilePolicySliced, type CompiledPolicy, type CompileIn
 import { bodyKind, ResponseInspector, type InspectorHost } from './inspector.js';
 import { MetricTable } from './metrics.js';
 import { holdSpec, type HoldSpec } from './hold-rules.js';
+import { redactAnswer } from './redact.js';
 import { presetDetection, presetRules } from './presets/index.js';
 import { Detector, detectorInput, type DetectResult, type DetectScan } from './detect/detector.js';
 import { MAX_VIEW, NormalizedView } from './detect/view.js';
@@ -101,6 +102,7 @@ class Engine implements PolicyEngine, InspectorHost {
   readonly holdSpec: HoldSpec | null;
   readonly hasRequestRules: boolean;
   readonly hasResponseRules: boolean;
+  readonly actsOnResponses: boolean;
   streamBytes = 0;
   private readonly prefixes = new Map<number, Prefix>();
   readonly detector: Detector | null;
@@ -122,6 +124,8 @@ class Engine implements PolicyEngine, InspectorHost {
     this.holdSpec = opts.mode === 'enforce' ? holdSpec(this.policy) : null;
     this.hasRequestRules = (this.policy.mask & (REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0 || this.detector !== null;
     this.hasResponseRules = (this.policy.mask & ~(REQ_TEXT | REQ_TOOL)) !== 0 || this.metrics.size > 0 || this.detector !== null;
+    this.actsOnResponses = this.policy.rules.some((r) => (r.mask & ~(REQ_TEXT | REQ_TOOL)) !== 0 && r.action !== 'flag' && r.action !== 'hold')
+      || (this.detector !== null && this.detector.config.action !== 'flag');
   }
 
   countHits(hits: Hit[]): void {
@@ -196,6 +200,10 @@ class Engine implements PolicyEngine, InspectorHost {
   openResponse(slot: number, contentType: string | undefined, _path: string): StreamInspector | null {
     if (!this.hasResponseRules) return null;
     return new ResponseInspector(this, slot, bodyKind(contentType));
+  }
+
+  redactAnswer(body: Buffer, contentType: string | undefined, rules: ReadonlySet<string>): Buffer | null {
+    return redactAnswer(this.policy, body, contentType, rules, this.excerptBytes);
   }
 
   windowedRequestRules(): ReadonlyArray<{ name: string; limit: number; windowMs: number; action: RuleAction; severity: Severity }> {

@@ -55,6 +55,8 @@ export interface RuleStat {
 export interface PolicyEngine {
   readonly hasRequestRules: boolean;
   readonly hasResponseRules: boolean;
+  /** a response rule may refuse or rewrite an answer (block, redact, terminate): whole answers are held */
+  readonly actsOnResponses: boolean;
   /**
    * Inspects a whole request body (already bounded by max_body). `json` is the parsed body when it
    * was JSON, else undefined (then the body is scanned as text). `slot` identifies the session so
@@ -63,6 +65,11 @@ export interface PolicyEngine {
   inspectRequest(slot: number, body: Buffer, json: unknown, path: string, nowMs: number): Hit[] | null;
   /** Opens a per-stream inspector for a response (SSE, NDJSON, JSON or bytes by content type). */
   openResponse(slot: number, contentType: string | undefined, path: string): StreamInspector | null;
+  /**
+   * A held whole answer with every match of `rules` replaced by `[REDACTED:<rule>]`, or null when
+   * a match is left after it (then the answer must be refused).
+   */
+  redactAnswer(body: Buffer, contentType: string | undefined, rules: ReadonlySet<string>): Buffer | null;
   /** Opens an inspector for one message in either direction (WebSocket text messages). */
   openMessage(slot: number, direction: Direction, contentType: string | undefined): StreamInspector | null;
   /**

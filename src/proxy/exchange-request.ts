@@ -8,6 +8,7 @@ import { decodeBody, parseCodings, type DecodeResult } from './body-encoding.js'
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hit, PolicyEngine, StreamInspector } from '../policy/types.js';
 import type { Upstream } from './upstreams.js';
+import type { AnswerHead } from './headers.js';
 import type { CaptureWriter, ProxyContext } from './context.js';
 import { ERR, type ProxyError } from '../errors/index.js';
 import type { InflightNode } from './inflight.js';
@@ -67,7 +68,7 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   protected capture: CaptureWriter | null = null;
   /** pairs the response capture with its request's (storage request_seq); -1 until one is opened */
   protected captureSeq = -1;
-  protected readonly contentTypeOut: { contentType: string | undefined } = { contentType: undefined };
+  protected readonly contentTypeOut: AnswerHead = { contentType: undefined, contentEncoding: undefined };
   /** the request-target in origin-form (absolute-form reduced to its path); set by start() */
   protected target = '/';
   /** the body was sent in a Content-Encoding and is forwarded decoded (what the policy read) */

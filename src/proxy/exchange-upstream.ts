@@ -15,6 +15,8 @@ import { requestCredential } from '../auth/upstream-auth.js';
 import type { Dispatcher } from 'undici';
 
 export abstract class UpstreamPhases extends RequestPhases implements Dispatcher.DispatchHandler {
+  /** something reads the answer's body: the upstream is offered only codings it can decode (exchange-answer.ts) */
+  protected abstract readsAnswer(): boolean;
   /** tries so far on upstreams (retries: src/proxy/retry.ts) */
   private attempt = 1;
   /** upstreams tried before the current one, from the first retry on */
@@ -55,7 +57,7 @@ export abstract class UpstreamPhases extends RequestPhases implements Dispatcher
     const headers = upstreamRequestHeaders(req.rawHeaders, up.host, req.socket.remoteAddress ?? '',
       body !== null ? body.length : (this.bodyLength === 0 && !NO_BODY_METHODS.has(req.method ?? 'GET') ? 0 : -1),
       h.connection, h['x-forwarded-for'] as string | undefined, requestCredential(up.credential, this.grant.header));
-    fixCodingHeaders(headers, this.bodyDecoded, this.ctx.policy !== null && this.ctx.policy.hasResponseRules);
+    fixCodingHeaders(headers, this.bodyDecoded, this.readsAnswer());
     if (this.span !== null) {
       spanAttempt(this.span, up.name, this.attempt, up.model);
       setTraceparent(headers, traceparentOf(this.span));

@@ -9,22 +9,21 @@ import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { ERR, metricReason, sendProxyError, sessionEnded, sseErrorEvent, type ProxyError } from '../errors/index.js';
 import { downstreamResponseHeaders } from './headers.js';
-import { applyHits } from './verdict.js';
-import { responseVerdict } from './phases/response-policy.js';
 import type { Hit } from '../policy/types.js';
+import { applyHits } from './verdict.js';
 import { isGatewayFailure, NO_SESSION } from './outlier.js';
 import { hashId } from './hash.js';
 import { kExchange, Stage } from './exchange-request.js';
-import { UpstreamPhases } from './exchange-upstream.js';
+import { AnswerPhases } from './exchange-answer.js';
 import { logging, type Finished } from './phases/logging.js';
 import { isConnectFailure, upstreamFailure } from './phases/upstream-error.js';
 import type { StreamKind } from '../memory/streams.js';
-import { spanEnd, spanSessionEnd } from '../telemetry/request-span.js';
+import { spanEnd, spanPolicy, spanSessionEnd } from '../telemetry/request-span.js';
 import type { Meter } from '../spend/service.js';
 
 type Tagged = { [kExchange]?: Exchange };
 
-export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandler, Finished {
+export class Exchange extends AnswerPhases implements Dispatcher.DispatchHandler, Finished {
   /** usage, model and latency of the answer (spend/), from its headers to its end */
   private meter: Meter | null = null;
 
@@ -45,14 +44,20 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
     const ct = this.contentTypeOut.contentType;
     // media types are case-insensitive (RFC 9110 §8.3.1): TEXT/EVENT-STREAM is a stream too
     this.isSse = ct !== undefined && (ct.startsWith('text/event-stream') || ct.toLowerCase().startsWith('text/event-stream'));
+    const refusal = this.answerFilter(statusCode, headers);
+    if (refusal !== null) {
+      this.fail(refusal);
+      return false;
+    }
     if (this.policy !== null && this.policy.hasResponseRules) {
       this.inspector = this.policy.openResponse(this.slot, ct, this.target);
     }
     if (ctx.capture !== null) this.capture = ctx.capture.open(this.sessionId!, 'response', this.captureSeq < 0 ? undefined : this.captureSeq);
     this.meter = ctx.spend.open(this.startedAt, body, this.json, this.target, this.inspector !== null);
     this.json = undefined;
-    // a tool watch (tools/hook.ts) defers the head of a whole JSON answer until it is judged
-    if (!this.toolsHead(statusCode, headers, ct, this.isSse, this.sessionId!)) {
+    // a tool watch (tools/hook.ts) defers the head of a whole JSON answer until it is judged, and
+    // a held answer's head waits for its body (exchange-answer.ts)
+    if (!this.toolsHead(statusCode, headers, ct, this.isSse, this.sessionId!) && this.held === null) {
       res.writeHead(statusCode, headers);
       if (this.isSse) res.flushHeaders();
     }
@@ -61,19 +66,29 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
     return true;
   }
 
-  onData(data: Buffer): boolean {
-    if (this.stage !== Stage.Streaming) return this.stage === Stage.Discarding && this.discard(data.length);
+  onData(chunk: Buffer): boolean {
+    if (this.stage !== Stage.Streaming) return this.stage === Stage.Discarding && this.discard(chunk.length);
+    return this.answerData(chunk);
+  }
+
+  /** One chunk of the body as the client receives it (decoded: exchange-answer.ts). */
+  protected bodyChunk(data: Buffer): boolean {
     this.bytesOut += data.length;
     if (!this.responseBodyFilter(data)) return false;
     // a hold-back sends the text that cannot complete a match: the chunk itself, most of the time
     const chunk = this.inspector?.holdsBack === true ? this.inspector.take!() : data;
     if (chunk === null) return true;
-    if (this.capture !== null) this.capture.write(chunk);
+    // a held answer is captured as released (redacted), not as it came (exchange-answer.ts)
+    if (this.capture !== null && this.held === null) this.capture.write(chunk);
     this.meter?.write(chunk);
     if (this.toolWatch !== null) {
       const flow = this.toolWatch.write(chunk);
       if (flow !== 0) return flow === 1; // taken by the watch; 2 (pause) and 3 (ended) stop the read
     }
+    return this.held === null ? this.writeOut(chunk) : this.holdChunk(chunk);
+  }
+
+  protected writeOut(chunk: Buffer): boolean {
     // Past the stream's limit (limits.stream_buffer, lowered under pressure) undici stops reading the
     // upstream until 'drain', so its kernel window closes. Below it, node's own high-water mark
     // (16KiB) is not a reason to pause: a write that returned false still gets its 'drain'.
@@ -89,34 +104,38 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
     return false;
   }
 
-  /** false when the chunk must not reach the client (a rule ended the response or session on it). */
+  /** false when the chunk must not reach the client (a rule ended the answer or the session on it). */
   private responseBodyFilter(chunk: Buffer): boolean {
-    const hits = this.inspector === null ? null : this.inspector.write(chunk);
+    if (this.inspector === null) return true;
+    const hits = this.inspector.write(chunk);
     return hits === null || this.responseHits(hits);
   }
 
-  /** phases/response-policy.ts decides; a block ends this response (a terminate, via the gate, the session). */
+  /** Records the hits; false when the answer ended on them (exchange-answer.ts carries out the verdict). */
   private responseHits(hits: Hit[]): boolean {
-    const v = responseVerdict(this.ctx, this.slot, this.sessionId!, hits, this.span, this.inspector?.holdsBack === true);
-    if (v === null || v.kind === 'terminate' || this.stage !== Stage.Streaming) return v === null;
-    const err = ERR.responseBlocked(v.rule);
-    if (!this.res.headersSent) return (this.fail(err), false);
-    if (this.isSse) this.res.end(sseErrorEvent(err)); else this.res.destroy();
-    this.finish(err.type);
-    return false;
+    const v = this.answerHits(hits);
+    if (v === null && this.span !== null) spanPolicy(this.span, 'flag', hits[0].rule);
+    if (v === null || v.kind === 'rate') return true;
+    // The chunk that completed the match is withheld: the client never sees the match whole.
+    if (this.span !== null) spanPolicy(this.span, v.kind, v.rule);
+    return this.answerVerdict(v, hits);
   }
 
   onComplete(): void {
     if (this.stage === Stage.Discarding) return this.retryNow();
-    if (this.stage !== Stage.Streaming) return;
+    if (this.stage === Stage.Streaming) this.answerComplete();
+  }
+
+  protected bodyEnd(): void {
     if (this.inspector !== null) {
       const hits = this.inspector.end();
       if (hits !== null && !this.responseHits(hits)) return;
-      const held = this.inspector.holdsBack === true ? this.inspector.takeEnd!() : null;
-      if (held !== null) this.res.write(held);
+      const tail = this.inspector.holdsBack === true ? this.inspector.takeEnd!() : null;
+      if (tail !== null) this.res.write(tail);
     }
     // a tool watch holding the end (a call waiting for approval) ends the response itself
     if (this.toolWatch !== null && this.toolWatch.end() !== 0) return;
+    if (this.held !== null) return this.releaseHeld();
     this.res.end();
     this.finish('ok');
   }
@@ -155,6 +174,7 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
   onDrain(): void {
     const r = this.resumeUpstream;
     this.upstreamPaused = false;
+    if (this.answerDrained()) return;
     if (r !== null && this.stage === Stage.Streaming) r();
   }
 
@@ -166,13 +186,13 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
   bufferedBytes(): number {
     const body = this.stage === Stage.ReadingBody ? this.bodyLength : this.body !== null ? this.body.length : 0;
     return this.res.writableLength + body + (this.upstreamPaused ? PAUSED_UPSTREAM_BYTES : 0)
-      + (this.inspector !== null ? this.inspector.bytes() : 0);
+      + (this.inspector !== null ? this.inspector.bytes() : 0) + this.answerBytes();
   }
   /** Critical memory: an SSE stream gets `event: error` overloaded, a started response is cut, others get 503. */
   resetForMemory(): void {
     if (this.stage === Stage.Done) return;
     this.chunks = null;
-    if (this.stage === Stage.Streaming) {
+    if (this.stage === Stage.Streaming && this.res.headersSent) {
       if (this.isSse) endSseWithin(this.res, sseErrorEvent(ERR.overloaded()));
       else this.res.destroy();
       this.finish('memory_reset');
@@ -188,7 +208,7 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
     if (this.stage === Stage.Done) return;
     const err = sessionEnded(type);
     if (this.span !== null) spanSessionEnd(this.span, type);
-    if (this.stage === Stage.Streaming) {
+    if (this.stage === Stage.Streaming && this.res.headersSent) {
       if (this.isSse) this.res.end(sseErrorEvent(err));
       else this.res.destroy();
       this.finish(type);
@@ -204,7 +224,7 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
   endByShutdown(): void {
     if (this.stage === Stage.Done) return;
     const err = ERR.shuttingDown();
-    if (this.stage === Stage.Streaming) {
+    if (this.stage === Stage.Streaming && this.res.headersSent) {
       if (this.isSse) this.res.end(sseErrorEvent(err));
       else this.res.destroy();
       this.finish(err.code);
@@ -233,6 +253,7 @@ export class Exchange extends UpstreamPhases implements Dispatcher.DispatchHandl
     const wasDispatched = this.stage === Stage.Dispatched || this.stage === Stage.Streaming;
     this.stage = Stage.Done;
     this.toolsDone();
+    this.answerDone();
     const { ctx } = this;
     ctx.streams.remove(this);
     if (this.readingBody) { this.readingBody = false; ctx.uploads.delete(this); }

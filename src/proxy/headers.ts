@@ -83,7 +83,7 @@ function droppedCredential(k: string, drop: number): boolean {
 
 const RESPONSE_DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-session-id']);
 
-const enum NameKind { Keep, Drop, Connection, ContentType }
+const enum NameKind { Keep, Drop, Connection, ContentType, ContentEncoding }
 
 /**
  * Response header names as undici hands them over (Buffers), interned: an upstream sends the same
@@ -114,16 +114,26 @@ function internName(b: Buffer): string {
   nameBytes[slot] = Buffer.from(b); // a copy: undici may reuse the bytes behind `b`
   nameStr[slot] = str;
   nameKind[slot] = lower === 'connection' ? NameKind.Connection : RESPONSE_DROP.has(lower) ? NameKind.Drop
-    : lower === 'content-type' ? NameKind.ContentType : NameKind.Keep;
+    : lower === 'content-type' ? NameKind.ContentType : lower === 'content-encoding' ? NameKind.ContentEncoding : NameKind.Keep;
   return str;
+}
+
+/** What the response phase reads from an answer's head. */
+export interface AnswerHead { contentType: string | undefined; contentEncoding: string | undefined }
+
+/** Removes every header of this (lower-case) name from a flat array. */
+export function dropHeader(headers: string[], lower: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (equalsLower(headers[i], lower)) headers.splice(i, 2);
 }
 
 /**
  * Converts undici's raw response headers (Buffers) into a flat string array for res.writeHead,
- * dropping hop-by-hop headers, and adds X-Session-ID. Also reports the content type, which the
- * response phase needs to choose a decoder.
+ * dropping hop-by-hop headers, and adds X-Session-ID. Also reports the content type and coding,
+ * which the response phase needs to choose its decoders.
  */
-export function downstreamResponseHeaders(raw: Buffer[], sessionId: string, out: { contentType: string | undefined }): string[] {
+export function downstreamResponseHeaders(raw: Buffer[], sessionId: string, out: AnswerHead): string[] {
+  out.contentType = undefined;
+  out.contentEncoding = undefined;
   const headers: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -133,6 +143,7 @@ export function downstreamResponseHeaders(raw: Buffer[], sessionId: string, out:
     const v = raw[i + 1].toString('latin1');
     if (kind === NameKind.Connection) { connection = v; continue; }
     if (kind === NameKind.ContentType) out.contentType = v;
+    else if (kind === NameKind.ContentEncoding) out.contentEncoding = out.contentEncoding === undefined ? v : `${out.contentEncoding}, ${v}`;
     headers.push(k, v);
   }
   const extra = connectionTokens(connection);

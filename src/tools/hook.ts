@@ -111,6 +111,11 @@ export abstract class ToolHook implements WatchHost {
     this.finish(outcome);
   }
 
+  /** the answer will be read by a tool watch (so it must be readable: decoded) */
+  protected get toolsWatch(): boolean {
+    return this.toolKind !== Watch.None;
+  }
+
   /** Response-head hook: true when the head was taken (deferred until the body is judged). */
   protected toolsHead(status: number, headers: string[], contentType: string | undefined, isSse: boolean, sessionId: string): boolean {
     const gate = this.toolGate;

@@ -29,7 +29,7 @@ describe('cordon start: bad input exits 2', () => {
   it('several problems at once, one line each', async () => {
     const p = file('many.yaml', 'upstreams:\n  - url: http://a\nprofile: huge\nbogus_key: 1\npolicy:\n  rules:\n    - name: r1\n      patterns: [x]\n      action: explode\n');
     const r = await runToExit(['start', '--config', p]);
-    expectExit2(r, /profile: must be one of high-density, standard, forensics/, /bogus_key: unknown key/, /policy\.rules\[0\]\.action: must be one of flag, block, redact, terminate/);
+    expectExit2(r, /profile: must be one of high-density, standard, forensics/, /bogus_key: unknown key/, /policy\.rules\[0\]\.action: must be one of flag, block, terminate, hold, redact/);
     expect(r.stderr.trim().split('\n').length).toBe(3);
   });
   it('env sets what the flag does not; the flag beats env', async () => {
