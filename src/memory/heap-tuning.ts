@@ -31,6 +31,8 @@ export function youngGenerationCapFor(limitBytes: number): number | null {
 export interface HeapTuningOptions {
   setFlags?: (flags: string) => void;
   newSpaceBytes?: () => number;
+  /** growth was stopped before modules loaded (boot.ts): the first check gives it back */
+  heldAtBoot?: boolean;
 }
 
 export class HeapTuning {
@@ -45,6 +47,7 @@ export class HeapTuning {
   constructor(readonly newSpaceCap: number | null, opts: HeapTuningOptions = {}) {
     this.setFlags = opts.setFlags ?? ((f) => v8.setFlagsFromString(f));
     this.newSpaceBytes = opts.newSpaceBytes ?? newSpaceSize;
+    this.growthStopped = opts.heldAtBoot ?? false;
   }
 
   get newSpaceGrowthStopped(): boolean { return this.growthStopped; }
@@ -57,8 +60,8 @@ export class HeapTuning {
       this.tight = pressured;
       this.setFlags(`--heap-growing-percent=${pressured ? PRESSURED_GROWING_PERCENT : 0}`);
     }
-    if (this.newSpaceCap === null) return;
-    const stop = pressured || this.newSpaceBytes() >= this.newSpaceCap;
+    // No cap: V8 decides, once growth held at boot is given back.
+    const stop = this.newSpaceCap === null ? false : pressured || this.newSpaceBytes() >= this.newSpaceCap;
     if (stop === this.growthStopped) return;
     this.growthStopped = stop;
     if (stop) this.freezes++;

@@ -9,6 +9,7 @@ import { checkMemoryLimit } from './minimum.js';
 import { HeapShrinker } from './shrink-heap.js';
 import type { MemoryLog } from './types.js';
 import { HeapTuning, youngGenerationCapFor } from './heap-tuning.js';
+import { growthHeldAtBoot } from './boot.js';
 import { addStreamActions, type StreamResetter } from './overload.js';
 import { StreamAccounts } from './streams.js';
 
@@ -44,8 +45,9 @@ export function createMemory(cfg: Pick<Config, 'memory_limit' | 'memory' | 'limi
   });
   if (!shrinker.trims) log.info({}, 'memory: malloc_trim addon not built (native/); native memory is returned to the OS only by glibc itself');
   const cap = youngGenerationCapFor(cfg.memory_limit);
-  const heapTuning = new HeapTuning(cap);
-  heapTuning.check(governor.pressure);
+  // First checked at the governor's first sample (start(), once listening): start-up keeps the
+  // new space boot.ts held small.
+  const heapTuning = new HeapTuning(cap, { heldAtBoot: growthHeldAtBoot() });
   governor.onSample((level) => heapTuning.check(level));
   if (cap !== null) log.info({ new_space_cap_bytes: cap }, `memory: V8 young generation capped at ${Math.round(cap / 1048576)} MiB for this budget`);
   return { governor, actions, streams, resetter, shrinker, heapTuning };

@@ -9,8 +9,12 @@
 // after such a write. From then on the reader looks at status lines: a 1xx head is passed or dropped
 // up to its blank line, and the first final status line ends the watch until the next request head.
 // Cost on the hot path: a string check per write and a state check per read.
-import { buildConnector } from 'undici';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import type { buildConnector as BuildConnector } from 'undici';
+
+// undici's connector alone, not its index (which loads fetch and more: idle RSS, as in upstreams.ts).
+const buildConnector = createRequire(import.meta.url)('undici/lib/core/connect.js') as typeof BuildConnector;
 
 const kState = Symbol('cordon.interim');
 const kRead = Symbol('cordon.interim.read');
@@ -27,10 +31,10 @@ interface Marked extends Socket {
   [kWrite]: Socket['write'];
 }
 
-type ConnectOptions = buildConnector.BuildOptions;
+type ConnectOptions = BuildConnector.BuildOptions;
 
 /** A Pool `connect` function that drops unsolicited 100 Continue heads (pipelining 1 only). */
-export function interimConnector(opts: ConnectOptions): buildConnector.connector {
+export function interimConnector(opts: ConnectOptions): BuildConnector.connector {
   const base = buildConnector(opts);
   return (options, callback) => base(options, (err, socket) => {
     if (err === null && socket !== null) mark(socket as Socket);

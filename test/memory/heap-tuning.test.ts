@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { mallocTrim } from '../../src/memory/malloc-trim.js';
@@ -70,6 +70,38 @@ describe('heap tuning', () => {
     expect(capped).toBeGreaterThan(0);
     expect(capped).toBeLessThanOrEqual(4 * MiB);
     expect(free).toBeGreaterThan(capped);
+  });
+});
+
+describe('start-up new space (memory/boot.ts)', () => {
+  it('gives growth held at boot back at the first check, once, also with no cap', () => {
+    const flags: string[] = [];
+    const t = new HeapTuning(null, { setFlags: (f) => flags.push(f), newSpaceBytes: () => MiB, heldAtBoot: true });
+    expect(t.newSpaceGrowthStopped).toBe(true);
+    t.check('normal');
+    t.check('normal');
+    expect(flags).toEqual(['--semi-space-growth-factor=2']);
+  });
+
+  it('keeps new space small while a module graph with survivors loads, and the CLI loads boot before anything else', () => {
+    const boot = fileURLToPath(new URL('../../dist/memory/boot.js', import.meta.url));
+    // Objects that survive scavenges, as module bodies building schemas and presets make.
+    const script = (withBoot: boolean) => `
+      import v8 from 'node:v8';
+      ${withBoot ? `await import(${JSON.stringify(boot)});` : ''}
+      const keep = [];
+      for (let i = 0; i < 400000; i++) keep.push({ a: i, b: 'z' + i });
+      console.log(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);`;
+    const run = (b: boolean) => Number(spawnSync(process.execPath, ['--input-type=module', '-e', script(b)], { encoding: 'utf8' }).stdout.trim());
+    const held = run(true);
+    const free = run(false);
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(2 * MiB);
+    expect(free).toBeGreaterThan(held * 2);
+    // the entry's only static import is boot; the program comes after, dynamically
+    const entry = readFileSync(fileURLToPath(new URL('../../dist/cli.js', import.meta.url)), 'utf8');
+    expect(entry.match(/^import .*$/gm)).toEqual(["import './memory/boot.js';"]);
+    expect(entry).toContain("await import('./cli-main.js')");
   });
 });
 

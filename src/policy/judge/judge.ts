@@ -3,7 +3,7 @@
 // "safe", or "unsafe" and a category line such as "S1"). A verdict that does not come within the
 // timeout, or does not read as either, follows `on_error`. Verdicts are cached per session by a
 // hash of the text, a few entries each, so a resent request is not judged twice.
-import { request } from 'undici';
+import type { request as undiciRequest } from 'undici';
 import type { JudgeConfig } from '../../config/schema.js';
 
 export type JudgeVerdict = 'safe' | 'unsafe' | 'error';
@@ -27,11 +27,15 @@ interface Entry { hash: number; verdict: JudgeVerdict; label: string | null }
 export class Judge {
   private readonly endpoint: string;
   private readonly cache = new Map<number, Entry[]>();
+  /** undici's index (fetch, caches, WebSocket...) loads only when a judge is configured: idle RSS */
+  private readonly undici: Promise<{ request: typeof undiciRequest }> = import('undici');
+
   /** answers seen, for the event stream and metrics */
   asked = 0;
   errors = 0;
 
   constructor(readonly cfg: JudgeConfig) {
+    this.undici.catch(() => undefined); // a failed load is answered per call (on_error), not thrown
     const u = new URL(cfg.url.toString());
     if (!u.pathname.endsWith('/chat/completions')) u.pathname = `${u.pathname.replace(/\/+$/, '')}/chat/completions`;
     this.endpoint = u.toString();
@@ -61,6 +65,13 @@ export class Judge {
   }
 
   private async call(text: string): Promise<{ verdict: JudgeVerdict; label: string | null }> {
+    // Loading undici (first call only) does not count against the judge's timeout.
+    let request: typeof undiciRequest;
+    try {
+      ({ request } = await this.undici);
+    } catch {
+      return { verdict: 'error', label: 'client_unavailable' };
+    }
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), this.cfg.timeout);
     try {

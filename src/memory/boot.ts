@@ -1,0 +1,15 @@
+// Imported first by the CLI, before any other module runs: V8's new space (two semi-spaces) doubles
+// while module bodies run (zod schemas, policy presets), up to 2 × 16 MiB that an idle gateway never
+// uses again; a growth factor of 1 keeps it at its initial size during start-up. HeapTuning
+// (heap-tuning.ts) gives growth back at the governor's first sample, once the gateway listens, so
+// traffic grows it as before. Measured in BENCHMARKS.md ("Idle floor").
+import v8 from 'node:v8';
+
+let held = false;
+try {
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+  held = true;
+} catch { /* a runtime without the flag starts as before */ }
+
+/** Whether new-space growth was stopped at boot (HeapTuning resumes it). */
+export function growthHeldAtBoot(): boolean { return held; }
