@@ -2,7 +2,8 @@
   "targets": [
     {
       "target_name": "cordon_trim",
-      "sources": ["trim.c"],
+      "sources": ["trim.c", "pressure.cc"],
+      "cflags_cc": ["-O2", "-Wall"],
       "cflags": ["-O2", "-Wall"]
     }
   ]

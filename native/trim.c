@@ -19,9 +19,14 @@ static napi_value Trim(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* pressure.cc: v8::Isolate::MemoryPressureNotification(level), level 0 none, 1 moderate, 2 critical */
+napi_value CordonPressure(napi_env env, napi_callback_info info);
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "trim", NAPI_AUTO_LENGTH, Trim, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "trim", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "pressure", NAPI_AUTO_LENGTH, CordonPressure, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "pressure", fn) != napi_ok) return NULL;
   return exports;
 }

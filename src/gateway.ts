@@ -15,7 +15,7 @@ import { startStorage } from './storage/start.js';
 import { createPolicyEngine } from './policy/index.js';
 import type { ProxyContext } from './proxy/context.js';
 import { Inflight } from './proxy/inflight.js';
-import { Uploads } from './proxy/uploads.js';
+import { Uploads, uploadBudgetFor } from './proxy/uploads.js';
 import { startProxyServer } from './proxy/start.js';
 import { UpstreamSet } from './proxy/upstreams.js';
 import { WsRegistry } from './proxy/websocket/registry.js';
@@ -125,7 +125,8 @@ export async function startGateway(cfg: Config, opts: GatewayOptions): Promise<G
     identity: { valid: validSessionId, fromJson: sessionIdFromJson, derive: derivedSessionId },
     policy: policy.hasRequestRules || policy.hasResponseRules ? policy : null,
     inflight,
-    uploads: new Uploads(),
+    // bodies are held whole for the policy: together they reserve at most a share of the budget
+    uploads: new Uploads(uploadBudgetFor(cfg.memory_limit, cfg.max_body)),
     streams: memory.streams,
     fleet,
     fleetRates: fleet.mode === 'redis' ? policy.windowedRequestRules() : [],

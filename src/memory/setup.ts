@@ -42,6 +42,13 @@ export function createMemory(cfg: Pick<Config, 'memory_limit' | 'memory' | 'limi
     level: 'warning',
     enter: () => { shrinker.reset(); shrinker.shrink(); },
     tick: () => { shrinker.shrink(); },
+    leave: () => { shrinker.relax(); },
+  });
+  let settled = false;
+  governor.onSample(() => {
+    if (settled) return;
+    settled = true;
+    shrinker.settle(); // at the first sample, once listening (start())
   });
   if (!shrinker.trims) log.info({}, 'memory: malloc_trim addon not built (native/); native memory is returned to the OS only by glibc itself');
   const cap = youngGenerationCapFor(cfg.memory_limit);

@@ -29,6 +29,11 @@ const NO_GRANT: KeyGrant = { key: null, header: null, agent: 0 };
 export const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
 
 /** Stage of the exchange; each value allows a known set of next steps. */
+/** Declared bodies from this size are copied into one buffer as they arrive (smaller ones come in one chunk). */
+const PREALLOC_MIN = 64 * 1024;
+/** An upload reserves three times its length: the body, the text JSON.parse reads, and what it makes. */
+const UPLOAD_COPIES = 3;
+
 export const enum Stage { ReadingBody, Dispatched, Streaming, Done, Discarding }
 
 export abstract class RequestPhases extends ToolHook implements InflightNode, FleetRateClient, AccountedStream {
@@ -48,6 +53,9 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   protected readingBody = false;
   /** the second and later chunks of a body that came in several */
   protected chunks: Buffer[] | null = null;
+  /** a large body of declared length is copied into one buffer as it comes: no second copy at the end */
+  protected fill: Buffer | null = null;
+  private declaredLength = -1;
   protected bodyLength = 0;
   protected body: Buffer | null = null;
   protected upstream: Upstream | null = null;
@@ -101,7 +109,9 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     if (!hasBody) return this.afterBody();
     this.readingBody = true;
     this.lastBodyAt = performance.now();
-    ctx.uploads.add(this);
+    if (declared !== undefined) this.declaredLength = Number(declared);
+    // held whole for the policy: reserved against the upload budget (proxy/uploads.ts)
+    ctx.uploads.add(this, UPLOAD_COPIES * (declared !== undefined ? Number(declared) : ctx.cfg.max_body));
     req.on('data', onReqData);
     req.on('end', onReqEnd);
   }
@@ -152,6 +162,7 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
       this.readingBody = false;
       this.ctx.uploads.delete(this);
       this.chunks = null;
+      this.fill = null;
       this.body = null;
       this.fail(ERR.tooLarge(this.ctx.cfg.max_body));
       this.req.removeListener('data', onReqData);
@@ -161,6 +172,16 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
       // close, RFC 9112 §9.6). Nothing of it is kept.
       this.req.resume();
       return;
+    }
+    if (this.fill !== null || (this.body === null && this.declaredLength >= PREALLOC_MIN && this.declaredLength >= this.bodyLength)) {
+      this.fill ??= Buffer.allocUnsafe(this.declaredLength);
+      if (this.bodyLength <= this.fill.length) {
+        chunk.copy(this.fill, this.bodyLength - chunk.length);
+        return;
+      }
+      // more than declared (node's parser does not let this happen): go on with the chunk list
+      this.body = this.fill.subarray(0, this.bodyLength - chunk.length);
+      this.fill = null;
     }
     // Most bodies arrive in one chunk: keep it as is; an array only from the second chunk on.
     if (this.body === null) this.body = chunk;
@@ -172,7 +193,10 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     if (this.stage !== Stage.ReadingBody || !this.readingBody) return;
     this.readingBody = false;
     this.ctx.uploads.delete(this);
-    if (this.chunks !== null) {
+    if (this.fill !== null) {
+      this.body = this.bodyLength === this.fill.length ? this.fill : this.fill.subarray(0, this.bodyLength);
+      this.fill = null;
+    } else if (this.chunks !== null) {
       this.body = Buffer.concat(this.chunks, this.bodyLength);
       this.chunks = null;
     }

@@ -39,6 +39,7 @@ export class Exchange extends AnswerPhases implements Dispatcher.DispatchHandler
     this.resumeUpstream = resume;
     const body = this.body;
     this.body = null; // forwarded: a retry happens only before the response's headers
+    ctx.uploads.release(this);
     this.upstreamHeadersAt = performance.now();
     const headers = downstreamResponseHeaders(rawHeaders, this.sessionId!, this.contentTypeOut);
     const ct = this.contentTypeOut.contentType;
@@ -191,7 +192,7 @@ export class Exchange extends AnswerPhases implements Dispatcher.DispatchHandler
   /** Critical memory: an SSE stream gets `event: error` overloaded, a started response is cut, others get 503. */
   resetForMemory(): void {
     if (this.stage === Stage.Done) return;
-    this.chunks = null;
+    this.chunks = this.fill = null;
     if (this.stage === Stage.Streaming && this.res.headersSent) {
       if (this.isSse) endSseWithin(this.res, sseErrorEvent(ERR.overloaded()));
       else this.res.destroy();
@@ -256,7 +257,7 @@ export class Exchange extends AnswerPhases implements Dispatcher.DispatchHandler
     this.answerDone();
     const { ctx } = this;
     ctx.streams.remove(this);
-    if (this.readingBody) { this.readingBody = false; ctx.uploads.delete(this); }
+    this.readingBody = false; ctx.uploads.release(this);
     if (this.abortUpstream !== null && outcome !== 'ok') this.abortUpstream();
     if (wasDispatched && this.upstream !== null) this.upstream.outstanding--;
     if (this.capture !== null) {
@@ -287,7 +288,7 @@ export class Exchange extends AnswerPhases implements Dispatcher.DispatchHandler
     this.json = undefined;
     this.resumeUpstream = null;
     this.abortUpstream = null;
-    this.body = null;
+    this.body = this.fill = null;
     if (this.status === 0) this.status = this.res.statusCode;
     logging(ctx, this, outcome);
   }

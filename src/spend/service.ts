@@ -271,8 +271,24 @@ export function wantsEstimate(body: Buffer, json: unknown): boolean {
     return !(so !== null && typeof so === 'object' && so.include_usage === true);
   }
   if (body.length > 4 * 1024 * 1024) return false;
-  const s = body.toString('latin1');
-  return /"stream"\s*:\s*true/.test(s) && /"messages"\s*:/.test(s) && !/"include_usage"\s*:\s*true/.test(s);
+  // Searched in the bytes: a latin1 copy of the whole body cost as much heap as the body (issue 15).
+  return valueAfterKey(body, '"stream"', 'true') && valueAfterKey(body, '"messages"', '') && !valueAfterKey(body, '"include_usage"', 'true');
+}
+
+/** Whether `key`, blanks, a colon and blanks are followed by `value` somewhere in the body. */
+function valueAfterKey(b: Buffer, key: string, value: string): boolean {
+  for (let i = b.indexOf(key, 0, 'latin1'); i >= 0; i = b.indexOf(key, i + 1, 'latin1')) {
+    let j = skipBlanks(b, i + key.length);
+    if (b[j] !== 0x3a /* : */) continue;
+    j = skipBlanks(b, j + 1);
+    if (b.toString('latin1', j, j + value.length) === value) return true;
+  }
+  return false;
+}
+
+function skipBlanks(b: Buffer, j: number): number {
+  while (j < b.length && (b[j] === 0x20 || b[j] === 0x09 || b[j] === 0x0a || b[j] === 0x0d)) j++;
+  return j;
 }
 
 function requestModel(json: unknown, body: Buffer | null): string | null {

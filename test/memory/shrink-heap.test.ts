@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { exposeGc, HeapShrinker } from '../../src/memory/shrink-heap.js';
 import { MiB } from './fakes.js';
@@ -57,5 +60,43 @@ describe('HeapShrinker', () => {
     expect((junk as unknown[]).length).toBe(200_000);
     junk = null;
     expect(s.shrink()).toBeGreaterThan(5 * MiB);
+  });
+
+  it('uses V8 pressure in place of gc when given, and relaxes it once when pressure is over', () => {
+    const levels: number[] = [];
+    let t = 0;
+    const s = new HeapShrinker({ pressure: (l) => levels.push(l), heapUsed: () => 0, rss: () => 0, trim: null, now: () => t });
+    expect(s.available).toBe(true);
+    s.shrink();
+    t += 5000;
+    s.shrink();
+    s.relax();
+    s.relax();
+    expect(levels).toEqual([2, 2, 0]);
+  });
+});
+
+describe('V8 memory pressure (native/pressure.cc)', () => {
+  it('gives back what a plain gc() keeps committed: fragmented old-space pages and a grown new space', () => {
+    const built = existsSync(fileURLToPath(new URL('../../native/build/Release/cordon_trim.node', import.meta.url)));
+    if (!built && process.env.CI !== 'true') {
+      console.warn('native/ addon not built here (run npm run build:native); skipping');
+      return;
+    }
+    const mod = fileURLToPath(new URL('../../dist/memory/malloc-trim.js', import.meta.url));
+    // Fragment the old space (keep 1 object in 20) and grow the new space, then release.
+    const script = (how: string) => `
+      import v8 from 'node:v8';
+      import { v8MemoryPressure } from ${JSON.stringify(mod)};
+      let all = []; for (let i = 0; i < 1e6; i++) all.push({ a: i, s: 'x' + i });
+      const keep = all.filter((_, i) => i % 20 === 0); all = null;
+      for (let r = 0; r < 30; r++) { let t = []; for (let i = 0; i < 1e5; i++) t.push({ i }); }
+      ${how === 'pressure' ? 'v8MemoryPressure()(2);' : 'gc();'}
+      console.log(v8.getHeapStatistics().total_heap_size, keep.length);`;
+    const run = (how: string) => Number(spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script(how)], { encoding: 'utf8' }).stdout.split(' ')[0]);
+    const pressed = run('pressure');
+    const plain = run('gc');
+    expect(pressed).toBeGreaterThan(0);
+    expect(pressed).toBeLessThan(plain * 0.6);
   });
 });

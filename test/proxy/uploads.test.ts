@@ -47,4 +47,56 @@ describe('Uploads', () => {
     uploads.add({ pause: () => { paused++; }, resume: () => undefined });
     expect(paused).toBe(1);
   });
+
+  it('admits bodies against the byte budget in arrival order; the rest wait unread until earlier ones are forwarded', () => {
+    const uploads = new Uploads(10_000);
+    const log: string[] = [];
+    const r = (n: string) => ({ pause: () => { log.push(`pause ${n}`); }, resume: () => { log.push(`resume ${n}`); } });
+    const a = r('a'), b = r('b'), c = r('c'), d = r('d');
+    uploads.add(a, 6_000);
+    uploads.add(b, 6_000); // does not fit: waits
+    uploads.add(c, 1_000); // would fit, but b came first
+    expect(log).toEqual(['pause b', 'pause c']);
+    expect(uploads.bytes).toBe(6_000);
+    expect(uploads.waitingCount).toBe(2);
+    uploads.delete(a); // read whole: still holds its bytes until forwarded
+    expect(uploads.waitingCount).toBe(2);
+    uploads.release(a);
+    expect(log.slice(2)).toEqual(['resume b', 'resume c']);
+    expect(uploads.bytes).toBe(7_000);
+    uploads.release(d); // never added: nothing happens
+    uploads.release(c);
+    uploads.release(b);
+    expect(uploads.bytes).toBe(0);
+    expect(uploads.queued).toBe(2);
+  });
+
+  it('always admits one body, however large; a waiting request that ends is dropped from the queue', () => {
+    const uploads = new Uploads(1_000);
+    const resumed: string[] = [];
+    const r = (n: string) => ({ pause: () => undefined, resume: () => { resumed.push(n); } });
+    const big = r('big'), gone = r('gone'), next = r('next');
+    uploads.add(big, 50_000);
+    expect(uploads.bytes).toBe(50_000);
+    uploads.add(gone, 10);
+    uploads.add(next, 10);
+    uploads.release(gone); // e.g. a 408 while it waited
+    expect(uploads.waitingCount).toBe(1);
+    uploads.release(big);
+    expect(resumed).toEqual(['next']);
+  });
+
+  it('keeps a body admitted while paused at critical paused', () => {
+    const uploads = new Uploads(100);
+    const log: string[] = [];
+    const r = (n: string) => ({ pause: () => { log.push(`pause ${n}`); }, resume: () => { log.push(`resume ${n}`); } });
+    const a = r('a'), b = r('b');
+    uploads.add(a, 100);
+    uploads.add(b, 100);
+    uploads.pauseAll();
+    uploads.release(a);
+    expect(log).toEqual(['pause b', 'pause a', 'pause b']);
+    uploads.resumeAll();
+    expect(log.at(-1)).toBe('resume b');
+  });
 });
