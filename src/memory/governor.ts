@@ -153,6 +153,8 @@ export class MemoryGovernor {
   get overloaded(): boolean { return this.level === 'critical'; }
   get rssBytes(): number { return this.last?.rss ?? 0; }
   get heapUsedBytes(): number { return this.last?.heapUsed ?? 0; }
+  /** V8's external memory (Buffer backing stores) at the last sample */
+  get externalBytes(): number { return this.last?.external ?? 0; }
 
   /** Adds a component under a name (the SPEC names: sessions, buffers, scanners, captures, websockets, storage_queue, upstreams). */
   register(name: string, component: MemoryComponent): () => void {

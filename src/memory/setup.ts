@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import { PressureActions } from './actions.js';
 import { MemoryGovernor } from './governor.js';
 import { checkMemoryLimit } from './minimum.js';
-import { HeapShrinker } from './shrink-heap.js';
+import { ExternalGarbageWatch, HeapShrinker } from './shrink-heap.js';
 import type { MemoryLog } from './types.js';
 import { HeapTuning, youngGenerationCapFor } from './heap-tuning.js';
 import { growthHeldAtBoot } from './boot.js';
@@ -45,10 +45,14 @@ export function createMemory(cfg: Pick<Config, 'memory_limit' | 'memory' | 'limi
     leave: () => { shrinker.relax(); },
   });
   let settled = false;
-  governor.onSample(() => {
-    if (settled) return;
-    settled = true;
-    shrinker.settle(); // at the first sample, once listening (start())
+  const externalWatch = new ExternalGarbageWatch(cfg.memory_limit, () => shrinker.collect());
+  governor.onSample((level) => {
+    if (!settled) {
+      settled = true;
+      shrinker.settle(); // at the first sample, once listening (start())
+    }
+    // under pressure shrink_heap collects already
+    if (level === 'normal' && shrinker.available) externalWatch.check(governor.externalBytes);
   });
   if (!shrinker.trims) log.info({}, 'memory: malloc_trim addon not built (native/); native memory is returned to the OS only by glibc itself');
   const cap = youngGenerationCapFor(cfg.memory_limit);

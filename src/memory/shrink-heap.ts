@@ -131,10 +131,59 @@ export class HeapShrinker {
     this.pressure(V8_PRESSURE.none);
   }
 
+  /** A full collection now, outside the pressure ladder (no back-off; the caller rate-limits). */
+  collect(): void {
+    if (this.pressure !== null) {
+      this.pressure(V8_PRESSURE.critical);
+      if (!this.pressed) this.pressure(V8_PRESSURE.none);
+    } else {
+      this.gc?.();
+    }
+    if (this.trim !== null) this.trim();
+  }
+
   /** Pressure is over: V8 goes back to its own heap sizing. */
   relax(): void {
     if (!this.pressed || this.pressure === null) return;
     this.pressed = false;
     this.pressure(V8_PRESSURE.none);
+  }
+}
+
+/**
+ * Buffers die with their JS wrappers, and a wrapper that lived a while (a chunk queued for a slow
+ * reader) is in the old generation: its backing store is freed only at a full collection, which V8
+ * starts for external memory only once 64 MiB more than after the last one is held, whatever the
+ * budget. Under a 128 MiB budget that much dead Buffer memory is half of it (measured: 100 paused SSE
+ * readers, 21.7 MiB external of which 6.8 MiB live). This watch collects once external memory grew
+ * by a sixteenth of the budget since the last collection (at most once per `minIntervalMs`).
+ */
+export class ExternalGarbageWatch {
+  private base = -1;
+  private lastAt = -Infinity;
+  collections = 0;
+
+  constructor(
+    private readonly limitBytes: number,
+    private readonly collect: () => void,
+    private readonly external: () => number = () => (v8.getHeapStatistics() as { external_memory?: number }).external_memory ?? 0,
+    private readonly now: () => number = Date.now,
+    private readonly minIntervalMs = 1000,
+  ) {}
+
+  /** The growth that starts a collection: 1/16 of the budget, at least 4 MiB. */
+  get stepBytes(): number { return Math.max(4 * 1024 * 1024, Math.floor(this.limitBytes / 16)); }
+
+  /** At a sample, with the external bytes it read. Returns whether it collected. */
+  check(externalNow: number): boolean {
+    if (this.base < 0 || externalNow < this.base) this.base = externalNow;
+    if (externalNow - this.base < this.stepBytes) return false;
+    const at = this.now();
+    if (at - this.lastAt < this.minIntervalMs) return false;
+    this.lastAt = at;
+    this.collect();
+    this.collections++;
+    this.base = this.external();
+    return true;
   }
 }

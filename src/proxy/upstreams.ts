@@ -7,6 +7,11 @@ import type { Pool as UndiciPool } from 'undici';
 // cost ~5 MiB of idle RSS (86.5 → 80.6 MiB, BENCHMARKS.md "idle floor") and are never used here.
 const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
 type Pool = UndiciPool;
+/**
+ * What a paused upstream socket buffers before node stops reading it (undici's default is 64 KiB; TLS
+ * sockets have 16 KiB anyway): a stream paused for a slow reader holds this plus one read.
+ */
+const UPSTREAM_READ_BUFFER = 16 * 1024;
 import type { Balance, Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { NO_SESSION, OutlierDetector, type OutlierFields } from './outlier.js';
@@ -42,6 +47,8 @@ export class Upstream implements OutlierFields {
     this.host = url.host;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.name = url.href.replace(/\/+$/, '');
+    // highWaterMark is passed on to net.connect (undici's types do not list it)
+    const connectOpts = { timeout: cfg.timeouts.connect, rejectUnauthorized: cfg.upstream_pool.tls_verify, highWaterMark: UPSTREAM_READ_BUFFER };
     this.pool = new Pool(url.origin, {
       connections: cfg.upstream_pool.connections === 0 ? null : cfg.upstream_pool.connections,
       pipelining: cfg.upstream_pool.pipelining,
@@ -50,9 +57,7 @@ export class Upstream implements OutlierFields {
       headersTimeout: cfg.timeouts.headers,
       bodyTimeout: cfg.timeouts.body,
       // pipelining 1 (the default): a connector that drops unsolicited 100 Continue heads (interim.ts)
-      connect: cfg.upstream_pool.pipelining === 1
-        ? interimConnector({ timeout: cfg.timeouts.connect, rejectUnauthorized: cfg.upstream_pool.tls_verify })
-        : { timeout: cfg.timeouts.connect, rejectUnauthorized: cfg.upstream_pool.tls_verify },
+      connect: cfg.upstream_pool.pipelining === 1 ? interimConnector(connectOpts) : connectOpts,
     });
   }
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { exposeGc, HeapShrinker } from '../../src/memory/shrink-heap.js';
+import { exposeGc, ExternalGarbageWatch, HeapShrinker } from '../../src/memory/shrink-heap.js';
 import { MiB } from './fakes.js';
 
 describe('HeapShrinker', () => {
@@ -98,5 +98,26 @@ describe('V8 memory pressure (native/pressure.cc)', () => {
     const plain = run('gc');
     expect(pressed).toBeGreaterThan(0);
     expect(pressed).toBeLessThan(plain * 0.6);
+  });
+});
+
+describe('ExternalGarbageWatch', () => {
+  it('collects once external memory grew by a sixteenth of the budget, at most once a second, from the level after', () => {
+    let t = 0;
+    let ext = 10 * MiB;
+    let collections = 0;
+    const w = new ExternalGarbageWatch(128 * MiB, () => { collections++; ext = 12 * MiB; }, () => ext, () => t);
+    expect(w.stepBytes).toBe(8 * MiB);
+    expect(w.check(10 * MiB)).toBe(false); // sets the base
+    expect(w.check(17 * MiB)).toBe(false);
+    expect(w.check(18 * MiB)).toBe(true);
+    expect(collections).toBe(1);
+    t += 500;
+    expect(w.check(30 * MiB)).toBe(false); // too soon
+    t += 500;
+    expect(w.check(19 * MiB)).toBe(false); // base is now 12 MiB (after the collection)
+    expect(w.check(20 * MiB)).toBe(true);
+    expect(w.collections).toBe(2);
+    expect(new ExternalGarbageWatch(16 * MiB, () => undefined).stepBytes).toBe(4 * MiB);
   });
 });
