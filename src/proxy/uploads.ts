@@ -3,11 +3,15 @@
 // bodies are admitted against a byte budget: an upload reserves its declared length (or max_body
 // when chunked) before any byte is read, and one that does not fit waits, not read, in arrival order
 // (its kernel receive window then holds the sender) until earlier ones are forwarded and release
-// theirs. One upload is always admitted, so a single body up to max_body always passes.
+// theirs. One upload is always admitted, so a single body up to max_body always passes, and small
+// bodies (SMALL_BODY) never wait, so slow large uploads cannot hold ordinary requests back.
 // Under critical memory pressure the gateway also stops reading the admitted ones, and resumes when
 // pressure falls. Waiting and paused requests are bounded by `timeouts.body` (node answers 408).
 
 export interface Pausable { pause(): unknown; resume(): unknown }
+
+/** Reservations up to this size are always admitted at once (a chat request is a few KB). */
+export const SMALL_BODY = 256 * 1024;
 
 /** The share of the memory budget that request bodies may reserve together (at least max_body). */
 export const UPLOAD_SHARE = 0.25;
@@ -33,7 +37,8 @@ export class Uploads {
   /** A body starts: reserve `bytes` for it, or hold it unread until there is room. */
   add(req: Pausable, bytes = 0): void {
     if (this.reserved.has(req) || this.waiting.some((w) => w.req === req)) return;
-    if (this.waiting.length === 0 && this.fits(bytes)) return this.admit(req, bytes);
+    // An ordinary request never queues behind large (or slowloris) uploads: it is counted, not held.
+    if (bytes <= SMALL_BODY || (this.waiting.length === 0 && this.fits(bytes))) return this.admit(req, bytes);
     this.queued++;
     this.waiting.push({ req, bytes });
     req.pause();

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -139,5 +140,8 @@ describe('malloc_trim addon', () => {
     const trim = mallocTrim();
     expect(trim).not.toBeNull();
     expect(typeof trim!()).toBe('boolean');
+    // and glibc accepts the fixed mmap threshold it sets when loaded
+    const addon = createRequire(import.meta.url)('../../native/build/Release/cordon_trim.node') as { mmapThreshold: (n: number) => boolean };
+    expect(addon.mmapThreshold(128 * 1024)).toBe(true);
   });
 });

@@ -49,22 +49,24 @@ describe('Uploads', () => {
   });
 
   it('admits bodies against the byte budget in arrival order; the rest wait unread until earlier ones are forwarded', () => {
-    const uploads = new Uploads(10_000);
+    const uploads = new Uploads(1_000_000);
     const log: string[] = [];
     const r = (n: string) => ({ pause: () => { log.push(`pause ${n}`); }, resume: () => { log.push(`resume ${n}`); } });
     const a = r('a'), b = r('b'), c = r('c'), d = r('d');
-    uploads.add(a, 6_000);
-    uploads.add(b, 6_000); // does not fit: waits
-    uploads.add(c, 1_000); // would fit, but b came first
+    uploads.add(a, 600_000);
+    uploads.add(b, 600_000); // does not fit: waits
+    uploads.add(c, 300_000); // would fit, but b came first
+    uploads.add(d, 2_000); // small: never waits
     expect(log).toEqual(['pause b', 'pause c']);
-    expect(uploads.bytes).toBe(6_000);
+    expect(uploads.bytes).toBe(602_000);
     expect(uploads.waitingCount).toBe(2);
     uploads.delete(a); // read whole: still holds its bytes until forwarded
     expect(uploads.waitingCount).toBe(2);
     uploads.release(a);
     expect(log.slice(2)).toEqual(['resume b', 'resume c']);
-    expect(uploads.bytes).toBe(7_000);
-    uploads.release(d); // never added: nothing happens
+    expect(uploads.bytes).toBe(902_000);
+    uploads.release(d);
+    uploads.release(d); // twice: nothing more happens
     uploads.release(c);
     uploads.release(b);
     expect(uploads.bytes).toBe(0);
@@ -72,14 +74,14 @@ describe('Uploads', () => {
   });
 
   it('always admits one body, however large; a waiting request that ends is dropped from the queue', () => {
-    const uploads = new Uploads(1_000);
+    const uploads = new Uploads(300_000);
     const resumed: string[] = [];
     const r = (n: string) => ({ pause: () => undefined, resume: () => { resumed.push(n); } });
     const big = r('big'), gone = r('gone'), next = r('next');
     uploads.add(big, 50_000);
     expect(uploads.bytes).toBe(50_000);
-    uploads.add(gone, 10);
-    uploads.add(next, 10);
+    uploads.add(gone, 299_000);
+    uploads.add(next, 299_000);
     uploads.release(gone); // e.g. a 408 while it waited
     expect(uploads.waitingCount).toBe(1);
     uploads.release(big);
@@ -87,12 +89,12 @@ describe('Uploads', () => {
   });
 
   it('keeps a body admitted while paused at critical paused', () => {
-    const uploads = new Uploads(100);
+    const uploads = new Uploads(300_000);
     const log: string[] = [];
     const r = (n: string) => ({ pause: () => { log.push(`pause ${n}`); }, resume: () => { log.push(`resume ${n}`); } });
     const a = r('a'), b = r('b');
-    uploads.add(a, 100);
-    uploads.add(b, 100);
+    uploads.add(a, 300_000);
+    uploads.add(b, 300_000);
     uploads.pauseAll();
     uploads.release(a);
     expect(log).toEqual(['pause b', 'pause a', 'pause b']);
