@@ -21,7 +21,8 @@ export const RESET_CREDIT_MS = 2_000;
 /**
  * At warning, an upload whose client sent nothing for this long is reset: like an idle keep-alive, it
  * holds memory (its body so far, read whole for the policy) while doing nothing; a slowloris upload
- * would otherwise keep it until timeouts.body.
+ * would otherwise keep it until timeouts.body. So is one that waited this long for room in the upload
+ * budget (proxy/uploads.ts): it is told to come back (503 overloaded, Retry-After).
  */
 export const STALLED_UPLOAD_MS = 3_000;
 
@@ -70,7 +71,8 @@ export function addStreamActions(actions: PressureActions, governor: MemoryGover
   actions.add('reset_stalled_uploads', {
     level: 'warning',
     tick: () => {
-      const r = accounts.resetStalled(STALLED_UPLOAD_MS, MIN_RESET_BYTES);
+      // whatever it holds: a stalled or waiting upload keeps a connection and its state (~20-40 KB)
+      const r = accounts.resetStalled(STALLED_UPLOAD_MS, 0);
       if (r.streams > 0) log.warn({ reason: 'stalled_upload', streams: r.streams, buffered_bytes: r.bytes }, `memory warning: reset ${r.streams} stalled upload(s)`);
     },
   });

@@ -42,7 +42,6 @@ export function createMemory(cfg: Pick<Config, 'memory_limit' | 'memory' | 'limi
     level: 'warning',
     enter: () => { shrinker.reset(); shrinker.shrink(); },
     tick: () => { shrinker.shrink(); },
-    leave: () => { shrinker.relax(); },
   });
   let settled = false;
   const externalWatch = new ExternalGarbageWatch(cfg.memory_limit, () => shrinker.collect());

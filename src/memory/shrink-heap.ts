@@ -40,8 +40,7 @@ export interface HeapShrinkerOptions {
   trim?: (() => unknown) | null;
   /**
    * V8's memory-pressure notification (native/pressure.cc), used in place of gc() when built: the
-   * collection it runs also compacts and shrinks the new space, and V8 keeps preferring a small
-   * heap until `relax()` sends none.
+   * collection it runs also compacts and shrinks the new space (it costs 3-4 times a plain gc()).
    */
   pressure?: ((level: number) => unknown) | null;
   heapUsed?: () => number;
@@ -54,7 +53,6 @@ export class HeapShrinker {
   private readonly gc: (() => void) | null;
   private readonly trim: (() => unknown) | null;
   private readonly pressure: ((level: number) => unknown) | null;
-  private pressed = false;
   private readonly minInterval: number;
   private readonly maxInterval: number;
   private readonly usefulRatio: number;
@@ -99,8 +97,9 @@ export class HeapShrinker {
     const before = this.heapUsed();
     const rssBefore = this.rss();
     if (this.pressure !== null) {
+      // V8 collects only on the step to critical, so each shrink steps up and back down.
       this.pressure(V8_PRESSURE.critical);
-      this.pressed = true;
+      this.pressure(V8_PRESSURE.none);
     } else {
       gc!();
     }
@@ -131,23 +130,17 @@ export class HeapShrinker {
     this.pressure(V8_PRESSURE.none);
   }
 
-  /** A full collection now, outside the pressure ladder (no back-off; the caller rate-limits). */
+  /**
+   * A plain full collection now, outside the pressure ladder (the caller rate-limits): it frees dead
+   * Buffers' memory without the compaction of shrink(), which costs several times more.
+   */
   collect(): void {
-    if (this.pressure !== null) {
-      this.pressure(V8_PRESSURE.critical);
-      if (!this.pressed) this.pressure(V8_PRESSURE.none);
-    } else {
-      this.gc?.();
-    }
+    const gc = this.gc ?? exposeGc();
+    if (gc !== null) gc();
     if (this.trim !== null) this.trim();
   }
 
-  /** Pressure is over: V8 goes back to its own heap sizing. */
-  relax(): void {
-    if (!this.pressed || this.pressure === null) return;
-    this.pressed = false;
-    this.pressure(V8_PRESSURE.none);
-  }
+
 }
 
 /**

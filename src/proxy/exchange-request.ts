@@ -56,6 +56,8 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   /** a large body of declared length is copied into one buffer as it comes: no second copy at the end */
   protected fill: Buffer | null = null;
   private declaredLength = -1;
+  /** performance.now() since it waits for room in the upload budget (proxy/uploads.ts), else 0 */
+  private queuedAt = 0;
   protected bodyLength = 0;
   protected body: Buffer | null = null;
   protected upstream: Upstream | null = null;
@@ -349,14 +351,16 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   abstract onClientClose(): void;
   abstract acctSessionId(): string | null;
   abstract acctKind(): StreamKind;
-  /** An upload the client stopped sending (not one the gateway paused): ms since its last chunk. */
+  /** An upload the client stopped sending (not one the gateway paused), or one waiting for room: ms since. */
   acctStalledMs(now: number): number {
+    if (this.queuedAt > 0) return now - this.queuedAt; // waiting for room in the upload budget
     if (!this.readingBody || this.req.isPaused()) return 0;
     return now - this.lastBodyAt;
   }
   /** Uploads (ctx.uploads) pause and resume the request through its exchange, so a resume restarts the stall clock. */
   pause(): void { this.req.pause(); }
   resume(): void { this.lastBodyAt = performance.now(); this.req.resume(); }
+  queued(on: boolean): void { this.queuedAt = on ? performance.now() : 0; }
   abstract bufferedBytes(): number;
   abstract resetForMemory(): void;
 }

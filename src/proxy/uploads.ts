@@ -6,9 +6,15 @@
 // theirs. One upload is always admitted, so a single body up to max_body always passes, and small
 // bodies (SMALL_BODY) never wait, so slow large uploads cannot hold ordinary requests back.
 // Under critical memory pressure the gateway also stops reading the admitted ones, and resumes when
-// pressure falls. Waiting and paused requests are bounded by `timeouts.body` (node answers 408).
+// pressure falls. Waiting and paused requests are bounded by `timeouts.body` (node answers 408); at
+// warning an upload that waited 3s is reset like a stalled one (503 overloaded, memory/overload.ts).
 
-export interface Pausable { pause(): unknown; resume(): unknown }
+export interface Pausable {
+  pause(): unknown;
+  resume(): unknown;
+  /** told when it starts and stops waiting for room (the exchange's stall clock, memory/overload.ts) */
+  queued?(on: boolean): void;
+}
 
 /** Reservations up to this size are always admitted at once (a chat request is a few KB). */
 export const SMALL_BODY = 256 * 1024;
@@ -42,6 +48,7 @@ export class Uploads {
     this.queued++;
     this.waiting.push({ req, bytes });
     req.pause();
+    req.queued?.(true);
   }
 
   /** The body is read (or refused): it is no longer paused at critical; its reservation stays. */
@@ -62,6 +69,7 @@ export class Uploads {
     }
     while (this.waiting.length > 0 && this.fits(this.waiting[0].bytes)) {
       const w = this.waiting.shift()!;
+      w.req.queued?.(false);
       this.admit(w.req, w.bytes);
       if (!this.paused) w.req.resume();
     }

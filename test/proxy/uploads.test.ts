@@ -101,4 +101,16 @@ describe('Uploads', () => {
     uploads.resumeAll();
     expect(log.at(-1)).toBe('resume b');
   });
+
+  it('tells a request when it starts and stops waiting (its stall clock at warning)', () => {
+    const uploads = new Uploads(300_000);
+    const seen: boolean[] = [];
+    const a = { pause: () => undefined, resume: () => undefined };
+    const b = { pause: () => undefined, resume: () => undefined, queued: (on: boolean) => { seen.push(on); } };
+    uploads.add(a, 300_000);
+    uploads.add(b, 300_000);
+    expect(seen).toEqual([true]);
+    uploads.release(a);
+    expect(seen).toEqual([true, false]);
+  });
 });
