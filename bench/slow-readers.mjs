@@ -32,7 +32,7 @@ const rows = [];
 for (const n of STEPS) {
   while (socks.length < n) {
     const i = socks.length;
-    const s = net.connect({ port: P, host: '127.0.0.1', localAddress: `127.1.${(i >> 8) & 255}.${(i & 255) + 1}` });
+    const s = net.connect({ port: P, host: '127.0.0.1', localAddress: `127.1.${(i >> 8) & 255}.${(i & 255) || 1}` });
     s.on('error', () => {});
     s.write(`GET /v1/sse HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\nx-session-id: slow-${socks.length}\r\n\r\n`);
     s.once('data', (d) => { const st = d.toString('latin1', 9, 12); statuses[st] = (statuses[st] ?? 0) + 1; s.pause(); });
