@@ -330,11 +330,12 @@ export async function runFlood({ seed = 1, limitMb = 128, scale = 1, floodMs = 2
   }
   // A normal request now.
   let normalStatus = 0;
+  let normalError = null;
   try {
     const res = await fetch(`http://127.0.0.1:${gw.port}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-session-id': `after-${seed}` }, body, signal: AbortSignal.timeout(5000) });
     normalStatus = res.status;
     await res.arrayBuffer();
-  } catch { normalStatus = -1; }
+  } catch (err) { normalStatus = -1; normalError = String(err?.cause?.code ?? err?.name ?? err); }
   const alive = gw.child.exitCode === null;
   const hwm = alive ? status(pid).hwm : NaN;
   const mem = alive ? await (await fetch(`http://127.0.0.1:${gw.control}/control/memory?top=3`)).json().catch(() => null) : null;
@@ -354,6 +355,7 @@ export async function runFlood({ seed = 1, limitMb = 128, scale = 1, floodMs = 2
     peakRatio: Math.max(peak, Number.isFinite(hwm) ? hwm : 0) / limit,
     backAfterMs: backAfter,
     normalStatus,
+    normalError,
     alive,
     pressures: [...pressures],
     endRss: rssAfter.length ? rssAfter[rssAfter.length - 1] : NaN,

@@ -37,7 +37,7 @@ for (let seed = lo; seed <= hi; seed++) {
     seed, limit: `${limitMb}MB`, load,
     idle: (r.idleRss / MiB).toFixed(1), peak: `${(r.peakRss / MiB).toFixed(1)} (${r.peakRatio.toFixed(3)}x)`,
     back: r.backAfterMs === null ? 'not within 20s' : `${(r.backAfterMs / 1000).toFixed(1)}s`,
-    normal: r.normalStatus, alive: r.alive, 'healthz fails (2s)': r.healthFails, 'memory poll fails': r.memoryPollFails,
+    normal: r.normalStatus === -1 ? `-1 (${r.normalError})` : r.normalStatus, alive: r.alive, 'healthz fails (2s)': r.healthFails, 'memory poll fails': r.memoryPollFails,
     statuses: JSON.stringify(r.statuses), '503 ok/bad': `${r.ok503}/${r.bad503}`, closed_at_accept: r.acceptClosed,
     'sse error/cut': `${r.sseEndedWithError}/${r.sseCut}`, resets: r.resets, pressures: r.pressures.join(','), mix: JSON.stringify(r.mix),
     verdict: ok ? 'pass' : 'FAIL',
