@@ -35,6 +35,9 @@ describe('judge client', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    // The judge loads its HTTP client (undici) on first use, as a gateway does at start when a judge
+    // is configured; warm it here so the 300 ms timeouts below time the calls, not the cold load.
+    await new Judge({ url: new URL(url), model: 'g', when: 'suspicious', timeout: 10_000, on_error: 'allow' }).ask(0, 'warm up');
   });
   afterAll(() => { server.closeAllConnections(); server.close(); });
 
