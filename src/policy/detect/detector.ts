@@ -155,6 +155,9 @@ export class DetectScan implements AtomSink {
       }
       this.match(sn.end().text, null, null);
     }
+    // Adversarial suffixes and ciphertext attack the model through its input. In an answer the
+    // same statistics mostly mean hashes, keys and encoded data that a coding agent legitimately gets.
+    if (this.direction !== 'request') return;
     const n = this.d.names.length;
     const w = suffixWeight(textStats(raw));
     if (w > this.weightOf(n - 4)) this.table()[n - 4] = w;
@@ -216,6 +219,8 @@ export class DetectScan implements AtomSink {
   }
 
   private flags(f: number, raw: string | null, norm: NormalizedText | null): void {
+    // encoded or disguised text hides an instruction from the model; in an answer it is data
+    if (this.direction !== 'request') return;
     const n = this.d.names.length;
     if ((f & NORM_DECODED) !== 0) this.mark(n - 3, ENCODED_WEIGHT, raw, norm);
     if ((f & (NORM_LEET | NORM_SPACED | NORM_INVISIBLE)) !== 0) this.mark(n - 2, DISGUISED_WEIGHT, raw, norm);

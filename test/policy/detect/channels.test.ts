@@ -87,4 +87,13 @@ describe('injection signals on every channel', () => {
     expect(detected(out)).toHaveLength(1);
     expect(max).toBeLessThan(4096);
   });
+
+  it('an answer full of hashes and encoded data is not an adversarial suffix (those attack inputs)', () => {
+    const e = engine();
+    const hex = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    const b64 = 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGR0g=';
+    const text = `Done. The build artifact digest is ${hex}, the previous one ${hex.split('').reverse().join('')}; the fixture blob is ${b64} ~!@#$%^&*()_+{}|:<>?`;
+    const chunks = [...text].map((ch) => sse({ choices: [{ index: 0, delta: { content: ch } }] }));
+    expect(detected(stream(e.openResponse(1, 'text/event-stream', '/v1/chat/completions')!, chunks))).toEqual([]);
+  });
 });
