@@ -55,6 +55,15 @@ export interface SessionSummary {
   bytes_in: number;
   bytes_out: number;
   flags: number;
+  /** spend (spend/service.ts view): absent when the gateway runs without the spend part */
+  agent?: string | null;
+  team?: string | null;
+  models?: string[];
+  tokens_in?: number;
+  tokens_out?: number;
+  cost_usd?: number;
+  tokens_estimated?: boolean;
+  tool_calls?: number;
 }
 
 /** A held tool call as GET /control/approvals lists it (SPEC "Tools"), plus the binding hash. */

@@ -89,6 +89,17 @@ export const MIGRATIONS: readonly string[] = [
     at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 4: a session's spend in its summary (agent, team, models as a JSON array, tokens, cost)
+  `
+  ALTER TABLE sessions ADD COLUMN agent TEXT;
+  ALTER TABLE sessions ADD COLUMN team TEXT;
+  ALTER TABLE sessions ADD COLUMN models TEXT;
+  ALTER TABLE sessions ADD COLUMN tokens_in INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN tokens_out INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN tool_calls INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /**

@@ -33,6 +33,14 @@ export interface EndedSession {
   bytes_in: number;
   bytes_out: number;
   flags: number;
+  agent: string | null;
+  team: string | null;
+  models: string[];
+  tokens_in: number;
+  tokens_out: number;
+  cost_usd: number;
+  tokens_estimated: boolean;
+  tool_calls: number;
   events: StoredEvent[];
   /** true when the session had more events than one answer lists */
   events_truncated: boolean;
@@ -56,16 +64,19 @@ export const FLAGGED_LIMIT_MAX = 1000;
 /** events listed per session in one answer */
 export const EVENTS_PER_SESSION = 200;
 
-/** A stored session: the summary the table published, plus when it ended. */
-interface SessionRow extends SessionSummary {
+/** A stored session: the summary the table published, plus when it ended (models as JSON, the flag as 0/1). */
+interface SessionRow extends Omit<SessionSummary, 'models' | 'tokens_estimated'> {
   rowid: number;
   ended_at: number;
+  models: string | null;
+  tokens_estimated: number;
 }
 
 /** A row of the events table: what the writer stored (queue.ts EventRecord), read back. */
 type EventRow = Omit<EventRecord, 't'>;
 
-const SESSION_COLS = 'rowid, id, state, upstream, client_ip, started_at, last_seen_at, ended_at, requests, bytes_in, bytes_out, flags';
+const SESSION_COLS = 'rowid, id, state, upstream, client_ip, started_at, last_seen_at, ended_at, requests, bytes_in, bytes_out, flags, '
+  + 'agent, team, models, tokens_in, tokens_out, cost_usd, tokens_estimated, tool_calls';
 const EVENT_COLS = 'id, kind, session_id, rule, severity, action, direction, excerpt, at, detail';
 
 export function encodeCursor(endedAt: number, rowid: number): string {
@@ -140,6 +151,8 @@ export class StoreQueries {
       last_seen_at: new Date(r.last_seen_at).toISOString(),
       ended_at: new Date(r.ended_at).toISOString(),
       requests: r.requests, bytes_in: r.bytes_in, bytes_out: r.bytes_out, flags: r.flags,
+      agent: r.agent ?? null, team: r.team ?? null, models: modelsOf(r.models), tokens_in: r.tokens_in ?? 0, tokens_out: r.tokens_out ?? 0,
+      cost_usd: r.cost_usd ?? 0, tokens_estimated: r.tokens_estimated === 1, tool_calls: r.tool_calls ?? 0,
       events: evs.map((e) => ({
         id: e.id, kind: e.kind, session_id: e.session_id, rule: e.rule, severity: e.severity,
         action: e.action, direction: e.direction, excerpt: e.excerpt, at: new Date(e.at).toISOString(), ...detailOf(e.detail),
@@ -152,6 +165,16 @@ export class StoreQueries {
 function clampLimit(v: number | undefined, dflt: number, max: number): number {
   if (v === undefined) return dflt;
   return Math.max(1, Math.min(max, Math.floor(v)));
+}
+
+function modelsOf(json: string | null): string[] {
+  if (!json) return [];
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((m): m is string => typeof m === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The detection score and judge verdict stored with an event (none for most events). */

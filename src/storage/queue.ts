@@ -58,7 +58,7 @@ export type QueueRecord = EventRecord | SessionRecord | KillRecord | ChunkRecord
 export function recordBytes(r: QueueRecord): number {
   switch (r.t) {
     case 'event': return 120 + 2 * (r.id.length + r.session_id.length + r.rule.length + r.excerpt.length + (r.detail?.length ?? 0));
-    case 'session': return 140 + 2 * (r.id.length + (r.upstream?.length ?? 0) + (r.client_ip?.length ?? 0));
+    case 'session': return 200 + 2 * (r.id.length + (r.upstream?.length ?? 0) + (r.client_ip?.length ?? 0) + (r.agent?.length ?? 0) + (r.team?.length ?? 0));
     case 'kill': return 64 + 2 * r.id.length;
     case 'chunk': return 64 + (r.bytes ? r.bytes.length + 96 : 0);
   }

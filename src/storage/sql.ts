@@ -22,7 +22,7 @@ export interface WireBatch {
 
 export const SQL = {
   event: 'INSERT INTO events (id, kind, session_id, rule, severity, action, direction, excerpt, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  session: 'INSERT INTO sessions (id, state, upstream, client_ip, started_at, last_seen_at, ended_at, requests, bytes_in, bytes_out, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  session: 'INSERT INTO sessions (id, state, upstream, client_ip, started_at, last_seen_at, ended_at, requests, bytes_in, bytes_out, flags, agent, team, models, tokens_in, tokens_out, cost_usd, tokens_estimated, tool_calls) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   killSet: 'INSERT INTO kills (id, state, at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, at = excluded.at',
   killDel: 'DELETE FROM kills WHERE id = ?',
   chunk: 'INSERT INTO captures (session_id, request_seq, direction, chunk_seq, gap, fin, at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -47,7 +47,9 @@ export function writeBatch(s: WriteStatements, b: WireBatch): number {
     else s.killSet.run(k.id, k.state, k.at);
   }
   for (const x of b.sessions) {
-    s.session.run(x.id, x.state, x.upstream, x.client_ip, x.started_at, x.last_seen_at, x.ended_at, x.requests, x.bytes_in, x.bytes_out, x.flags);
+    s.session.run(x.id, x.state, x.upstream, x.client_ip, x.started_at, x.last_seen_at, x.ended_at, x.requests, x.bytes_in, x.bytes_out, x.flags,
+      x.agent ?? null, x.team ?? null, x.models !== undefined && x.models.length > 0 ? JSON.stringify(x.models) : null,
+      x.tokens_in ?? 0, x.tokens_out ?? 0, x.cost_usd ?? 0, x.tokens_estimated === true ? 1 : 0, x.tool_calls ?? 0);
   }
   for (const e of b.events) {
     s.event.run(e.id, e.kind, e.session_id, e.rule, e.severity, e.action, e.direction, e.excerpt, e.at, e.detail ?? null);

@@ -131,6 +131,8 @@ export class Store extends FlushLoop {
           t: 'session', id: s.id, state: s.state, upstream: s.upstream, client_ip: s.client_ip,
           started_at: s.started_at, last_seen_at: s.last_seen_at, ended_at: ev.at, requests: s.requests,
           bytes_in: s.bytes_in, bytes_out: s.bytes_out, flags: s.flags,
+          agent: s.agent, team: s.team, models: s.models, tokens_in: s.tokens_in, tokens_out: s.tokens_out,
+          cost_usd: s.cost_usd, tokens_estimated: s.tokens_estimated, tool_calls: s.tool_calls,
         });
         // An end other than the sweep's (shutdown, eviction) is kept as an event that says so.
         if (ev.reason === undefined) return;

@@ -1,6 +1,7 @@
 // End to end: keys, agents, usage and budgets through the real binary, driven by the real SDKs.
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import WebSocket, { WebSocketServer } from 'ws';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -65,6 +66,41 @@ describe('keys', () => {
       const r = await fetch(`${gw.proxy}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' });
       expect(r.status, JSON.stringify(headers)).toBe(401);
       expect(await r.json()).toMatchObject({ error: { type: 'invalid_api_key', code: 'invalid_api_key' } });
+    }
+  });
+
+  it('a WebSocket upgrade with a malformed or unknown key is refused 401 before it completes', async () => {
+    for (const headers of [{ authorization: 'Bearer' }, { authorization: 'Basic Zm9vOmJhcg==' }, { 'x-api-key': 'x'.repeat(600) }, {}]) {
+      const ws = new WebSocket(`${gw.proxy.replace('http', 'ws')}/v1/realtime`, { headers: { 'x-session-id': 'ws-badkey', ...headers } });
+      const status = await new Promise<number>((resolve) => {
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => resolve(101));
+        ws.once('error', () => resolve(-1));
+      });
+      expect(status, JSON.stringify(headers)).toBe(401);
+    }
+  });
+
+  it('bad spend config: start and check-config exit 2 with one line per problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cordon-badspend-'));
+    const file = join(dir, 'cordon.yaml');
+    writeFileSync(file, [
+      'upstreams:',
+      `  - url: ${mock.url}/v1`,
+      'auth:',
+      '  keys:',
+      `    - { id: a, key_sha256: ${sha('k')}, agent: x, budget: { usd: 5 } }`,
+      'pricing:',
+      '  gpt-4o: { input: -2.5, output: 10 }',
+      '  m2: { input: cheap, output: 1 }',
+      '',
+    ].join('\n'));
+    const want = ['auth.keys[0].budget.window: a budget needs a window', 'pricing.gpt-4o.input:', 'pricing.m2.input:'];
+    for (const args of [['check-config', file], ['start', '--config', file, '--listen', '127.0.0.1:0', '--control-listen', '127.0.0.1:0']]) {
+      const r = await runToExit(args);
+      expect(r.code, args[0]).toBe(2);
+      for (const w of want) expect(r.stderr, args[0]).toContain(w);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
   });
 
@@ -234,6 +270,8 @@ describe('budgets', () => {
 describe('provider keys kept from agents', () => {
   let upstream: Server;
   const seen: IncomingHttpHeaders[] = [];
+  const seenWs: IncomingHttpHeaders[] = [];
+  const wss = new WebSocketServer({ noServer: true });
   let pgw: GatewayProc;
 
   beforeAll(async () => {
@@ -244,6 +282,10 @@ describe('provider keys kept from agents', () => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id: 'x', model: 'gpt-4o', choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } }));
       });
+    });
+    upstream.on('upgrade', (req, socket, head) => {
+      seenWs.push(req.headers);
+      wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (d) => ws.send(d.toString())));
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const dir = mkdtempSync(join(tmpdir(), 'cordon-provider-'));
@@ -270,7 +312,31 @@ describe('provider keys kept from agents', () => {
 
   afterAll(async () => {
     await pgw?.stop();
+    wss.close();
     await new Promise((r) => upstream.close(r));
+  });
+
+  it('a WebSocket upgrade: the upstream gets the operator credential, never the client\'s (with a cordon key or without)', async () => {
+    const echo = async (headers: Record<string, string>): Promise<string> => {
+      const ws = new WebSocket(`${pgw.proxy.replace('http', 'ws')}/v1/realtime`, { headers });
+      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+      const got = new Promise<string>((r) => ws.once('message', (d) => r(d.toString())));
+      ws.send('ping');
+      const text = await got;
+      ws.close();
+      return text;
+    };
+    // our key as a bearer, the client's own provider key beside it
+    expect(await echo({ authorization: `Bearer ${KEY}`, 'x-api-key': 'sk-client-own-ws-1', 'x-session-id': 'prov-ws-1' })).toBe('ping');
+    // keys optional here: no cordon key, only the client's provider credential in both headers
+    expect(await echo({ authorization: 'Bearer sk-client-own-ws-2', 'x-api-key': 'sk-client-own-ws-3', 'x-session-id': 'prov-ws-2' })).toBe('ping');
+    expect(seenWs.length).toBe(2);
+    for (const h of seenWs) {
+      expect(h['x-api-key']).toBe('sk-operator-secret');
+      expect(h.authorization).toBeUndefined();
+      expect(JSON.stringify(h)).not.toContain(KEY);
+      expect(JSON.stringify(h)).not.toContain('sk-client-own');
+    }
   });
 
   it('the upstream gets the operator credential; the client credentials reach neither its headers nor the logs', async () => {
@@ -298,3 +364,36 @@ describe('provider keys kept from agents', () => {
     expect(logs).not.toContain('sk-operator-secret');
   });
 });
+
+describe('history keeps the spend across a restart', () => {
+  it('agent, team, models, tokens, cost and the estimate mark are in /control/history after SIGTERM and a new start', async () => {
+    const sdk = new OpenAI({ baseURL: `${gw.proxy}/v1`, apiKey: KEY, maxRetries: 0, defaultHeaders: { 'x-session-id': 'hist-spend-1' } });
+    const r = await sdk.chat.completions.create({ model: 'mock-gpt', messages: [{ role: 'user', content: 'hello history' }] });
+    // a stream without include_usage: its tokens are estimated
+    const est = await fetch(`${gw.proxy}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': 'hist-spend-2', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'mock-gpt', stream: true, messages: [{ role: 'user', content: 'count me please' }] }),
+    });
+    await est.text();
+    let live: Record<string, unknown> = {};
+    for (let i = 0; i < 50 && live.tokens_estimated !== true; i++) {
+      live = await session('hist-spend-2');
+      if (live.tokens_estimated !== true) await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(live.tokens_estimated).toBe(true);
+    expect(await gw.stop()).toBe(0);
+    gw = await startGateway(['--config', configFile, '--data-dir', dataDir]);
+    const hist = async (id: string) => ((await (await fetch(`${gw.control}/control/history?session_id=${id}`)).json()) as { sessions: Record<string, unknown>[] }).sessions[0];
+    const one = await hist('hist-spend-1');
+    expect(one).toMatchObject({
+      agent: 'research-bot', team: 'ml', models: [r.model], tokens_in: r.usage!.prompt_tokens, tokens_out: r.usage!.completion_tokens, tokens_estimated: false,
+    });
+    // mock-gpt is priced 1 and 2 USD per million tokens
+    expect(one.cost_usd).toBeCloseTo((r.usage!.prompt_tokens + 2 * r.usage!.completion_tokens) / 1e6, 9);
+    const two = await hist('hist-spend-2');
+    expect(two).toMatchObject({ agent: 'research-bot', team: 'ml', tokens_in: live.tokens_in, tokens_out: live.tokens_out, tokens_estimated: true });
+    expect(two.tokens_out as number).toBeGreaterThan(0);
+  });
+});
+

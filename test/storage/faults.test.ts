@@ -192,4 +192,29 @@ describe('schema migrations', () => {
     expect((s[kDb].prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n).toBe(1);
     void s.close();
   });
+
+  it('a version-3 file gains the spend columns; its old summaries read with none spent, new ones keep theirs', async () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, DB_FILE));
+    for (let v = 0; v < 3; v++) db.exec(MIGRATIONS[v]);
+    db.pragma('user_version = 3');
+    db.pragma('application_id = 1668248164');
+    const t = Date.now();
+    db.prepare("INSERT INTO sessions (id, state, upstream, client_ip, started_at, last_seen_at, ended_at, requests, bytes_in, bytes_out, flags) VALUES ('old-1', 'completed', NULL, NULL, ?, ?, ?, 2, 10, 20, 0)").run(t - 1000, t - 500, t - 500);
+    db.close();
+    const s = open(dir);
+    expect(s[kDb].pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const [old] = s.history({ session_id: 'old-1' }).sessions;
+    expect(old).toMatchObject({ requests: 2, agent: null, team: null, models: [], tokens_in: 0, tokens_out: 0, cost_usd: 0, tokens_estimated: false, tool_calls: 0 });
+    s.recordSession({ kind: 'session', type: 'completed', session_id: 'new-1', at: t, summary: {
+      id: 'new-1', state: 'completed', upstream: null, client_ip: null, started_at: t - 10, last_seen_at: t, requests: 1, bytes_in: 1, bytes_out: 1, flags: 0,
+      agent: 'bot', team: 'ml', models: ['gpt-4o', 'gpt-4o-mini'], tokens_in: 12, tokens_out: 34, cost_usd: 0.000123, tokens_estimated: true, tool_calls: 2,
+    } });
+    await s.close();
+    const again = open(dir);
+    expect(again.history({ session_id: 'new-1' }).sessions[0]).toMatchObject({
+      agent: 'bot', team: 'ml', models: ['gpt-4o', 'gpt-4o-mini'], tokens_in: 12, tokens_out: 34, cost_usd: 0.000123, tokens_estimated: true, tool_calls: 2,
+    });
+    await again.close();
+  });
 });

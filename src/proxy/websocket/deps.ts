@@ -28,9 +28,13 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
   const cfg = ctx.cfg;
   // One ws(s):// URL per upstream, shared by all its connections (a URL object is not small).
   const urls = new Map<Upstream, URL>();
+  const upstreamOf = new WeakMap<URL, Upstream>();
   const urlOf = (u: Upstream): URL => {
     let url = urls.get(u);
-    if (url === undefined) urls.set(u, (url = new URL(u.name)));
+    if (url === undefined) {
+      urls.set(u, (url = new URL(u.name)));
+      upstreamOf.set(url, u);
+    }
     return url;
   };
   const refuse = (e: ProxyError, sessionId: string | null): Refusal => {
@@ -75,6 +79,10 @@ export function createWsDeps(ctx: ProxyContext, registry: WsRegistry, opts: WsDe
       if (u === null) return null;
       ctx.sessions.setUpstream(slot, u.index);
       return urlOf(u);
+    },
+    // read at each upgrade: a reload may have changed the upstream's key
+    credentialFor(url: URL) {
+      return upstreamOf.get(url)?.credential ?? null;
     },
     openInspector,
     onHit(slot: number, hit: Hit): 'pass' | 'close' {

@@ -3,6 +3,7 @@
 // Sec-WebSocket-Accept is valid for the client and its 101 can be passed back as it is.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { UpstreamCredential } from '../headers.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -31,7 +32,11 @@ export function filterExtensions(value: string | undefined, deflate: boolean): s
     .join(', ');
 }
 
-export function buildUpstreamRequest(req: IncomingMessage, base: URL, deflate: boolean, clientIp: string): string {
+/**
+ * `cred`: the upstream's operator credential (auth/upstream-auth.ts), sent in place of the client's
+ * Authorization; x-api-key is never forwarded from the client.
+ */
+export function buildUpstreamRequest(req: IncomingMessage, base: URL, deflate: boolean, clientIp: string, cred: UpstreamCredential | null = null): string {
   const h = req.headers;
   const defaultPort = base.protocol === 'https:' || base.protocol === 'wss:' ? '443' : '80';
   const host = base.port && base.port !== defaultPort ? `${base.hostname}:${base.port}` : base.hostname;
@@ -42,8 +47,11 @@ export function buildUpstreamRequest(req: IncomingMessage, base: URL, deflate: b
   if (ext) out += `Sec-WebSocket-Extensions: ${ext}\r\n`;
   for (const name of FORWARDED) {
     const v = h[name];
-    if (typeof v === 'string') out += `${name}: ${v}\r\n`;
+    if (typeof v !== 'string') continue;
+    if (name === 'authorization' && cred !== null && (cred.drop & 1) !== 0) continue;
+    out += `${name}: ${v}\r\n`;
   }
+  if (cred !== null && cred.name !== null) out += `${cred.name}: ${cred.value}\r\n`;
   const xff = h['x-forwarded-for'];
   out += `X-Forwarded-For: ${xff ? `${xff}, ${clientIp}` : clientIp}\r\n\r\n`;
   return out;

@@ -94,7 +94,7 @@ function afterResolve(req: IncomingMessage, client: Leg, head: Buffer, deps: Rel
   const tls = base.protocol === 'https:' || base.protocol === 'wss:';
   const host = base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname;
   const port = Number(base.port) || (tls ? 443 : 80);
-  conn.hsRequest = buildUpstreamRequest(req, base, b.permessageDeflate, client.remoteAddress ?? '');
+  conn.hsRequest = buildUpstreamRequest(req, base, b.permessageDeflate, client.remoteAddress ?? '', deps.credentialFor?.(base) ?? null);
   if (deps.openSpan !== undefined) {
     conn.span = deps.openSpan(req, r, base);
     // the upstream's handshake names the connection's span as its parent

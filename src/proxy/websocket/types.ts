@@ -6,6 +6,7 @@ import type { Direction } from '../../events.js';
 import type { WsRegistry } from './registry.js';
 import type { AccountedStream } from '../../memory/streams.js';
 import type { Span } from '../../telemetry/types.js';
+import type { UpstreamCredential } from '../headers.js';
 
 /** The session may proceed: its slot in the session table and its resolved ID. */
 export interface SessionGrant {
@@ -45,6 +46,8 @@ export interface RelayDeps {
   resolveSession(req: IncomingMessage): SessionGrant | Refusal | Promise<SessionGrant | Refusal>;
   /** the backend base URL (http(s):// or ws(s)://); its path is a prefix that is not doubled; null = none healthy */
   pickUpstream(slot: number): URL | null;
+  /** the operator's credential for an upstream pickUpstream returned (upstreams[].api_key_env), or null */
+  credentialFor?(upstream: URL): UpstreamCredential | null;
   /** a scanner for one text message in one direction, or null when no rule applies */
   openInspector(slot: number, direction: Direction): StreamInspector | null;
   /** decides what a hit does: 'close' ends the connection with 1008 both ways ('pass' = flagged only) */
