@@ -18,6 +18,7 @@ import { RedisKills } from './redis-kills.js';
 import { RedisLink } from './redis-link.js';
 import { RedisRates } from './redis-rates.js';
 import { RedisReads } from './redis-reads.js';
+import { RedisBudgets } from './redis-budgets.js';
 import { EPOCH, INSTANCE_INDEX, type Script } from './scripts.js';
 import { Sweeper } from './sweeper.js';
 import {
@@ -95,6 +96,7 @@ export class RedisFleet implements FleetState {
   private readonly writes: WriteBehind;
   private readonly reads: RedisReads;
   private readonly sweeper: Sweeper;
+  readonly budgets: RedisBudgets;
   private readonly rates: RedisRates;
 
   constructor(opts: RedisFleetOptions) {
@@ -124,6 +126,7 @@ export class RedisFleet implements FleetState {
     });
     const call = (args: string[]) => this.call(args);
     this.reads = new RedisReads({ prefix: this.p, call, kills: this.kills, instanceNames: this.instanceNames });
+    this.budgets = new RedisBudgets({ prefix: this.p, runId: this.runId, synced, evalScript, call, log: this.log });
     this.sweeper = new Sweeper({
       prefix: this.p, runId: this.runId, ttlMs: opts.sessionTtlMs ?? 86_400_000, intervalMs: opts.sweepIntervalMs ?? 1_000,
       counters: this.counters, live: () => this.synced && !this.closed, call, evalScript,
@@ -141,6 +144,7 @@ export class RedisFleet implements FleetState {
     this.flushTimer = setInterval(() => { if (!this.writes.inFlight) void this.flush(); }, this.flushIntervalMs);
     this.flushTimer.unref();
     this.sweeper.start();
+    this.budgets.start();
     this.heartbeatTimer = setInterval(() => this.tick(), this.heartbeatMs);
     this.heartbeatTimer.unref();
     const onMessage = (msg: string) => this.killSync.onMessage(msg);
@@ -159,6 +163,7 @@ export class RedisFleet implements FleetState {
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.sweeper.stop();
+    this.budgets.stop();
     if (this.synced) {
       try { await this.call(['DEL', this.instanceKey(this.instanceId)]); } catch { /* it expires anyway */ }
     }
@@ -287,6 +292,7 @@ export class RedisFleet implements FleetState {
       await this.killSync.readSnapshot();
       await this.killSync.reconcileRestored();
       await this.heartbeat();
+      await this.budgets.resync();
       if (this.everSynced) {
         this.counters.reconnects++;
         const info: Record<string, number> = { pending_sessions: this.writes.pendingSessions, dropped_deltas: this.counters.dropped_deltas };

@@ -4,7 +4,8 @@
 //
 // The hot path only ever calls the synchronous methods (`killState`, `admit`, `record`); they are
 // answered from local memory. Everything that talks to Redis is asynchronous and off that path,
-// except `rateLimit`, which must ask Redis to be exact across instances.
+// except `rateLimit` and `budgets.admit`, which must ask Redis to be exact across instances.
+import type { FleetBudgets } from './budget-types.js';
 
 /** A session's shared state. `active` is the absence of a kill. */
 export type FleetKillState = 'killed' | 'terminated';
@@ -125,7 +126,11 @@ export interface FleetState {
 
   health(): FleetHealth;
   stats(): FleetStats;
+  /** spend budgets shared by every instance (Redis mode); absent where the local ledger is the whole truth */
+  readonly budgets?: FleetBudgets;
 }
+
+export type { BudgetAdmission, BudgetAsk, BudgetTicket, FleetBudgets } from './budget-types.js';
 
 /** The logger shape the fleet needs (log.ts PartLog). */
 export type { PartLog as FleetLogger } from '../log.js';

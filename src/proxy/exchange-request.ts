@@ -15,6 +15,8 @@ import type { InflightNode } from './inflight.js';
 import { applyHits, type Verdict } from './verdict.js';
 import { originForm } from './request-target.js';
 import { checkFleetRates, type FleetRateClient } from './phases/fleet-rates.js';
+import { checkFleetBudgets, type FleetBudgetClient } from './phases/fleet-budgets.js';
+import type { BudgetTicket } from '../fleet/budget-types.js';
 import type { Span } from '../telemetry/types.js';
 import { spanAgent, spanPolicy, spanRequest, spanSessionEnd, spanToolHeld } from '../telemetry/request-span.js';
 import type { AccountedStream, StreamKind } from '../memory/streams.js';
@@ -36,7 +38,7 @@ const UPLOAD_COPIES = 3;
 
 export const enum Stage { ReadingBody, Dispatched, Streaming, Done, Discarding }
 
-export abstract class RequestPhases extends ToolHook implements InflightNode, FleetRateClient, AccountedStream {
+export abstract class RequestPhases extends ToolHook implements InflightNode, FleetRateClient, FleetBudgetClient, AccountedStream {
   slot = -1;
   prevInSlot: InflightNode | null = null;
   nextInSlot: InflightNode | null = null;
@@ -87,6 +89,8 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   protected grant: KeyGrant = NO_GRANT;
   /** the parsed request body when the request phase parsed it, until the answer's meter opens */
   protected json: unknown = undefined;
+  /** the request's places in the fleet's budgets (Redis mode), given back with its cost at the end */
+  protected budgetTicket: BudgetTicket | null = null;
 
   constructor(protected readonly ctx: ProxyContext, readonly req: IncomingMessage, readonly res: ServerResponse) {
     super();
@@ -240,7 +244,27 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   /** Past the request filters (and a tool call's approval): the fleet's rate rules, then the upstream. */
   protected pastRequestFilters(): void {
     if (this.ctx.fleetRates.length > 0) return checkFleetRates(this.ctx, this);
+    this.fleetBudgets();
+  }
+
+  /** Past the rate rules: the fleet's budgets (Redis mode), then the upstream. */
+  private fleetBudgets(): void {
+    const asks = this.ctx.spend.fleetAsks(this.grant.key, this.sessionId!);
+    if (asks === null) return this.forward(null);
+    checkFleetBudgets(this.ctx.spend.fleet!, asks, this);
+  }
+
+  /** @internal a place in every budget; a kill may have landed while the check was out */
+  budgetsPassed(ticket: BudgetTicket | null): void {
+    this.budgetTicket = ticket;
+    const refusal = this.ctx.gate.refusalOf(this.slot);
+    if (refusal !== null) return this.fail(refusal);
     this.forward(null);
+  }
+
+  /** @internal */
+  budgetRefused(scope: string, retryAfterS: number): void {
+    this.fail(ERR.budgetExceeded(scope, retryAfterS));
   }
 
   /** `policy.judge`: a doubtful request waits for the guard model's verdict (bounded by its timeout). */
@@ -316,7 +340,7 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
   fleetRatesPassed(): void {
     const refusal = this.ctx.gate.refusalOf(this.slot);
     if (refusal !== null) return this.fail(refusal);
-    this.forward(null);
+    this.fleetBudgets();
   }
 
   /** @internal */

@@ -276,7 +276,11 @@ export class Exchange extends AnswerPhases implements Dispatcher.DispatchHandler
         const hits = this.policy.settleResponse(this.slot, this.inspector.tokens, this.inspector.toolCalls, Date.now());
         if (hits !== null) applyHits(ctx, this.slot, this.sessionId!, hits, 'response');
       }
-      if (meter !== null) ctx.spend.settle(this.slot, this.grant.agent, this.grant.key, this.sessionId!, meter, performance.now(), this.inspector !== null ? this.inspector.toolCalls : -1);
+      if (meter !== null || this.budgetTicket !== null) {
+        ctx.spend.settle(this.slot, this.grant.agent, this.grant.key, this.sessionId!, meter, performance.now(),
+          this.inspector !== null ? this.inspector.toolCalls : -1, this.budgetTicket);
+        this.budgetTicket = null;
+      }
     }
     this.meter = null;
     if (this.span !== null) {

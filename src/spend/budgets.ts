@@ -3,10 +3,11 @@
 // budget that applies has something left; its cost is charged when its answer ends, so a stream in
 // progress finishes and counts. Windows are aligned to the epoch (a 1d budget resets at 00:00 UTC),
 // which makes Retry-After the time to the window's end and lets instances agree on a window
-// without talking (fleet.ts keeps the shared totals in Redis).
+// without talking (fleet/redis-budgets.ts keeps the shared totals in Redis).
 import type { BudgetConfig } from '../config/spend-schema.js';
+import type { BudgetAsk } from '../fleet/budget-types.js';
 
-export interface Budget {
+export interface Budget extends BudgetAsk {
   /** `key:<id>`, `team:<name>`, `session:<rule>:<session id>` */
   readonly scope: string;
   /** USD, or tokens when `unit` is tokens */
@@ -30,8 +31,8 @@ interface Spent {
 /** The budget of a config entry for a scope. */
 export function budgetOf(scope: string, b: BudgetConfig): Budget {
   return b.usd !== undefined
-    ? { scope, limit: b.usd, unit: 'usd', windowMs: b.window }
-    : { scope, limit: b.tokens!, unit: 'tokens', windowMs: b.window };
+    ? { scope, cls: scope, limit: b.usd, unit: 'usd', windowMs: b.window }
+    : { scope, cls: scope, limit: b.tokens!, unit: 'tokens', windowMs: b.window };
 }
 
 export function windowStart(nowMs: number, windowMs: number): number {

@@ -5,6 +5,7 @@
 import type { Config } from '../config/schema.js';
 import type { KeyRecord } from '../auth/keys.js';
 import type { SessionExtension, SessionView } from '../sessions/types.js';
+import type { BudgetTicket, FleetBudgets } from '../fleet/budget-types.js';
 import { Agents, roundUsd } from './agents.js';
 import { budgetOf, Ledger, type Budget, type Refusal } from './budgets.js';
 import { estimateInput, responseText, tokenCounter } from './estimate.js';
@@ -85,8 +86,8 @@ export class Spend implements SessionExtension {
   private readonly moreModels = new Map<number, Set<number>>();
   /** tokens and USD by agent and model number, for /metrics: key agent * 64 + model */
   readonly byAgentModel = new Map<number, { tokensIn: number; tokensOut: number; usd: number }>();
-  /** charges made (fleet mode sends them on; see fleet.ts) */
-  onCharge: ((b: Budget, usd: number, tokens: number, nowMs: number) => void) | null = null;
+  /** budgets shared by the fleet (Redis mode): admission takes a place in them, settle gives it back with the cost */
+  fleet: FleetBudgets | null = null;
 
   constructor(cfg: Config, private readonly table: SpendTable) {
     this.prices = new PriceTable(cfg.pricing);
@@ -117,7 +118,7 @@ export class Spend implements SessionExtension {
       }
     }
     for (const r of this.sessionRules) {
-      if (r.windowMs > 0) out.push({ scope: `session:${r.name}:${sessionId}`, limit: r.limit, unit: 'usd', windowMs: r.windowMs });
+      if (r.windowMs > 0) out.push({ scope: `session:${r.name}:${sessionId}`, cls: `session:${r.name}`, limit: r.limit, unit: 'usd', windowMs: r.windowMs });
     }
     return out;
   }
@@ -136,6 +137,13 @@ export class Spend implements SessionExtension {
     return null;
   }
 
+  /** The budgets the fleet must be asked about before the request goes upstream, or null for none. */
+  fleetAsks(key: KeyRecord | null, sessionId: string): Budget[] | null {
+    if (this.fleet === null || (key === null && this.sessionRules.length === 0)) return null;
+    const asks = this.budgetsFor(key, sessionId);
+    return asks.length === 0 ? null : asks;
+  }
+
   /**
    * A meter for an answer. `body` is the request: an OpenAI chat stream that did not ask for
    * `stream_options.include_usage` will carry no usage, so its answer's bytes are kept (bounded) to count.
@@ -152,7 +160,13 @@ export class Spend implements SessionExtension {
    * What was charged is left on the meter (tokensIn/Out, or `pending` while the tokenizer counts)
    * for the request's trace span: one owner for the number.
    */
-  settle(slot: number, agent: number, key: KeyRecord | null, sessionId: string, m: Meter, endedAt: number, toolCalls: number): void {
+  settle(slot: number, agent: number, key: KeyRecord | null, sessionId: string, m: Meter | null, endedAt: number, toolCalls: number,
+    ticket: BudgetTicket | null = null): void {
+    if (m === null) {
+      // refused or failed before an answer began: nothing spent, the fleet's places are given back
+      if (ticket !== null) this.fleet?.settle(ticket, 0, 0);
+      return;
+    }
     const reqBody = m.reqBody;
     const s = m.scan;
     const ttfb = (m.firstByteAt === 0 ? endedAt : m.firstByteAt) - m.startedAt;
@@ -165,13 +179,14 @@ export class Spend implements SessionExtension {
       const cost = this.prices.cost(modelName, uncached, s.output, s.cached + s.cacheRead, s.cacheWrite);
       m.tokensIn = s.inputTotal;
       m.tokensOut = s.output;
-      this.account(slot, agent, key, sessionId, modelName, s.inputTotal, s.output, cost, false, calls);
+      this.account(slot, agent, key, sessionId, modelName, s.inputTotal, s.output, cost, false, calls, ticket);
       return;
     }
     if (reqBody === null || m.bytes === 0) {
       // no usage and nothing kept to count: an answer that is not an LLM's (a GET, /models, an
       // error), or an upstream that reports none on an API that always does
       if (calls > 0) this.table.addUsage(slot, 0, 0, 0, 0, false, calls);
+      if (ticket !== null) this.fleet?.settle(ticket, 0, 0);
       return;
     }
     // No usage came: count with the tokenizer (loaded on first need), off the request's path.
@@ -182,7 +197,7 @@ export class Spend implements SessionExtension {
     m.pending = tokenCounter().then((count) => {
       let json = m.reqJson;
       if (json === undefined) { try { json = JSON.parse(reqBody.toString('utf8')); } catch { json = null; } }
-      if (json === null || typeof json !== 'object') return;
+      if (json === null || typeof json !== 'object') { if (ticket !== null) this.fleet?.settle(ticket, 0, 0); return; }
       modelName ??= m.reqModel ?? requestModel(json, null);
       const tin = estimateInput(count, json);
       let tout: number;
@@ -196,12 +211,13 @@ export class Spend implements SessionExtension {
       m.tokensIn = tin;
       m.tokensOut = tout;
       // the slot may have been freed and reused meanwhile: charge it only if it is the same session
-      if (this.table.idOf(slot) === id) this.account(slot, agent, key, sessionId, modelName, tin, tout, cost, true, calls);
-    }, () => undefined);
+      if (this.table.idOf(slot) === id) this.account(slot, agent, key, sessionId, modelName, tin, tout, cost, true, calls, ticket);
+      else if (ticket !== null) this.fleet?.settle(ticket, cost, tin + tout);
+    }, () => { if (ticket !== null) this.fleet?.settle(ticket, 0, 0); });
   }
 
   private account(slot: number, agent: number, key: KeyRecord | null, sessionId: string, model: string | null,
-    tin: number, tout: number, usd: number, estimated: boolean, calls: number): void {
+    tin: number, tout: number, usd: number, estimated: boolean, calls: number, ticket: BudgetTicket | null): void {
     const mn = model === null ? 0 : this.models.number(model);
     const first = this.table.addUsage(slot, tin, tout, usd, mn, estimated, calls);
     if (!first && mn !== 0) {
@@ -218,10 +234,10 @@ export class Spend implements SessionExtension {
     if (row === undefined) this.byAgentModel.set(k, { tokensIn: tin, tokensOut: tout, usd });
     else { row.tokensIn += tin; row.tokensOut += tout; row.usd += usd; }
     const now = Date.now();
-    for (const b of this.budgetsFor(key, sessionId)) {
-      this.ledger.charge(b, usd, tin + tout, now);
-      this.onCharge?.(b, b.unit === 'usd' ? usd : 0, b.unit === 'tokens' ? tin + tout : 0, now);
-    }
+    const budgets = this.budgetsFor(key, sessionId);
+    for (const b of budgets) this.ledger.charge(b, usd, tin + tout, now);
+    // the fleet's total too: with the places the request held, or (admitted while Redis was away) without
+    if (this.fleet !== null && (ticket !== null || budgets.length > 0)) this.fleet.settle(ticket ?? { asks: budgets, windows: null, run: '' }, usd, tin + tout);
   }
 
   // ---- SessionExtension: the session view's spend fields -------------------------------------

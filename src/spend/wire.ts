@@ -46,6 +46,7 @@ export function wireKeysAndSpend(d: WireDeps): KeysAndSpend {
   const auth = new Auth(d.cfg, d.tables);
   const spend = new Spend(d.cfg, d.sessions);
   d.sessions.setExtension(spend);
+  spend.fleet = d.fleet.budgets ?? null;
 
   // A session belongs to the agent whose key opened it: another agent's key, or none, is refused.
   d.gate.addCheck((f, slot) => {
