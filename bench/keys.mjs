@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, freePort, start, stop, waitForPort, wrk as wrkRun, median, pinTree, fmt } from './lib.mjs';
+import { CLI, freePort, start, stop, waitForPort, wrk as wrkRun, median, pinTree, fmt, cpuMsOf } from './lib.mjs';
+import { loadavg } from 'node:os';
 
 const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((a) => a.trim().split(/\s+/)));
 const SECONDS = Number(args.seconds ?? 5);
@@ -68,18 +69,28 @@ const targets = [
 if (COMPARE) targets.push(await gateway('--compare build', '', COMPARE));
 const headers = { authorization: `Bearer ${KEY}`, 'x-session-id': 'bench-session' };
 const results = new Map(targets.map((t) => [t.name, []]));
+// CPU per request of the gateway process (user + system, from /proc): what the features cost in
+// work, less moved by the other processes on a shared box than requests per second are.
+const cpuPer = new Map(targets.map((t) => [t.name, []]));
 for (let r = 0; r < RUNS; r++) {
   const order = r % 2 === 0 ? targets : [...targets].reverse();
   for (const t of order) {
+    const c0 = cpuMsOf(t.child.pid);
     const w = wrkRun(`http://127.0.0.1:${t.port}/v1/chat/completions`, { connections: CONNS, seconds: SECONDS, headers, cpus: PIN ? '0' : null });
+    const cpu = cpuMsOf(t.child.pid) - c0;
     results.get(t.name).push(w.rps);
+    cpuPer.get(t.name).push((cpu * 1000) / Math.max(1, w.rps * SECONDS));
+    console.error(`run ${r + 1} ${t.name}: ${fmt(w.rps, 0)} req/s, ${fmt((cpu * 1000) / Math.max(1, w.rps * SECONDS), 1)} us CPU/req, non-2xx ${w.non2xx}, load ${loadavg()[0].toFixed(1)}`);
   }
 }
 const base = median(results.get(targets[0].name));
+const baseCpu = median(cpuPer.get(targets[0].name));
 for (const t of targets) {
   const m = median(results.get(t.name));
-  console.log(`${t.name}: ${fmt(m, 0)} req/s (median of ${RUNS}), ${fmt(m / base, 3)}x keys off`);
+  const c = median(cpuPer.get(t.name));
+  console.log(`${t.name}: ${fmt(m, 0)} req/s (median of ${RUNS}), ${fmt(m / base, 3)}x keys off; ${fmt(c, 1)} us CPU/req, ${fmt(baseCpu / c, 3)}x keys off by CPU`);
 }
+console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const agents = await fetch(`http://127.0.0.1:${targets[1].control}/control/agents`).then((x) => x.json());
 console.log(`keys on, metered: ${JSON.stringify(agents.agents[0])}`);
 for (const t of targets) stop(t.child);

@@ -342,7 +342,8 @@ export class RedisFleet implements FleetState {
   private tick(): void {
     if (this.closed) return;
     if (!this.synced) {
-      this.onReady();
+      // a resync under way (the first one, say, slow on a loaded box) is not a reconnect to count
+      if (this.resyncing === null) this.onReady();
       return;
     }
     if (this.ticking) return;

@@ -27,10 +27,11 @@ export interface SpendTable {
   idOf(slot: number): string;
 }
 
-/** One answer being metered: the scanner, and (rarely) the bytes kept for estimating. */
+/** One answer being metered: the scanner, and until its usage shows, what estimating it would need. */
 export class Meter {
   readonly scan: UsageScanner;
   firstByteAt = 0;
+  /** the answer's chunks (references, up to ESTIMATE_CAPTURE bytes) while no usage was seen */
   kept: Buffer[] | null = null;
   keptBytes = 0;
   bytes = 0;
@@ -42,10 +43,10 @@ export class Meter {
 
   /**
    * `reqModel`: the request's model, the fallback when the answer names none. `reqBody`/`reqJson`:
-   * kept only for an answer that will carry no usage (to count the prompt's tokens); otherwise the
-   * request is let go as soon as it was sent.
+   * the request of an LLM call, held (with the answer's first chunks) only until the answer shows
+   * its usage: an answer that ends without any is counted with the tokenizer from them.
    */
-  constructor(readonly startedAt: number, readonly reqModel: string | null, readonly reqBody: Buffer | null, readonly reqJson: unknown,
+  constructor(readonly startedAt: number, readonly reqModel: string | null, public reqBody: Buffer | null, public reqJson: unknown,
     countTools = true) {
     this.scan = new UsageScanner(countTools);
     if (reqBody !== null) this.kept = [];
@@ -60,7 +61,13 @@ export class Meter {
     if (this.firstByteAt === 0) this.firstByteAt = performance.now();
     this.bytes += chunk.length;
     this.scan.write(chunk);
-    if (this.kept !== null && this.keptBytes < ESTIMATE_CAPTURE) {
+    if (this.kept === null) return;
+    if (this.scan.seen) {
+      // the upstream reports usage: nothing to estimate, let go of the request and the chunks
+      this.kept = null;
+      this.reqBody = null;
+      this.reqJson = undefined;
+    } else if (this.keptBytes < ESTIMATE_CAPTURE) {
       this.kept.push(chunk);
       this.keptBytes += chunk.length;
     }
@@ -145,12 +152,14 @@ export class Spend implements SessionExtension {
   }
 
   /**
-   * A meter for an answer. `body` is the request: an OpenAI chat stream that did not ask for
-   * `stream_options.include_usage` will carry no usage, so its answer's bytes are kept (bounded) to count.
+   * A meter for an answer. `body` is the request: for an LLM call (OpenAI chat or completions,
+   * Anthropic messages, Responses; streamed or not) it is held with the answer's first bytes until
+   * usage shows, so an answer without any (an OpenAI stream without `stream_options.include_usage`,
+   * a compatible backend that reports none) is still counted.
    * `toolsCounted`: the policy's inspector counts the answer's tool calls (settle gets its count).
    */
   open(startedAt: number, body: Buffer | null, json: unknown, target: string, toolsCounted = false): Meter {
-    const estimate = body !== null && target.includes('/chat/completions') && wantsEstimate(body, json);
+    const estimate = body !== null && body.length <= ESTIMATE_BODY_MAX && isLlmCall(target);
     return new Meter(startedAt, requestModel(json, null), estimate ? body : null, estimate ? json : undefined, !toolsCounted);
   }
 
@@ -194,12 +203,12 @@ export class Spend implements SessionExtension {
     const bytes = m.bytes;
     const keptBytes = m.keptBytes;
     const id = this.table.idOf(slot);
-    m.pending = tokenCounter().then((count) => {
+    m.pending = tokenCounter(modelName ?? m.reqModel).then((count) => {
       let json = m.reqJson;
       if (json === undefined) { try { json = JSON.parse(reqBody.toString('utf8')); } catch { json = null; } }
       if (json === null || typeof json !== 'object') { if (ticket !== null) this.fleet?.settle(ticket, 0, 0); return; }
       modelName ??= m.reqModel ?? requestModel(json, null);
-      const tin = estimateInput(count, json);
+      const tin = estimateInput(count, json, modelName);
       let tout: number;
       if (kept !== null) {
         tout = count(responseText(kept.toString('utf8')));
@@ -305,6 +314,14 @@ function valueAfterKey(b: Buffer, key: string, value: string): boolean {
 function skipBlanks(b: Buffer, j: number): number {
   while (j < b.length && (b[j] === 0x20 || b[j] === 0x09 || b[j] === 0x0a || b[j] === 0x0d)) j++;
   return j;
+}
+
+/** Requests larger than this are not held for an estimate (their answer's usage is taken as it comes). */
+const ESTIMATE_BODY_MAX = 4 * 1024 * 1024;
+
+/** The APIs whose answers report token usage (or should): chat, completions, messages, responses. */
+function isLlmCall(target: string): boolean {
+  return target.includes('/completions') || target.includes('/messages') || target.includes('/responses');
 }
 
 function requestModel(json: unknown, body: Buffer | null): string | null {
