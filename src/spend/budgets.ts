@@ -24,6 +24,7 @@ export interface Refusal {
 
 interface Spent {
   windowStart: number;
+  windowMs: number;
   usd: number;
   tokens: number;
 }
@@ -59,7 +60,7 @@ export class Ledger {
     const ws = windowStart(nowMs, b.windowMs);
     let s = this.spent.get(b.scope);
     if (s === undefined || s.windowStart !== ws) {
-      s = { windowStart: ws, usd: 0, tokens: 0 };
+      s = { windowStart: ws, windowMs: b.windowMs, usd: 0, tokens: 0 };
       this.spent.set(b.scope, s);
     }
     s.usd += usd;
@@ -70,19 +71,16 @@ export class Ledger {
   setTotal(b: Budget, windowStartMs: number, total: number): void {
     let s = this.spent.get(b.scope);
     if (s === undefined || s.windowStart !== windowStartMs) {
-      s = { windowStart: windowStartMs, usd: 0, tokens: 0 };
+      s = { windowStart: windowStartMs, windowMs: b.windowMs, usd: 0, tokens: 0 };
       this.spent.set(b.scope, s);
     }
     if (b.unit === 'usd') s.usd = total;
     else s.tokens = total;
   }
 
-  /** Drops scopes whose window has passed (called from a timer, so sessions do not pile up). */
-  sweep(nowMs: number, windowOf: (scope: string) => number | undefined): void {
-    for (const [scope, s] of this.spent) {
-      const w = windowOf(scope);
-      if (w === undefined || s.windowStart + w <= nowMs) this.spent.delete(scope);
-    }
+  /** Drops scopes whose window has passed, so per-session budgets do not pile up (spend/service.ts calls it). */
+  sweep(nowMs: number): void {
+    for (const [scope, s] of this.spent) if (s.windowStart + s.windowMs <= nowMs) this.spent.delete(scope);
   }
 
   get size(): number {

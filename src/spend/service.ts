@@ -95,6 +95,7 @@ export class Spend implements SessionExtension {
   readonly byAgentModel = new Map<number, { tokensIn: number; tokensOut: number; usd: number }>();
   /** budgets shared by the fleet (Redis mode): admission takes a place in them, settle gives it back with the cost */
   fleet: FleetBudgets | null = null;
+  private charges = 0;
 
   constructor(cfg: Config, private readonly table: SpendTable) {
     this.prices = new PriceTable(cfg.pricing);
@@ -243,6 +244,8 @@ export class Spend implements SessionExtension {
     if (row === undefined) this.byAgentModel.set(k, { tokensIn: tin, tokensOut: tout, usd });
     else { row.tokensIn += tin; row.tokensOut += tout; row.usd += usd; }
     const now = Date.now();
+    // every few thousand charges, windows that ended are dropped (O(scopes), amortized)
+    if ((++this.charges & 4095) === 0) this.ledger.sweep(now);
     const budgets = this.budgetsFor(key, sessionId);
     for (const b of budgets) this.ledger.charge(b, usd, tin + tout, now);
     // the fleet's total too: with the places the request held, or (admitted while Redis was away) without
