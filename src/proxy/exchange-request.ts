@@ -292,7 +292,8 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     const policy = this.policy = ctx.policy;
     // The body is parsed for the session ID (no X-Session-ID) or for request rules; JSON.parse
     // beat a byte scanner on CPU (bench/results/proxy-perf.md).
-    const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules) || ctx.tools !== null);
+    const tools = ctx.tools !== null && ctx.tools.wants(this.grant.key?.tools) ? ctx.tools : null;
+    const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules) || tools !== null);
     if (wantsJson && isJsonType(req.headers['content-type'])) {
       try {
         json = JSON.parse(body.toString('utf8'));
@@ -329,7 +330,7 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
       this.judged = policy.judgeRequest(slot);
     }
     // Tools: denied tools removed, MCP calls refused or held for approval (tools/hook.ts).
-    if (ctx.tools !== null && json !== undefined) this.toolsTook = this.toolsRequest(ctx.tools, json, this.sessionId, this.grant.key);
+    if (tools !== null && json !== undefined) this.toolsTook = this.toolsRequest(tools, json, this.sessionId, this.grant.key);
     return null;
   }
 

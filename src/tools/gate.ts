@@ -60,6 +60,8 @@ export class ToolGate {
   watchBytes = 0;
   /** a key's `tools` object → its compiled lists, made on first use and dropped with the key record */
   private readonly keyCache = new WeakMap<ToolListConfig, ToolLists | null>();
+  /** lists or rules of its own (not only keys' lists): every request is read */
+  private readonly global: boolean;
 
   constructor(opts: ToolGateOptions) {
     this.lists = opts.lists;
@@ -70,6 +72,16 @@ export class ToolGate {
     this.audit = opts.mode === 'audit';
     this.excerptBytes = opts.excerptBytes;
     this.holdBytes = opts.holdBytes;
+    this.global = this.lists !== null || this.loops !== null || this.holdRules.length > 0 || this.descRules.length > 0;
+  }
+
+  /**
+   * Whether a request needs the tools part: the gate's own lists or rules, or its key's lists. A gate
+   * built only because keys exist leaves the body of every other request unparsed (BENCHMARKS.md,
+   * bench:keys by instructions).
+   */
+  wants(keyTools: ToolListConfig | null | undefined): boolean {
+    return this.global || (keyTools !== null && keyTools !== undefined);
   }
 
   /** Whether answers to requests that offer tools need watching (deny lists, holds, loops). */

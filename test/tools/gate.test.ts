@@ -20,6 +20,14 @@ describe('per-key tool lists', () => {
     expect(g.request(body(), { sessionId: 's', agent: null, keyLists: null })!.body).not.toBeNull();
   });
 
+  it('a gate there only for keys reads only the requests of keys with lists of their own', () => {
+    const g = gate(null);
+    expect(g.wants(null)).toBe(false);
+    expect(g.wants(undefined)).toBe(false);
+    expect(g.wants({ allow: ['search_*'] })).toBe(true);
+    expect(gate(ToolLists.compile({ deny: ['shell'] }, 'policy.tools')).wants(null)).toBe(true);
+  });
+
   it('a key whose globs do not compile gets no tools (fail closed)', () => {
     const g = gate(null);
     const r = g.request(body(), { sessionId: 's', agent: 'a', keyLists: g.keyLists({ allow: ['bad['] }) })!;
