@@ -44,24 +44,26 @@ export function windowStart(nowMs: number, windowMs: number): number {
 export class Ledger {
   private readonly spent = new Map<string, Spent>();
 
-  used(b: Budget, nowMs: number): number {
-    const s = this.spent.get(b.scope);
+  // `key`: where the total is kept, the budget's scope unless given (a session rule keeps one
+  // ledger per rule keyed by session ID, so no scope string is built per request)
+  used(b: Budget, nowMs: number, key: string = b.scope): number {
+    const s = this.spent.get(key);
     if (s === undefined || s.windowStart !== windowStart(nowMs, b.windowMs)) return 0;
     return b.unit === 'usd' ? s.usd : s.tokens;
   }
 
   /** null when the budget has something left, else the refusal. */
-  check(b: Budget, nowMs: number): Refusal | null {
-    if (this.used(b, nowMs) < b.limit) return null;
+  check(b: Budget, nowMs: number, key: string = b.scope): Refusal | null {
+    if (this.used(b, nowMs, key) < b.limit) return null;
     return refusal(b, nowMs);
   }
 
-  charge(b: Budget, usd: number, tokens: number, nowMs: number): void {
+  charge(b: Budget, usd: number, tokens: number, nowMs: number, key: string = b.scope): void {
     const ws = windowStart(nowMs, b.windowMs);
-    let s = this.spent.get(b.scope);
+    let s = this.spent.get(key);
     if (s === undefined || s.windowStart !== ws) {
       s = { windowStart: ws, windowMs: b.windowMs, usd: 0, tokens: 0 };
-      this.spent.set(b.scope, s);
+      this.spent.set(key, s);
     }
     s.usd += usd;
     s.tokens += tokens;

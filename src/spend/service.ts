@@ -78,6 +78,9 @@ export interface SessionRule {
   name: string;
   limit: number;
   windowMs: number;
+  /** the rule as a budget (scope `session:<rule>`) and its totals by session ID */
+  budget: Budget;
+  ledger: Ledger;
 }
 
 export class Spend implements SessionExtension {
@@ -87,7 +90,8 @@ export class Spend implements SessionExtension {
   readonly ledger = new Ledger();
   prices: PriceTable;
   private readonly teamBudgets = new Map<string, Budget>();
-  private readonly keyBudgets = new WeakMap<KeyRecord, Budget>();
+  /** a key's own and its team's budgets, built once per key record and config */
+  private keyBudgets = new WeakMap<KeyRecord, Budget[]>();
   private sessionRules: SessionRule[] = [];
   /** slot → models after the first (rare: a session that switches model) */
   private readonly moreModels = new Map<number, Set<number>>();
@@ -107,24 +111,35 @@ export class Spend implements SessionExtension {
     this.prices = new PriceTable(cfg.pricing);
     this.teamBudgets.clear();
     for (const [team, t] of Object.entries(cfg.teams)) if (t.budget) this.teamBudgets.set(team, budgetOf(`team:${team}`, t.budget));
-    this.sessionRules = cfg.policy.rules.filter((r) => r.metric === 'cost_usd')
-      .map((r) => ({ name: r.name, limit: r.limit ?? 0, windowMs: r.window ?? 0 }));
+    this.keyBudgets = new WeakMap();
+    const before = new Map(this.sessionRules.map((r) => [r.name, r.ledger]));
+    this.sessionRules = cfg.policy.rules.filter((r) => r.metric === 'cost_usd').map((r) => {
+      const limit = r.limit ?? 0;
+      const windowMs = r.window ?? 0;
+      const budget: Budget = { scope: `session:${r.name}`, cls: `session:${r.name}`, limit, unit: 'usd', windowMs: windowMs > 0 ? windowMs : 1 };
+      // a reload keeps what sessions spent under a rule of the same name
+      return { name: r.name, limit, windowMs, budget, ledger: before.get(r.name) ?? new Ledger() };
+    });
+  }
+
+  /** A key's own and its team's budgets (cached: admission and settlement read them per request). */
+  private budgetsOfKey(key: KeyRecord): Budget[] {
+    let list = this.keyBudgets.get(key);
+    if (list === undefined) {
+      list = [];
+      if (key.budget !== null) list.push(budgetOf(`key:${key.id}`, key.budget));
+      if (key.team !== null) {
+        const t = this.teamBudgets.get(key.team);
+        if (t !== undefined) list.push(t);
+      }
+      this.keyBudgets.set(key, list);
+    }
+    return list;
   }
 
   /** Every budget that applies to a request. */
   budgetsFor(key: KeyRecord | null, sessionId: string): Budget[] {
-    const out: Budget[] = [];
-    if (key !== null) {
-      if (key.budget !== null) {
-        let b = this.keyBudgets.get(key);
-        if (b === undefined) { b = budgetOf(`key:${key.id}`, key.budget); this.keyBudgets.set(key, b); }
-        out.push(b);
-      }
-      if (key.team !== null) {
-        const t = this.teamBudgets.get(key.team);
-        if (t !== undefined) out.push(t);
-      }
-    }
+    const out: Budget[] = key === null ? [] : [...this.budgetsOfKey(key)];
     for (const r of this.sessionRules) {
       if (r.windowMs > 0) out.push({ scope: `session:${r.name}:${sessionId}`, cls: `session:${r.name}`, limit: r.limit, unit: 'usd', windowMs: r.windowMs });
     }
@@ -135,10 +150,15 @@ export class Spend implements SessionExtension {
   admit(slot: number, key: KeyRecord | null, sessionId: string, nowMs: number): Refusal | null {
     for (const r of this.sessionRules) {
       // a session rule without a window limits the session's whole life
-      if (r.windowMs === 0 && this.table.costOf(slot) >= r.limit) return { scope: `session:${r.name}`, retryAfter: 0 };
+      if (r.windowMs === 0) {
+        if (this.table.costOf(slot) >= r.limit) return { scope: `session:${r.name}`, retryAfter: 0 };
+        continue;
+      }
+      const no = r.ledger.check(r.budget, nowMs, sessionId);
+      if (no !== null) return no;
     }
-    if (key === null && this.sessionRules.length === 0) return null;
-    for (const b of this.budgetsFor(key, sessionId)) {
+    if (key === null) return null;
+    for (const b of this.budgetsOfKey(key)) {
       const no = this.ledger.check(b, nowMs);
       if (no !== null) return no;
     }
@@ -245,11 +265,17 @@ export class Spend implements SessionExtension {
     else { row.tokensIn += tin; row.tokensOut += tout; row.usd += usd; }
     const now = Date.now();
     // every few thousand charges, windows that ended are dropped (O(scopes), amortized)
-    if ((++this.charges & 4095) === 0) this.ledger.sweep(now);
-    const budgets = this.budgetsFor(key, sessionId);
-    for (const b of budgets) this.ledger.charge(b, usd, tin + tout, now);
+    if ((++this.charges & 4095) === 0) {
+      this.ledger.sweep(now);
+      for (const r of this.sessionRules) r.ledger.sweep(now);
+    }
+    if (key !== null) for (const b of this.budgetsOfKey(key)) this.ledger.charge(b, usd, tin + tout, now);
+    for (const r of this.sessionRules) if (r.windowMs > 0) r.ledger.charge(r.budget, usd, tin + tout, now, sessionId);
     // the fleet's total too: with the places the request held, or (admitted while Redis was away) without
-    if (this.fleet !== null && (ticket !== null || budgets.length > 0)) this.fleet.settle(ticket ?? { asks: budgets, windows: null, run: '' }, usd, tin + tout);
+    if (this.fleet !== null) {
+      const asks = ticket?.asks ?? this.budgetsFor(key, sessionId);
+      if (asks.length > 0) this.fleet.settle(ticket ?? { asks, windows: null, run: '' }, usd, tin + tout);
+    }
   }
 
   // ---- SessionExtension: the session view's spend fields -------------------------------------
@@ -280,7 +306,9 @@ export class Spend implements SessionExtension {
 
   /** Bytes of the side tables (latency pages, extra models, budget ledger), for /control/memory. */
   bytes(): number {
-    return this.latency.bytes() + this.moreModels.size * 120 + this.ledger.size * 150;
+    let scopes = this.ledger.size;
+    for (const r of this.sessionRules) scopes += r.ledger.size;
+    return this.latency.bytes() + this.moreModels.size * 120 + scopes * 150;
   }
 
   /** Model label for /metrics: the name, `other` past the bound, `unknown` when none was seen. */
