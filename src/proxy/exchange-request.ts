@@ -1,8 +1,5 @@
-// The request side of one proxied request (an Exchange, exchange.ts): the phases before an
-// upstream is chosen. requestHeadFilter refuses on the head alone (draining, pressure, target,
-// X-Session-ID, declared length); the body is read (bounded by max_body); requestFilter identifies
-// and admits the session through the SessionGate and applies request policy. Each phase returns a
-// typed ProxyError to refuse; the Exchange renders it.
+// The request side of an Exchange (exchange.ts), before an upstream is chosen: requestHeadFilter (the head alone),
+// the body read (max_body), requestFilter (SessionGate admission, request policy). A refusal is a typed ProxyError.
 import { hasDuplicateKeys } from '../protocols/json-keys.js';
 import { decodeBody, parseCodings, type DecodeResult } from './body-encoding.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -172,10 +169,8 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
       this.body = null;
       this.fail(ERR.tooLarge(this.ctx.cfg.max_body));
       this.req.removeListener('data', onReqData);
-      // Discard the rest of the body, and keep the connection until it has come in (bounded by
-      // timeouts.body): closing now would make the client's still-arriving bytes draw a reset,
-      // which can destroy the 413 in the client's receive buffer before it is read (a lingering
-      // close, RFC 9112 §9.6). Nothing of it is kept.
+      // Discard the rest (nothing kept) until it has come in, within timeouts.body: closing now, the client's late
+      // bytes would draw a reset that can destroy the unread 413 (a lingering close, RFC 9112 §9.6).
       this.req.resume();
       return;
     }
@@ -247,24 +242,18 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     this.fleetBudgets();
   }
 
-  /** Past the rate rules: the fleet's budgets (Redis mode), then the upstream. */
+  /** Past the rate rules: the fleet's budgets (Redis mode, phases/fleet-budgets.ts), then the upstream. */
   private fleetBudgets(): void {
     const asks = this.ctx.spend.fleetAsks(this.grant.key, this.sessionId!);
-    if (asks === null) return this.forward(null);
-    checkFleetBudgets(this.ctx.spend.fleet!, asks, this);
+    if (asks === null) this.forward(null);
+    else checkFleetBudgets(this.ctx.spend.fleet!, asks, this);
   }
 
-  /** @internal a place in every budget; a kill may have landed while the check was out */
-  budgetsPassed(ticket: BudgetTicket | null): void {
+  /** @internal admitted (with a ticket to give back at the end) or refused; a kill may have landed meanwhile */
+  budgetsDone(ticket: BudgetTicket | null, refusal: ProxyError | null): void {
     this.budgetTicket = ticket;
-    const refusal = this.ctx.gate.refusalOf(this.slot);
-    if (refusal !== null) return this.fail(refusal);
-    this.forward(null);
-  }
-
-  /** @internal */
-  budgetRefused(scope: string, retryAfterS: number): void {
-    this.fail(ERR.budgetExceeded(scope, retryAfterS));
+    const err = refusal ?? this.ctx.gate.refusalOf(this.slot);
+    if (err !== null) this.fail(err); else this.forward(null);
   }
 
   /** `policy.judge`: a doubtful request waits for the guard model's verdict (bounded by its timeout). */
@@ -290,8 +279,7 @@ export abstract class RequestPhases extends ToolHook implements InflightNode, Fl
     let json: unknown;
     let jsonFailed = false;
     const policy = this.policy = ctx.policy;
-    // The body is parsed for the session ID (no X-Session-ID) or for request rules; JSON.parse
-    // beat a byte scanner on CPU (bench/results/proxy-perf.md).
+    // Parsed for the session ID (no X-Session-ID), request rules or tools; JSON.parse beat a byte scanner on CPU.
     const tools = ctx.tools !== null && ctx.tools.wants(this.grant.key?.tools) ? ctx.tools : null;
     const wantsJson = body !== null && (this.sessionId === null || (policy !== null && policy.hasRequestRules) || tools !== null);
     if (wantsJson && isJsonType(req.headers['content-type'])) {

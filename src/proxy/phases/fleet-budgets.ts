@@ -4,6 +4,7 @@
 // them to end, up to HOLD_MAX_MS, then answers 429 with Retry-After 1. The local ledger has already
 // refused what this instance alone knows is spent (spend/service.ts admit).
 import type { BudgetAsk, BudgetTicket, FleetBudgets } from '../../fleet/budget-types.js';
+import { ERR, type ProxyError } from '../../errors/index.js';
 
 const HOLD_RETRY_MS = 20;
 const HOLD_MAX_MS = 30_000;
@@ -12,9 +13,8 @@ const HOLD_MAX_MS = 30_000;
 export interface FleetBudgetClient {
   /** false once the exchange ended (client gone, killed) while the check was out */
   readonly open: boolean;
-  /** admitted: the ticket to give back when the answer ends (null: decided on local state) */
-  budgetsPassed(ticket: BudgetTicket | null): void;
-  budgetRefused(scope: string, retryAfterS: number): void;
+  /** admitted with the ticket to give back when the answer ends (null: decided on local state), or refused */
+  budgetsDone(ticket: BudgetTicket | null, refusal: ProxyError | null): void;
 }
 
 export function checkFleetBudgets(fleet: FleetBudgets, asks: readonly BudgetAsk[], x: FleetBudgetClient, since = performance.now()): void {
@@ -23,12 +23,12 @@ export function checkFleetBudgets(fleet: FleetBudgets, asks: readonly BudgetAsk[
       if (r.kind === 'ok') fleet.settle(r.ticket, 0, 0);
       return;
     }
-    if (r.kind === 'ok') return x.budgetsPassed(r.ticket);
-    if (r.kind === 'local') return x.budgetsPassed(null);
+    if (r.kind === 'ok') return x.budgetsDone(r.ticket, null);
+    if (r.kind === 'local') return x.budgetsDone(null, null);
     if (r.held && performance.now() - since < HOLD_MAX_MS) {
       setTimeout(checkFleetBudgets, HOLD_RETRY_MS + Math.random() * HOLD_RETRY_MS, fleet, asks, x, since);
       return;
     }
-    x.budgetRefused(asks[r.index].scope, r.held ? 1 : Math.max(1, Math.ceil(r.retryAfterMs / 1000)));
+    x.budgetsDone(null, ERR.budgetExceeded(asks[r.index].scope, r.held ? 1 : Math.max(1, Math.ceil(r.retryAfterMs / 1000))));
   });
 }
