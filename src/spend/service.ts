@@ -347,8 +347,11 @@ function skipBlanks(b: Buffer, j: number): number {
   return j;
 }
 
-/** Requests larger than this are not held for an estimate (their answer's usage is taken as it comes). */
-const ESTIMATE_BODY_MAX = 4 * 1024 * 1024;
+/**
+ * Requests larger than this are not held for an estimate (their answer's usage is taken as it
+ * comes): the tokenizer runs on the event loop, and a 4 MB body took seconds of it.
+ */
+const ESTIMATE_BODY_MAX = 64 * 1024;
 
 /** The APIs whose answers report token usage (or should): chat, completions, messages, responses. */
 function isLlmCall(target: string): boolean {
