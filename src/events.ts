@@ -44,7 +44,7 @@ export interface SessionEvent {
   origin?: 'fleet';
 }
 
-export interface SessionSummary {
+export interface SessionSummary extends SessionSpend {
   id: string;
   state: string;
   upstream: string | null;
@@ -55,7 +55,11 @@ export interface SessionSummary {
   bytes_in: number;
   bytes_out: number;
   flags: number;
-  /** spend (spend/service.ts view): absent when the gateway runs without the spend part */
+}
+
+/** What a session spent (SPEC "Agents, keys and spend"), on its summary and its view: set by the spend
+ * part (spend/service.ts), absent when the gateway runs without it. */
+export interface SessionSpend {
   agent?: string | null;
   team?: string | null;
   models?: string[];

@@ -1,10 +1,12 @@
 // The contract between the proxy/control API and the session table.
+import type { SessionSpend } from '../events.js';
 /** Every state a session can be in, as the API names them (the one list: filters check against it). */
 export const SESSION_STATES = ['active', 'idle', 'killed', 'terminated', 'completed'] as const;
 export type SessionStateName = (typeof SESSION_STATES)[number];
 
 /** What /control/sessions/{id} returns (times as ISO 8601). */
-export interface SessionView {
+/** Spend fields (SessionSpend) are set by the spend part through SessionExtension. */
+export interface SessionView extends SessionSpend {
   id: string;
   state: SessionStateName;
   upstream: string | null;
@@ -19,15 +21,6 @@ export interface SessionView {
   instance?: string;
   /** for killed/terminated: who or which rule ended it ("operator", a rule name) */
   reason?: string;
-  // Agents, keys and spend (SPEC.md): set by the spend part through SessionExtension
-  agent?: string | null;
-  team?: string | null;
-  models?: string[];
-  tokens_in?: number;
-  tokens_out?: number;
-  cost_usd?: number;
-  tokens_estimated?: boolean;
-  tool_calls?: number;
   /** total time per request, and time to the first byte of the answer; null before the first */
   latency_ms?: Percentiles | null;
   ttfb_ms?: Percentiles | null;
