@@ -5,13 +5,12 @@
 // Hyper-parameters (how much the classifier counts against the rule score, and the threshold) are
 // chosen by 5-fold cross-validation inside the development half; the test half is only reported.
 // Re-run it after changing the rules: the blend is fitted to the rule scores of the time.
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createPolicyEngine } from '../dist/policy/index.js';
 import { PROFILE_BOUNDS } from '../dist/config/profiles.js';
 import { normalize } from '../dist/policy/detect/normalize.js';
 import { forEachFeature, LINEAR_BITS } from '../dist/policy/detect/linear.js';
-import { loadCorpus, CORPUS_DIR } from '../test/policy/public/measure.mjs';
+import { halfOf, loadCorpus, CORPUS_DIR } from '../test/policy/public/measure.mjs';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
 const SEED = Number(arg('--seed', 7));
@@ -34,7 +33,7 @@ const rows = [...corpus.attacks.map((r) => ({ ...r, y: 1 })), ...corpus.benign.m
 // rule: its dev half trains, its test half is reported as a held-out check ('own')
 const own = (f, y) => JSON.parse(readFileSync(new URL(`../test/policy/corpus/${f}`, import.meta.url), 'utf8'))
   .filter((r) => r.dir === 'request' && r.kind === 'text')
-  .map((r) => ({ text: r.text, y, own: true, half: createHash('sha256').update(r.text, 'utf8').digest()[0] % 2 === 0 ? 'test' : 'dev' }));
+  .map((r) => ({ text: r.text, y, own: true, half: halfOf(r.text) }));
 if (process.env.OWN !== '0') rows.push(...own('attacks.json', 1), ...own('benign.json', 0));
 
 // features: bucket counts over the normalized text, scaled by 1/sqrt(words) as at run time
@@ -150,7 +149,7 @@ if (!DRY) {
 // do not edit. Derived from public data under MIT, Apache-2.0, CC0-1.0 and CC-BY-4.0 (tldr-pages)
 // licences; attribution per source in that folder's SOURCES.md. No text of it is stored here:
 // one signed byte per hashed word or word-pair bucket.
-export const LINEAR_MODEL = { scale: ${model.scale}, bias: ${model.bias}, damp: ${DAMP}, minWords: ${MIN_WORDS}, base64:
+export const LINEAR_MODEL = { scale: ${model.scale}, damp: ${DAMP}, minWords: ${MIN_WORDS}, base64:
   '${b64}' };
 
 /** Per preset: decision = rule score / threshold + weight * classifier logit >= threshold. */

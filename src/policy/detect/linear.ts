@@ -14,7 +14,6 @@ export interface LinearWeights {
   /** one signed byte per bucket; weight = byte * scale */
   readonly weights: Int8Array;
   readonly scale: number;
-  readonly bias: number;
   /** words added to a text's count before scaling by 1/sqrt: short texts weigh less */
   readonly damp: number;
   /** fewer words than this give no evidence for an attack, only against: a short look-alike
@@ -113,5 +112,5 @@ export function linearModel(): LinearWeights {
 export function decodeWeights(m: Omit<LinearWeights, 'weights'> & { base64: string }): LinearWeights {
   const bytes = Buffer.from(m.base64, 'base64');
   if (bytes.length !== 1 << LINEAR_BITS) throw new Error(`linear weights: ${bytes.length} bytes, expected ${1 << LINEAR_BITS}`);
-  return { weights: new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), scale: m.scale, bias: m.bias, damp: m.damp, minWords: m.minWords };
+  return { weights: new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), scale: m.scale, damp: m.damp, minWords: m.minWords };
 }

@@ -1,5 +1,5 @@
 // The linear classifier: its features are the ones training used (case-folded words and word
-// pairs of the normalized text), its score is the bias plus the weights over sqrt(words), and the
+// pairs of the normalized text), its score is the weights over sqrt(words + damp), and the
 // detector refuses on the blend of rule score and logit, naming the classifier when no signal fired.
 import { describe, expect, it } from 'vitest';
 import { forEachFeature, LinearScore, LINEAR_BITS, type FeatureSink } from '../../../src/policy/detect/linear.js';
@@ -33,7 +33,7 @@ describe('linear features', () => {
   it('score = scale * sum / sqrt(words + damp), no bias', () => {
     const weights = new Int8Array(1 << LINEAR_BITS);
     for (const b of features('bad words').buckets) weights[b] = 10;
-    const s = new LinearScore({ weights, scale: 0.5, bias: -1, damp: 2, minWords: 0 });
+    const s = new LinearScore({ weights, scale: 0.5, damp: 2, minWords: 0 });
     expect(s.score()).toBe(0);
     s.add('bad words');
     expect(s.score()).toBeCloseTo((0.5 * 30) / Math.sqrt(2 + 2));
@@ -45,7 +45,7 @@ describe('linear features', () => {
     const weights = new Int8Array(1 << LINEAR_BITS);
     for (const b of features('bad words').buckets) weights[b] = 10;
     for (const b of features('good words').buckets) weights[b] = -10;
-    const model = { weights, scale: 1, bias: 0, damp: 0, minWords: 3 };
+    const model = { weights, scale: 1, damp: 0, minWords: 3 };
     const s = new LinearScore(model);
     s.add('bad words');
     expect(s.score()).toBe(0);

@@ -13,12 +13,17 @@ export const CORPUS_DIR = process.env.CORDON_CORPUS_PUBLIC
   ?? [join(ROOT, '..', 'shared', 'corpus-public'), join(ROOT, '..', '..', 'shared', 'corpus-public')].find((d) => existsSync(d))
   ?? join(ROOT, '..', 'shared', 'corpus-public');
 
+/** The corpus README's split rule: sha256(text)[0] % 2 == 0 is the test half. */
+export function halfOf(text) {
+  return createHash('sha256').update(text, 'utf8').digest()[0] % 2 === 0 ? 'test' : 'dev';
+}
+
 /** @returns {null | {attacks: object[], benign: object[]}} rows with `half`: 'test' | 'dev' */
 export function loadCorpus(dir = CORPUS_DIR) {
   if (!existsSync(join(dir, 'attacks.jsonl')) || !existsSync(join(dir, 'benign.jsonl'))) return null;
   const read = (f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l.trim()).map((l) => {
     const r = JSON.parse(l);
-    r.half = createHash('sha256').update(r.text, 'utf8').digest()[0] % 2 === 0 ? 'test' : 'dev';
+    r.half = halfOf(r.text);
     return r;
   });
   return { attacks: read('attacks.jsonl'), benign: read('benign.jsonl') };
